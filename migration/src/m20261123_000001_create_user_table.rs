@@ -1,0 +1,74 @@
+use sea_orm_migration::{prelude::*, schema::*};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+pub enum Users {
+    Table,
+    Id,
+    Email,
+    EmailKey,
+    Username,
+    UsernameKey,
+    PasswordHash,
+    FirstName,
+    LastName,
+    Phone,
+    Gender,
+    IsActive,
+    IsStaff,
+    IsSuperuser,
+    TwoFactorEnabled,
+    SecurityStamp,
+    DateJoined,
+    LastLogin,
+    UpdatedAt,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Users::Table)
+                    .col(pk_uuid(Users::Id))
+                    .col(string_len(Users::Email, 320))
+                    .col(string_len_uniq(Users::EmailKey, 320))
+                    .col(string_len_null(Users::Username, 64))
+                    .col(string_len_null(Users::UsernameKey, 64).unique_key())
+                    .col(string_len(Users::PasswordHash, 255))
+                    .col(string_len_null(Users::FirstName, 150))
+                    .col(string_len_null(Users::LastName, 150))
+                    .col(string_len_null(Users::Phone, 32))
+                    .col(string_len(Users::Gender, 16).default("UNSPECIFIED"))
+                    .col(boolean(Users::IsActive).default(false))
+                    .col(boolean(Users::IsStaff).default(false))
+                    .col(boolean(Users::IsSuperuser).default(false))
+                    .col(boolean(Users::TwoFactorEnabled).default(false))
+                    .col(string_len(Users::SecurityStamp, 64))
+                    .col(timestamp_with_time_zone(Users::DateJoined))
+                    .col(timestamp_with_time_zone_null(Users::LastLogin))
+                    .col(timestamp_with_time_zone(Users::UpdatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_users_date_joined_id")
+                    .table(Users::Table)
+                    .col(Users::DateJoined)
+                    .col(Users::Id)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(Users::Table).to_owned())
+            .await
+    }
+}

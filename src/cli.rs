@@ -1,0 +1,50 @@
+//! The command line of API.md §7.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::db::MigrateCommand;
+
+#[derive(Parser, Debug)]
+#[command(name = "authql", version, about = "A GraphQL authentication server")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run migrations, then serve (the default).
+    Serve,
+    /// Manage the database schema.
+    Migrate {
+        #[arg(value_enum, default_value_t = MigrateVerb::Up)]
+        verb: MigrateVerb,
+    },
+    /// Print the GraphQL SDL, or write it to FILE.
+    ExportSchema { file: Option<PathBuf> },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum MigrateVerb {
+    /// Apply pending migrations.
+    Up,
+    /// Roll back the last migration.
+    Down,
+    /// List migrations and whether each is applied.
+    Status,
+    /// Drop every table and apply all migrations again.
+    Fresh,
+}
+
+impl From<MigrateVerb> for MigrateCommand {
+    fn from(v: MigrateVerb) -> Self {
+        match v {
+            MigrateVerb::Up => MigrateCommand::Up,
+            MigrateVerb::Down => MigrateCommand::Down,
+            MigrateVerb::Status => MigrateCommand::Status,
+            MigrateVerb::Fresh => MigrateCommand::Fresh,
+        }
+    }
+}

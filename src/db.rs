@@ -1,0 +1,90 @@
+//! Connecting to SQLite or PostgreSQL, migrations, and write transactions
+//! that behave alike on both.
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+};
+
+/// Any fixed number: instances starting together queue on it in PostgreSQL.
+const MIGRATION_LOCK_KEY: i64 = 0x6175_7468_716c; // "authql"
+
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    Database::connect(options(url, None)).await
+}
+
+fn options(url: &str, max_connections: Option<u32>) -> ConnectOptions {
+    let mut opt = ConnectOptions::new(url.to_owned());
+    opt.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(10));
+    if url.starts_with("sqlite:") {
+        // WAL lets readers run beside the one writer; the busy timeout makes
+        // a second writer wait instead of failing with SQLITE_BUSY.
+        opt.max_connections(max_connections.unwrap_or(8))
+            .min_connections(1)
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+    } else {
+        opt.max_connections(max_connections.unwrap_or(16))
+            .min_connections(1);
+    }
+    opt
+}
+
+/// A transaction for read-then-write work. On SQLite it starts `IMMEDIATE`,
+/// taking the write lock up front: a deferred transaction that reads and
+/// then writes fails with SQLITE_BUSY when another writer got there first.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        isolation_level: None,
+        access_mode: None,
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+    })
+    .await
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MigrateCommand {
+    Up,
+    Down,
+    Status,
+    Fresh,
+}
+
+/// Runs a migration command. On PostgreSQL it holds an advisory lock on a
+/// connection of its own, so instances starting together migrate one at a time.
+pub async fn migrate(url: &str, command: MigrateCommand) -> Result<(), DbErr> {
+    let db = Database::connect(options(url, Some(1))).await?;
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    if postgres {
+        db.execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"),
+        ))
+        .await?;
+    }
+    let result = match command {
+        MigrateCommand::Up => Migrator::up(&db, None).await,
+        MigrateCommand::Down => Migrator::down(&db, Some(1)).await,
+        MigrateCommand::Status => Migrator::status(&db).await,
+        MigrateCommand::Fresh => Migrator::fresh(&db).await,
+    };
+    if postgres {
+        db.execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"),
+        ))
+        .await?;
+    }
+    db.close().await?;
+    result
+}

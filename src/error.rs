@@ -1,0 +1,158 @@
+//! The one error type: its variants are the contract's error codes (API.md §2).
+//!
+//! `AppError` deliberately does not implement `Display`: async-graphql turns
+//! any `Display` value into an error without `extensions.code`, so a bare `?`
+//! would silently drop the code. Without `Display`, the only way into an
+//! `async_graphql::Error` is the `From` impl below, which always sets it.
+
+use async_graphql::ErrorExtensions;
+use serde_json::{Map, Value, json};
+
+use crate::domain::FieldErrors;
+
+pub type AppResult<T> = Result<T, AppError>;
+
+#[derive(Debug)]
+pub enum AppError {
+    BadUserInput(FieldErrors),
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    InvalidCredentials,
+    AccountNotActive,
+    InvalidToken,
+    InvalidOtp {
+        attempts_left: u32,
+    },
+    RateLimited {
+        retry_after_secs: u64,
+    },
+    ServiceUnavailable {
+        retry_after_secs: u64,
+    },
+    BadRequest(String),
+    /// Anything unexpected. The cause is logged with its whole chain and
+    /// never shown to the client.
+    Internal(anyhow::Error),
+}
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadUserInput(_) => "BAD_USER_INPUT",
+            AppError::Unauthenticated => "UNAUTHENTICATED",
+            AppError::Forbidden => "FORBIDDEN",
+            AppError::NotFound => "NOT_FOUND",
+            AppError::InvalidCredentials => "INVALID_CREDENTIALS",
+            AppError::AccountNotActive => "ACCOUNT_NOT_ACTIVE",
+            AppError::InvalidToken => "INVALID_TOKEN",
+            AppError::InvalidOtp { .. } => "INVALID_OTP",
+            AppError::RateLimited { .. } => "RATE_LIMITED",
+            AppError::ServiceUnavailable { .. } => "SERVICE_UNAVAILABLE",
+            AppError::BadRequest(_) => "BAD_REQUEST",
+            AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    /// The message a client sees: stable, and never an internal detail.
+    pub fn message(&self) -> String {
+        match self {
+            AppError::BadUserInput(fields) => format!("invalid input: {fields}"),
+            AppError::Unauthenticated => "authentication required".into(),
+            AppError::Forbidden => "you do not have permission to perform this action".into(),
+            AppError::NotFound => "not found".into(),
+            AppError::InvalidCredentials => "invalid credentials".into(),
+            AppError::AccountNotActive => "this account is not active".into(),
+            AppError::InvalidToken => "the token is invalid, expired or already used".into(),
+            AppError::InvalidOtp { .. } => "the code is wrong".into(),
+            AppError::RateLimited { .. } => "too many attempts; try again later".into(),
+            AppError::ServiceUnavailable { .. } => "the server is busy; try again shortly".into(),
+            AppError::BadRequest(why) => why.clone(),
+            AppError::Internal(_) => "internal error".into(),
+        }
+    }
+
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        AppError::Internal(e.into())
+    }
+
+    pub fn field(field: &str, message: &str) -> Self {
+        AppError::BadUserInput(FieldErrors::single(field, message))
+    }
+
+    /// The `extensions` object of this error, for both GraphQL and plain HTTP answers.
+    pub fn extensions(&self) -> Map<String, Value> {
+        let mut ext = Map::new();
+        ext.insert("code".into(), json!(self.code()));
+        match self {
+            AppError::BadUserInput(fields) => {
+                let map: Map<String, Value> = fields
+                    .iter()
+                    .map(|(field, messages)| (field.clone(), json!(messages)))
+                    .collect();
+                ext.insert("fields".into(), Value::Object(map));
+            }
+            AppError::InvalidOtp { attempts_left } => {
+                ext.insert("attemptsLeft".into(), json!(attempts_left));
+            }
+            AppError::RateLimited { retry_after_secs }
+            | AppError::ServiceUnavailable { retry_after_secs } => {
+                ext.insert("retryAfter".into(), json!(retry_after_secs));
+            }
+            _ => {}
+        }
+        ext
+    }
+
+    /// A whole-request error body: `{"errors":[{message, extensions}]}`.
+    pub fn to_response_json(&self) -> Value {
+        self.log();
+        json!({ "errors": [ { "message": self.message(), "extensions": self.extensions() } ] })
+    }
+
+    fn log(&self) {
+        if let AppError::Internal(cause) = self {
+            tracing::error!(error = format!("{cause:#}"), "internal error");
+        }
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(e: AppError) -> Self {
+        e.log();
+        e.extend()
+    }
+}
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        let mut err = async_graphql::Error::new(self.message());
+        for (key, value) in self.extensions() {
+            if let Ok(v) = async_graphql::Value::from_json(value) {
+                err = err.extend_with(|_, ext| ext.set(key.clone(), v.clone()));
+            }
+        }
+        err
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<sea_orm::TransactionError<AppError>> for AppError {
+    fn from(e: sea_orm::TransactionError<AppError>) -> Self {
+        match e {
+            sea_orm::TransactionError::Connection(db) => db.into(),
+            sea_orm::TransactionError::Transaction(app) => app,
+        }
+    }
+}
+
+impl From<FieldErrors> for AppError {
+    fn from(fields: FieldErrors) -> Self {
+        AppError::BadUserInput(fields)
+    }
+}

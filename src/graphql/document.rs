@@ -1,0 +1,252 @@
+//! Reads a parsed document before execution: which operation will run, its
+//! type, and its root fields. The HTTP layer uses this to refuse mutations
+//! over GET, to cap password-hashing fields per request, and to let the
+//! anonymous auth mutations through with a stale `Authorization` header.
+
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+    SelectionSet,
+};
+
+/// Root fields that check or set a password: each costs an argon2 hash, so a
+/// request may hold at most one of them, aliases and batches included (API.md §5).
+pub const PASSWORD_FIELDS: &[&str] = &[
+    "login",
+    "register",
+    "changePassword",
+    "resetPassword",
+    "enableTwoFactor",
+    "disableTwoFactor",
+];
+
+/// Root fields that ignore the `Authorization` header, as SimpleJWT's token
+/// views do, so a client with an expired token can still refresh or sign in (API.md §1).
+pub const ANONYMOUS_AUTH_FIELDS: &[&str] = &[
+    "register",
+    "activateAccount",
+    "activateAccountWithCode",
+    "resendActivationEmail",
+    "login",
+    "verifyOtp",
+    "resendOtp",
+    "refreshToken",
+    "requestPasswordReset",
+    "resetPassword",
+];
+
+/// What the HTTP layer needs to know about one operation before running it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationShape {
+    pub ty: OperationType,
+    /// Root field names (not aliases), one entry per selection, fragments expanded.
+    pub root_fields: Vec<String>,
+    /// Every field selection at every level, `__typename` included, fragments
+    /// expanded; counting stops just past the limit it was given.
+    pub field_count: usize,
+}
+
+impl OperationShape {
+    pub fn count_of(&self, names: &[&str]) -> usize {
+        self.root_fields
+            .iter()
+            .filter(|f| names.contains(&f.as_str()))
+            .count()
+    }
+
+    /// True when every root field is one of `names` (and there is at least one).
+    pub fn only(&self, names: &[&str]) -> bool {
+        !self.root_fields.is_empty() && self.count_of(names) == self.root_fields.len()
+    }
+}
+
+/// The operation that `operation_name` selects, or `None` when the selection
+/// is ambiguous or unknown (validation then reports it).
+///
+/// `count_limit` bounds the field count: async-graphql's complexity leaves
+/// out `__typename`, so an alias flood of it would otherwise cost nothing,
+/// while API.md §5 says every field and alias costs at least 1.
+pub fn shape(
+    doc: &ExecutableDocument,
+    operation_name: Option<&str>,
+    count_limit: usize,
+) -> Option<OperationShape> {
+    let op = select(doc, operation_name)?;
+    let mut root_fields = Vec::new();
+    collect_fields(doc, &op.selection_set.node, &mut root_fields, 0);
+    let mut field_count = 0;
+    count_fields(
+        doc,
+        &op.selection_set.node,
+        &mut field_count,
+        count_limit,
+        0,
+    );
+    Some(OperationShape {
+        ty: op.ty,
+        root_fields,
+        field_count,
+    })
+}
+
+/// Counts selections as the executor would expand them; stops once past
+/// `limit`, so a fragment fan-out bomb cannot make this walk expensive.
+fn count_fields(
+    doc: &ExecutableDocument,
+    set: &SelectionSet,
+    count: &mut usize,
+    limit: usize,
+    depth: usize,
+) {
+    if depth > 64 {
+        return;
+    }
+    for selection in &set.items {
+        if *count > limit {
+            return;
+        }
+        match &selection.node {
+            Selection::Field(field) => {
+                *count += 1;
+                count_fields(doc, &field.node.selection_set.node, count, limit, depth + 1);
+            }
+            Selection::InlineFragment(fragment) => count_fields(
+                doc,
+                &fragment.node.selection_set.node,
+                count,
+                limit,
+                depth + 1,
+            ),
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
+                    count_fields(
+                        doc,
+                        &fragment.node.selection_set.node,
+                        count,
+                        limit,
+                        depth + 1,
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn select<'a>(
+    doc: &'a ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'a OperationDefinition> {
+    match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(_, op)| &op.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| &op.node)
+        }
+        _ => None,
+    }
+}
+
+/// Fragment cycles are a validation error; the depth bound keeps this walk
+/// finite before validation has run.
+fn collect_fields(
+    doc: &ExecutableDocument,
+    set: &SelectionSet,
+    out: &mut Vec<String>,
+    depth: usize,
+) {
+    if depth > 32 {
+        return;
+    }
+    for selection in &set.items {
+        match &selection.node {
+            Selection::Field(field) => out.push(field.node.name.node.to_string()),
+            Selection::InlineFragment(fragment) => {
+                collect_fields(doc, &fragment.node.selection_set.node, out, depth + 1)
+            }
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
+                    collect_fields(doc, &fragment.node.selection_set.node, out, depth + 1);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(q: &str, name: Option<&str>) -> OperationShape {
+        shape(&async_graphql::parser::parse_query(q).unwrap(), name, 1000).unwrap()
+    }
+
+    #[test]
+    fn aliases_count_once_each() {
+        let s = parse(
+            r#"mutation { a: login(input: {}) { __typename } b: login(input: {}) { __typename } }"#,
+            None,
+        );
+        assert_eq!(s.ty, OperationType::Mutation);
+        assert_eq!(s.count_of(PASSWORD_FIELDS), 2);
+    }
+
+    #[test]
+    fn fragments_are_expanded() {
+        let s = parse(
+            "mutation M { ...F ... on Mutation { register(input: {}) { email } } } fragment F on Mutation { login(input: {}) { __typename } }",
+            Some("M"),
+        );
+        assert_eq!(s.root_fields, vec!["login", "register"]);
+    }
+
+    #[test]
+    fn named_operations_are_selected() {
+        let doc = async_graphql::parser::parse_query("query A { me { id } } mutation B { logout }")
+            .unwrap();
+        assert_eq!(
+            shape(&doc, Some("B"), 10).unwrap().ty,
+            OperationType::Mutation
+        );
+        assert_eq!(shape(&doc, Some("A"), 10).unwrap().ty, OperationType::Query);
+        assert!(shape(&doc, None, 10).is_none());
+    }
+
+    #[test]
+    fn every_field_counts_typename_included_and_fragments_expand() {
+        let s = parse(
+            "{ a: __typename b: __typename me { id ...F } } fragment F on User { email username }",
+            None,
+        );
+        assert_eq!(s.field_count, 6);
+    }
+
+    #[test]
+    fn counting_stops_past_the_limit() {
+        let doc = async_graphql::parser::parse_query(
+            "{ ...A ...A } fragment A on Query { ...B ...B } fragment B on Query { ...C ...C } fragment C on Query { x y z }",
+        )
+        .unwrap();
+        assert_eq!(shape(&doc, None, 5).unwrap().field_count, 6);
+        assert_eq!(shape(&doc, None, 1000).unwrap().field_count, 24);
+    }
+
+    #[test]
+    fn anonymous_auth_fields_only() {
+        assert!(
+            parse(
+                "mutation { refreshToken(refreshToken: \"x\") { accessToken } }",
+                None
+            )
+            .only(ANONYMOUS_AUTH_FIELDS)
+        );
+        assert!(
+            !parse(
+                "mutation { refreshToken(refreshToken: \"x\") { accessToken } logout }",
+                None
+            )
+            .only(ANONYMOUS_AUTH_FIELDS)
+        );
+    }
+}

@@ -1,0 +1,36 @@
+//! The async-graphql schema: root types merged from per-capability parts,
+//! request limits, and the extension that gives every pre-execution error its
+//! contract code.
+
+pub mod document;
+pub mod extensions;
+pub mod mutation;
+pub mod query;
+pub mod types;
+
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+
+use crate::config::Settings;
+
+pub use mutation::Mutation;
+pub use query::Query;
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The schema with its limits but without runtime data: enough for the SDL.
+pub fn builder(settings: &Settings) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(settings.max_depth)
+        .limit_complexity(settings.max_complexity)
+        .extension(extensions::ErrorCodes);
+    if settings.graphiql {
+        builder
+    } else {
+        builder.disable_introspection()
+    }
+}
+
+/// The SDL exported by `authql export-schema` and checked in as `schema.graphql`.
+pub fn sdl(settings: &Settings) -> String {
+    builder(settings).finish().sdl()
+}

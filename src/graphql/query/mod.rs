@@ -1,0 +1,8 @@
+//! The Query root, merged from one part per capability.
+
+mod account;
+
+use async_graphql::MergedObject;
+
+#[derive(MergedObject, Default)]
+pub struct Query(account::AccountQuery);

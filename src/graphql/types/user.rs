@@ -1,0 +1,94 @@
+use async_graphql::{Context, Enum, ID, Object};
+use chrono::{DateTime, Utc};
+use entity::user;
+
+use crate::auth::RequestContext;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Gender {
+    Female,
+    Male,
+    Other,
+    Unspecified,
+}
+
+impl Gender {
+    /// The value stored in `users.gender`.
+    pub fn as_db(self) -> &'static str {
+        match self {
+            Gender::Female => "FEMALE",
+            Gender::Male => "MALE",
+            Gender::Other => "OTHER",
+            Gender::Unspecified => "UNSPECIFIED",
+        }
+    }
+
+    pub fn from_db(value: &str) -> Gender {
+        match value {
+            "FEMALE" => Gender::Female,
+            "MALE" => Gender::Male,
+            "OTHER" => Gender::Other,
+            _ => Gender::Unspecified,
+        }
+    }
+}
+
+/// An account as the API shows it. Private fields answer `null` to anyone but
+/// the user themself and staff (API.md §3).
+pub struct User(pub user::Model);
+
+impl User {
+    fn visible_to_viewer(&self, ctx: &Context<'_>) -> bool {
+        ctx.data_opt::<RequestContext>()
+            .and_then(|rc| rc.viewer.user())
+            .is_some_and(|v| v.id == self.0.id || v.is_staff)
+    }
+
+    fn private<T>(&self, ctx: &Context<'_>, value: T) -> Option<T> {
+        self.visible_to_viewer(ctx).then_some(value)
+    }
+}
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Only to the user themself and staff; null for other viewers.
+    async fn email(&self, ctx: &Context<'_>) -> Option<String> {
+        self.private(ctx, self.0.email.clone())
+    }
+    async fn username(&self) -> Option<&str> {
+        self.0.username.as_deref()
+    }
+    async fn first_name(&self) -> Option<&str> {
+        self.0.first_name.as_deref()
+    }
+    async fn last_name(&self) -> Option<&str> {
+        self.0.last_name.as_deref()
+    }
+    /// Self/staff only, else null.
+    async fn phone(&self, ctx: &Context<'_>) -> Option<String> {
+        self.private(ctx, self.0.phone.clone()).flatten()
+    }
+    async fn gender(&self) -> Option<Gender> {
+        Some(Gender::from_db(&self.0.gender))
+    }
+    async fn is_active(&self) -> bool {
+        self.0.is_active
+    }
+    async fn is_staff(&self) -> bool {
+        self.0.is_staff
+    }
+    /// Self/staff only, else null.
+    async fn two_factor_enabled(&self, ctx: &Context<'_>) -> Option<bool> {
+        self.private(ctx, self.0.two_factor_enabled)
+    }
+    async fn date_joined(&self) -> DateTime<Utc> {
+        self.0.date_joined
+    }
+    /// Self/staff only, else null.
+    async fn last_login(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
+        self.private(ctx, self.0.last_login).flatten()
+    }
+}

@@ -1,0 +1,94 @@
+//! Poem routes and the middleware every route sits behind.
+
+pub mod graphiql;
+pub mod graphql;
+mod health;
+mod request_id;
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use poem::endpoint::BoxEndpoint;
+use poem::http::StatusCode;
+use poem::middleware::{CatchPanic, Cors};
+use poem::{Endpoint, EndpointExt, Request, Response, Route, get};
+
+use crate::config::Settings;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Every route of the server, behind the shared middleware.
+pub fn app(state: AppState) -> BoxEndpoint<'static> {
+    let settings = state.core.settings.clone();
+    let routes = Route::new()
+        .at("/graphql", get(graphql::get).post(graphql::post))
+        .at("/graphiql/:file", get(graphiql::asset))
+        .at("/healthz", get(health::healthz))
+        .at("/readyz", get(health::readyz))
+        .data(state);
+    with_middleware(routes, &settings)
+}
+
+/// The middleware stack, public so a test can put a deliberately panicking
+/// endpoint behind exactly what real routes sit behind.
+pub fn with_middleware<E: Endpoint + 'static>(ep: E, settings: &Settings) -> BoxEndpoint<'static> {
+    let ep = ep
+        .with(CatchPanic::new().with_handler(panic_response))
+        .with(request_id::RequestSpan)
+        .boxed();
+    if settings.cors_origins.is_empty() {
+        return ep;
+    }
+    let cors = Cors::new()
+        .allow_origins(settings.cors_origins.iter().map(String::as_str))
+        .allow_methods(["GET", "POST", "OPTIONS"])
+        .allow_headers(["authorization", "content-type", "accept"])
+        .max_age(600);
+    ep.with(cors).boxed()
+}
+
+/// A panic anywhere becomes INTERNAL_SERVER_ERROR for that request only; the
+/// payload is logged, never shown.
+fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %what, "request handler panicked");
+    let body = AppError::internal(anyhow::anyhow!("panic")).to_response_json();
+    Response::builder()
+        .status(StatusCode::INTERNAL_SERVER_ERROR)
+        .content_type("application/json; charset=utf-8")
+        .body(body.to_string())
+}
+
+/// The client's address: the TCP peer, unless the peer is a trusted proxy;
+/// then the right-most `X-Forwarded-For` entry that is not itself trusted
+/// (entries further left are whatever the client chose to send).
+pub fn client_ip(req: &Request, trusted: &[IpNet]) -> IpAddr {
+    let peer = req
+        .remote_addr()
+        .as_socket_addr()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .or(forwarded.first())
+        .copied()
+        .unwrap_or(peer)
+}

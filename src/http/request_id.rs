@@ -1,0 +1,60 @@
+//! A tracing span per request, with a request id that is echoed in the
+//! `X-Request-Id` response header so a client report can be matched to logs.
+//! Only method, path, status and timing are logged: never headers or bodies,
+//! which carry tokens and passwords.
+
+use std::time::Instant;
+
+use poem::http::HeaderValue;
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
+use tracing::Instrument;
+
+pub struct RequestSpan;
+
+impl<E: Endpoint> Middleware<E> for RequestSpan {
+    type Output = RequestSpanEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        RequestSpanEndpoint(ep)
+    }
+}
+
+pub struct RequestSpanEndpoint<E>(E);
+
+impl<E: Endpoint> Endpoint for RequestSpanEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Self::Output> {
+        let request_id = req
+            .header("x-request-id")
+            .filter(|id| {
+                id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let span = tracing::info_span!(
+            "request",
+            id = %request_id,
+            method = %req.method(),
+            path = %req.uri().path(),
+        );
+        async move {
+            let started = Instant::now();
+            let mut resp = match self.0.call(req).await {
+                Ok(out) => out.into_response(),
+                Err(err) => err.into_response(),
+            };
+            tracing::info!(
+                status = resp.status().as_u16(),
+                micros = started.elapsed().as_micros() as u64,
+                "served"
+            );
+            if let Ok(value) = HeaderValue::from_str(&request_id) {
+                resp.headers_mut().insert("x-request-id", value);
+            }
+            Ok(resp)
+        }
+        .instrument(span)
+        .await
+    }
+}

@@ -1,0 +1,105 @@
+//! Builds the whole application from `Settings`: database, migrations,
+//! schema, routes and background workers. `main` and the tests both go
+//! through `Application::build`, so tests exercise what production runs.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use poem::Server;
+use poem::listener::{Acceptor, Listener, TcpListener};
+
+use crate::config::Settings;
+use crate::db::{self, MigrateCommand};
+use crate::graphql;
+use crate::http;
+use crate::state::{AppState, Core};
+
+/// How long in-flight requests get to finish after a shutdown signal.
+const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(15);
+
+pub struct Application {
+    addr: SocketAddr,
+    acceptor: poem::listener::TcpAcceptor,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects, migrates, and binds the listener (port 0 picks a free one).
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        db::migrate(&settings.database_url, MigrateCommand::Up)
+            .await
+            .context("running migrations")?;
+        let db = db::connect(&settings.database_url)
+            .await
+            .context("connecting to the database")?;
+        let settings = Arc::new(settings);
+        let core = Core {
+            db,
+            settings: settings.clone(),
+        };
+        let schema = graphql::builder(&settings).data(core.clone()).finish();
+        let acceptor = TcpListener::bind(settings.bind_addr)
+            .into_acceptor()
+            .await
+            .with_context(|| format!("binding {}", settings.bind_addr))?;
+        let addr = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .context("the listener has no address")?;
+        Ok(Application {
+            addr,
+            acceptor,
+            state: AppState { core, schema },
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes.
+    pub async fn run_until(self, stop: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+        tracing::info!(addr = %self.addr, "serving GraphQL at http://{}/graphql", self.addr);
+        let app = http::app(self.state.clone());
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(app, stop, Some(GRACEFUL_SHUTDOWN))
+            .await?;
+        self.state.core.db.close_by_ref().await.ok();
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

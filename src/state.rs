@@ -1,0 +1,32 @@
+//! What every handler and resolver shares, built once by `startup`.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::config::Settings;
+use crate::error::AppError;
+use crate::graphql::AppSchema;
+
+/// The application's shared parts, cheap to clone; also the schema's global
+/// data, so resolvers reach the database and settings through it.
+#[derive(Clone)]
+pub struct Core {
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+}
+
+impl Core {
+    pub fn of<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a Core, AppError> {
+        ctx.data_opt::<Core>().ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("core state missing from schema data"))
+        })
+    }
+}
+
+/// Poem's shared state: the core plus the schema built over it.
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Core,
+    pub schema: AppSchema,
+}

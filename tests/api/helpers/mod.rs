@@ -1,0 +1,14 @@
+//! Test harness: the real application (`Application::build`) on a random
+//! port over a fresh database, talked to over HTTP as a client would.
+//!
+//! SQLite by default; PostgreSQL when `TEST_DATABASE_URL` is set, with a new
+//! database created per test and dropped afterwards. An unreachable
+//! `TEST_DATABASE_URL` fails the test: a PostgreSQL pass must never skip.
+
+pub mod app;
+mod database;
+mod process;
+
+pub use app::{TestApp, assert_every_error_has_a_code, spawn_app, spawn_app_with, test_vars};
+pub use database::TestDatabase;
+pub use process::spawn_process;

@@ -1,0 +1,8 @@
+//! The one integration-test binary: each file in `tests/` would link
+//! separately, and linking is the slow part of a build on two cores.
+
+mod helpers;
+
+mod cli;
+mod graphql_http;
+mod schema;
