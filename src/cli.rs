@@ -22,6 +22,14 @@ pub enum Command {
         #[arg(value_enum, default_value_t = MigrateVerb::Up)]
         verb: MigrateVerb,
     },
+    /// Create an active staff superuser; the password comes from
+    /// AUTHQL_PASSWORD or an interactive prompt.
+    CreateSuperuser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        username: Option<String>,
+    },
     /// Print the GraphQL SDL, or write it to FILE.
     ExportSchema { file: Option<PathBuf> },
 }

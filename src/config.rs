@@ -259,6 +259,14 @@ impl Settings {
     }
 }
 
+/// `AUTHQL_PASSWORD`, for `create-superuser` run without a terminal.
+pub fn superuser_password_from_env() -> Option<SecretString> {
+    std::env::var("AUTHQL_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(SecretString::from)
+}
+
 fn invalid(name: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         name,

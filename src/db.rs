@@ -88,3 +88,36 @@ pub async fn migrate(url: &str, command: MigrateCommand) -> Result<(), DbErr> {
     db.close().await?;
     result
 }
+
+/// The current time, truncated to microseconds: PostgreSQL keeps no more,
+/// and a value that round-trips unchanged keeps comparisons and cursors exact.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}
+
+/// A raw statement written with `?` placeholders, numbered `$1, $2 …` for
+/// PostgreSQL, so one SQL text serves both backends.
+pub fn statement(
+    backend: DbBackend,
+    sql: &str,
+    values: impl IntoIterator<Item = sea_orm::Value>,
+) -> Statement {
+    let sql = match backend {
+        DbBackend::Postgres => {
+            let mut out = String::with_capacity(sql.len() + 8);
+            let mut n = 0;
+            for c in sql.chars() {
+                if c == '?' {
+                    n += 1;
+                    out.push_str(&format!("${n}"));
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        }
+        _ => sql.to_owned(),
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}

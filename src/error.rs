@@ -110,7 +110,8 @@ impl AppError {
         json!({ "errors": [ { "message": self.message(), "extensions": self.extensions() } ] })
     }
 
-    fn log(&self) {
+    /// Logs an internal cause with its whole chain; other errors are expected.
+    pub fn log(&self) {
         if let AppError::Internal(cause) = self {
             tracing::error!(error = format!("{cause:#}"), "internal error");
         }

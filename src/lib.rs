@@ -9,6 +9,8 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod mail;
+pub mod services;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

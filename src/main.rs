@@ -1,11 +1,15 @@
 //! Thin: parse the command line, load settings, start logging, dispatch.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use authql::cli::{Cli, Command};
 use authql::config::Settings;
+use authql::error::AppError;
+use authql::services::accounts;
 use authql::startup::Application;
-use authql::{db, graphql, telemetry};
+use authql::state::Core;
+use authql::{config, db, graphql, telemetry};
 use clap::Parser;
 
 #[tokio::main]
@@ -27,6 +31,9 @@ async fn main() -> ExitCode {
         Command::Migrate { verb } => db::migrate(&settings.database_url, verb.into())
             .await
             .map_err(Into::into),
+        Command::CreateSuperuser { email, username } => {
+            create_superuser(settings, &email, username.as_deref()).await
+        }
         Command::ExportSchema { file } => {
             let sdl = graphql::sdl(&settings);
             match file {
@@ -45,6 +52,36 @@ async fn main() -> ExitCode {
             eprintln!("authql: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+async fn create_superuser(
+    settings: Settings,
+    email: &str,
+    username: Option<&str>,
+) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret;
+    let password = match config::superuser_password_from_env() {
+        Some(p) => p,
+        None => {
+            let first = rpassword::prompt_password("Password: ")?;
+            let again = rpassword::prompt_password("Password (again): ")?;
+            anyhow::ensure!(first == again, "the passwords do not match");
+            first.into()
+        }
+    };
+    db::migrate(&settings.database_url, db::MigrateCommand::Up).await?;
+    let core = Core::new(
+        db::connect(&settings.database_url).await?,
+        Arc::new(settings),
+    );
+    match accounts::create_superuser(&core, email, username, password.expose_secret()).await {
+        Ok(user) => {
+            println!("created superuser {} ({})", user.email, user.id);
+            Ok(())
+        }
+        Err(AppError::BadUserInput(fields)) => anyhow::bail!("{fields}"),
+        Err(e) => anyhow::bail!("{}", e.message()),
     }
 }
 

@@ -9,11 +9,13 @@ use std::time::Duration;
 use anyhow::Context as _;
 use poem::Server;
 use poem::listener::{Acceptor, Listener, TcpListener};
+use tokio::sync::watch;
 
 use crate::config::Settings;
 use crate::db::{self, MigrateCommand};
 use crate::graphql;
 use crate::http;
+use crate::mail::Outbox;
 use crate::state::{AppState, Core};
 
 /// How long in-flight requests get to finish after a shutdown signal.
@@ -23,6 +25,7 @@ pub struct Application {
     addr: SocketAddr,
     acceptor: poem::listener::TcpAcceptor,
     state: AppState,
+    outbox: Outbox,
 }
 
 impl Application {
@@ -35,10 +38,9 @@ impl Application {
             .await
             .context("connecting to the database")?;
         let settings = Arc::new(settings);
-        let core = Core {
-            db,
-            settings: settings.clone(),
-        };
+        let core = Core::new(db, settings.clone());
+        // Checked here so a bad EMAIL_URL or EMAIL_FROM stops start-up, not the first mail.
+        let outbox = Outbox::new(core.db.clone(), &settings, core.mail_wake.clone())?;
         let schema = graphql::builder(&settings).data(core.clone()).finish();
         let acceptor = TcpListener::bind(settings.bind_addr)
             .into_acceptor()
@@ -53,6 +55,7 @@ impl Application {
             addr,
             acceptor,
             state: AppState { core, schema },
+            outbox,
         })
     }
 
@@ -72,11 +75,16 @@ impl Application {
     /// Serves until `stop` completes.
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "serving GraphQL at http://{}/graphql", self.addr);
+        let (stop_workers, workers_stopped) = watch::channel(false);
+        let outbox = tokio::spawn(self.outbox.run(workers_stopped));
         let app = http::app(self.state.clone());
-        Server::new_with_acceptor(self.acceptor)
+        let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, stop, Some(GRACEFUL_SHUTDOWN))
-            .await?;
+            .await;
+        let _ = stop_workers.send(true);
+        let _ = outbox.await;
         self.state.core.db.close_by_ref().await.ok();
+        served?;
         tracing::info!("stopped");
         Ok(())
     }

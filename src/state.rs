@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
+use tokio::sync::Notify;
 
+use crate::auth::PasswordHasher;
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::graphql::AppSchema;
@@ -14,6 +16,9 @@ use crate::graphql::AppSchema;
 pub struct Core {
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
+    pub hasher: Arc<PasswordHasher>,
+    /// Wakes this process's outbox worker after a commit that queued mail.
+    pub mail_wake: Arc<Notify>,
 }
 
 impl Core {
@@ -29,4 +34,18 @@ impl Core {
 pub struct AppState {
     pub core: Core,
     pub schema: AppSchema,
+}
+
+impl Core {
+    pub fn new(db: DatabaseConnection, settings: Arc<Settings>) -> Core {
+        Core {
+            hasher: Arc::new(PasswordHasher::new(
+                settings.hash_concurrency,
+                settings.hash_queue_timeout,
+            )),
+            mail_wake: Arc::new(Notify::new()),
+            db,
+            settings,
+        }
+    }
 }

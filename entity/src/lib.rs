@@ -1,8 +1,20 @@
 //! SeaORM entities: data only. No I/O and no GraphQL derives live here, so a
 //! column such as `password_hash` can never leak through the API by accident.
 
+pub mod api_token;
+pub mod email_outbox;
+pub mod one_time_code;
+pub mod rate_limit;
+pub mod refresh_token;
+pub mod session;
 pub mod user;
 
 pub mod prelude {
+    pub use super::api_token::Entity as ApiToken;
+    pub use super::email_outbox::Entity as EmailOutbox;
+    pub use super::one_time_code::Entity as OneTimeCode;
+    pub use super::rate_limit::Entity as RateLimit;
+    pub use super::refresh_token::Entity as RefreshToken;
+    pub use super::session::Entity as Session;
     pub use super::user::Entity as User;
 }

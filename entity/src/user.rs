@@ -30,6 +30,10 @@ pub struct Model {
     /// (password change, activation, deactivation): link-token HMACs cover it.
     pub security_stamp: String,
     pub date_joined: DateTimeUtc,
+    /// When the account was first activated. Activation links and codes only
+    /// ever apply while this is unset, so an account that staff deactivated
+    /// cannot reactivate itself through a new activation mail.
+    pub activated_at: Option<DateTimeUtc>,
     pub last_login: Option<DateTimeUtc>,
     pub updated_at: DateTimeUtc,
 }

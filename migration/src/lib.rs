@@ -3,12 +3,22 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_create_user_table;
+mod m20261123_000002_create_email_outbox;
+mod m20261123_000003_create_one_time_code;
+mod m20261123_000004_create_rate_limit;
+mod m20261123_000005_create_sessions_and_tokens;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_create_user_table::Migration)]
+        vec![
+            Box::new(m20261123_000001_create_user_table::Migration),
+            Box::new(m20261123_000002_create_email_outbox::Migration),
+            Box::new(m20261123_000003_create_one_time_code::Migration),
+            Box::new(m20261123_000004_create_rate_limit::Migration),
+            Box::new(m20261123_000005_create_sessions_and_tokens::Migration),
+        ]
     }
 }

@@ -22,6 +22,7 @@ pub enum Users {
     TwoFactorEnabled,
     SecurityStamp,
     DateJoined,
+    ActivatedAt,
     LastLogin,
     UpdatedAt,
 }
@@ -49,6 +50,7 @@ impl MigrationTrait for Migration {
                     .col(boolean(Users::TwoFactorEnabled).default(false))
                     .col(string_len(Users::SecurityStamp, 64))
                     .col(timestamp_with_time_zone(Users::DateJoined))
+                    .col(timestamp_with_time_zone_null(Users::ActivatedAt))
                     .col(timestamp_with_time_zone_null(Users::LastLogin))
                     .col(timestamp_with_time_zone(Users::UpdatedAt))
                     .to_owned(),

@@ -4,22 +4,42 @@
 use std::net::IpAddr;
 
 use entity::user;
+use uuid::Uuid;
 
 use crate::error::AppError;
+
+/// How the request proved who it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Credential {
+    /// A Bearer access token of this session.
+    Session(Uuid),
+    /// An API token (`Authorization: Token …`).
+    ApiToken(Uuid),
+}
+
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    pub user: user::Model,
+    pub credential: Credential,
+}
 
 /// The signed-in user of a request, or nobody.
 #[derive(Clone, Debug, Default)]
 pub enum Viewer {
     #[default]
     Anonymous,
-    User(Box<user::Model>),
+    User(Box<Authenticated>),
 }
 
 impl Viewer {
     pub fn user(&self) -> Option<&user::Model> {
+        self.authenticated().map(|a| &a.user)
+    }
+
+    pub fn authenticated(&self) -> Option<&Authenticated> {
         match self {
             Viewer::Anonymous => None,
-            Viewer::User(u) => Some(u),
+            Viewer::User(a) => Some(a),
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod document;
 pub mod extensions;
+pub mod guards;
 pub mod mutation;
 pub mod query;
 pub mod types;

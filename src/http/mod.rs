@@ -1,8 +1,10 @@
 //! Poem routes and the middleware every route sits behind.
 
+mod activate;
 pub mod graphiql;
 pub mod graphql;
 mod health;
+pub mod pages;
 mod request_id;
 
 use std::net::IpAddr;
@@ -23,6 +25,7 @@ pub fn app(state: AppState) -> BoxEndpoint<'static> {
     let routes = Route::new()
         .at("/graphql", get(graphql::get).post(graphql::post))
         .at("/graphiql/:file", get(graphiql::asset))
+        .at("/activate/:uid/:token", get(activate::activate))
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
         .data(state);

@@ -1,3 +1,9 @@
 //! The Mutation root, merged from one part per capability.
 
-pub type Mutation = async_graphql::EmptyMutation;
+mod account;
+mod auth;
+
+use async_graphql::MergedObject;
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(account::AccountMutation, auth::AuthMutation);

@@ -1,7 +1,6 @@
 use async_graphql::{Context, Object, Result};
 
-use crate::auth::RequestContext;
-use crate::error::AppError;
+use crate::graphql::guards::{IsAuthenticated, viewer};
 use crate::graphql::types::User;
 
 #[derive(Default)]
@@ -10,9 +9,8 @@ pub struct AccountQuery;
 #[Object]
 impl AccountQuery {
     /// The signed-in user.
+    #[graphql(guard = "IsAuthenticated")]
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
-        let rc = RequestContext::of(ctx)?;
-        let user = rc.viewer.user().ok_or(AppError::Unauthenticated)?;
-        Ok(User(user.clone()))
+        Ok(User(viewer(ctx)?.clone()))
     }
 }

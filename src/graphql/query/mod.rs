@@ -1,8 +1,9 @@
 //! The Query root, merged from one part per capability.
 
 mod account;
+mod auth;
 
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
-pub struct Query(account::AccountQuery);
+pub struct Query(account::AccountQuery, auth::AuthQuery);

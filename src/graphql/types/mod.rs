@@ -1,5 +1,21 @@
 //! GraphQL output and input types, built from entities (never derived on them).
 
+pub mod account;
+pub mod auth;
 pub mod user;
 
+use async_graphql::ID;
+use uuid::Uuid;
+
+pub use account::{RegisterInput, RegisterPayload, UpdateProfileInput};
+pub use auth::{
+    ApiToken, ApiTokenCreated, AuthPayload, LoginInput, LoginResult, OtpChallenge, Session,
+};
 pub use user::{Gender, User};
+
+use crate::error::AppError;
+
+/// An `ID` argument as a UUID; a malformed one is `BAD_USER_INPUT` on `field`.
+pub fn uuid_arg(id: &ID, field: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(id.as_str()).map_err(|_| AppError::field(field, "is not a valid id"))
+}

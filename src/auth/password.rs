@@ -1,0 +1,250 @@
+//! argon2id password hashing, kept off the async executor and bounded.
+//!
+//! Each hash needs 19 MiB. `argon2::verify_password` allocates that afresh
+//! per call and glibc keeps the freed arenas, so a naive server grows past
+//! 2 GB under a login flood. Here at most `HASH_CONCURRENCY` hashes run at
+//! once, each on a blocking thread with a block buffer that is reused, so
+//! memory stays at about one buffer per permit. A caller that waits longer
+//! than `HASH_QUEUE_TIMEOUT` for a permit gets `SERVICE_UNAVAILABLE`.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
+use rand::RngCore;
+use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
+
+use crate::domain::Password;
+use crate::error::AppError;
+
+/// OWASP's argon2id recommendation: m=19456 KiB, t=2, p=1.
+const M_COST: u32 = 19_456;
+const T_COST: u32 = 2;
+const P_COST: u32 = 1;
+const OUTPUT_LEN: usize = 32;
+const SALT_LEN: usize = 16;
+
+pub struct PasswordHasher {
+    permits: Arc<Semaphore>,
+    buffers: Arc<Mutex<Vec<Vec<Block>>>>,
+    queue_timeout: Duration,
+    /// Verified against for unknown accounts, so they cost what known ones do.
+    dummy_hash: String,
+}
+
+/// A parsed PHC string of the form `$argon2id$v=19$m=..,t=..,p=..$salt$hash`.
+struct Phc {
+    params: Params,
+    salt: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+impl PasswordHasher {
+    pub fn new(concurrency: usize, queue_timeout: Duration) -> PasswordHasher {
+        let mut salt = [0u8; SALT_LEN];
+        rand::rng().fill_bytes(&mut salt);
+        let mut hash = [0u8; OUTPUT_LEN];
+        rand::rng().fill_bytes(&mut hash);
+        PasswordHasher {
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            buffers: Arc::new(Mutex::new(Vec::new())),
+            queue_timeout,
+            dummy_hash: encode(&default_params(), &salt, &hash),
+        }
+    }
+
+    /// Hashes a new password into a PHC string with a fresh random salt.
+    pub async fn hash(&self, password: &Password) -> Result<String, AppError> {
+        let mut salt = [0u8; SALT_LEN];
+        rand::rng().fill_bytes(&mut salt);
+        let params = default_params();
+        let digest = self
+            .compute(password.expose(), params.clone(), salt.to_vec())
+            .await?;
+        Ok(encode(&params, &salt, &digest))
+    }
+
+    /// Checks a password against a stored PHC string in constant time.
+    pub async fn verify(&self, password: &Password, stored: &str) -> Result<bool, AppError> {
+        let Some(phc) = decode(stored) else {
+            tracing::error!("stored password hash is not a valid argon2id PHC string");
+            return Ok(false);
+        };
+        let digest = self
+            .compute(password.expose(), phc.params, phc.salt)
+            .await?;
+        Ok(digest.ct_eq(&phc.hash).into())
+    }
+
+    /// The same work as `verify`, for an account that does not exist, so
+    /// the answer takes the same time either way.
+    pub async fn verify_dummy(&self, password: &Password) -> Result<(), AppError> {
+        self.verify(password, &self.dummy_hash.clone())
+            .await
+            .map(|_| ())
+    }
+
+    async fn compute(
+        &self,
+        password: &str,
+        params: Params,
+        salt: Vec<u8>,
+    ) -> Result<Vec<u8>, AppError> {
+        let permit = tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| AppError::ServiceUnavailable {
+                retry_after_secs: self.queue_timeout.as_secs().max(1),
+            })?
+            .map_err(AppError::internal)?;
+        let buffers = self.buffers.clone();
+        let password = password.as_bytes().to_vec();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let mut memory = buffers
+                .lock()
+                .ok()
+                .and_then(|mut pool| pool.pop())
+                .unwrap_or_default();
+            memory.resize(params.block_count(), Block::default());
+            let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+            let mut out = vec![0u8; OUTPUT_LEN];
+            let result =
+                argon.hash_password_into_with_memory(&password, &salt, &mut out, &mut memory[..]);
+            if let Ok(mut pool) = buffers.lock() {
+                pool.push(memory);
+            }
+            result
+                .map(|()| out)
+                .map_err(|e| AppError::internal(anyhow::anyhow!("argon2: {e}")))
+        })
+        .await
+        .map_err(AppError::internal)?
+    }
+}
+
+fn default_params() -> Params {
+    // The constants are valid argon2 parameters; `DEFAULT` is the same OWASP set.
+    Params::new(M_COST, T_COST, P_COST, Some(OUTPUT_LEN)).unwrap_or(Params::DEFAULT)
+}
+
+fn encode(params: &Params, salt: &[u8], hash: &[u8]) -> String {
+    format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        B64.encode(salt),
+        B64.encode(hash)
+    )
+}
+
+fn decode(phc: &str) -> Option<Phc> {
+    let mut parts = phc.split('$');
+    if !(parts.next()?.is_empty() && parts.next()? == "argon2id" && parts.next()? == "v=19") {
+        return None;
+    }
+    let (mut m, mut t, mut p) = (None, None, None);
+    for kv in parts.next()?.split(',') {
+        let (k, v) = kv.split_once('=')?;
+        let v: u32 = v.parse().ok()?;
+        match k {
+            "m" => m = Some(v),
+            "t" => t = Some(v),
+            "p" => p = Some(v),
+            _ => return None,
+        }
+    }
+    let salt = B64.decode(parts.next()?).ok()?;
+    let hash = B64.decode(parts.next()?).ok()?;
+    if parts.next().is_some() || hash.is_empty() {
+        return None;
+    }
+    // Refuse absurd stored parameters rather than allocate whatever they ask.
+    let (m, t, p) = (m?, t?, p?);
+    if m > 262_144 || t > 16 || p > 8 {
+        return None;
+    }
+    let params = Params::new(m, t, p, Some(hash.len())).ok()?;
+    Some(Phc { params, salt, hash })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pw(s: &str) -> Password {
+        Password::parse_for_login(s).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_and_no_other() {
+        let hasher = PasswordHasher::new(2, Duration::from_secs(5));
+        let stored = hasher
+            .hash(&pw("correct horse battery staple"))
+            .await
+            .unwrap();
+        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(
+            hasher
+                .verify(&pw("correct horse battery staple"), &stored)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hasher
+                .verify(&pw("correct horse battery stapler"), &stored)
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn hashes_are_salted() {
+        let hasher = PasswordHasher::new(1, Duration::from_secs(5));
+        let a = hasher.hash(&pw("same password")).await.unwrap();
+        let b = hasher.hash(&pw("same password")).await.unwrap();
+        assert_ne!(a, b);
+    }
+
+    #[tokio::test]
+    async fn hashes_from_the_reference_implementation_verify() {
+        use argon2::password_hash::PasswordHasher as _;
+        let reference: argon2::password_hash::phc::PasswordHash = Argon2::default()
+            .hash_password_with_salt(b"hunter2hunter2", b"somesaltsomesalt")
+            .unwrap();
+        let reference = reference.to_string();
+        let hasher = PasswordHasher::new(1, Duration::from_secs(5));
+        assert!(
+            hasher
+                .verify(&pw("hunter2hunter2"), &reference)
+                .await
+                .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn malformed_or_hostile_stored_hashes_never_verify() {
+        let hasher = PasswordHasher::new(1, Duration::from_secs(5));
+        for bad in [
+            "",
+            "plain",
+            "$argon2i$v=19$m=19456,t=2,p=1$AAAA$AAAA",
+            "$argon2id$v=19$m=4294967295,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAA",
+        ] {
+            assert!(!hasher.verify(&pw("x"), bad).await.unwrap(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_answers_service_unavailable() {
+        let hasher = Arc::new(PasswordHasher::new(1, Duration::from_millis(1)));
+        let busy = hasher.permits.clone().acquire_owned().await.unwrap();
+        let err = hasher.hash(&pw("whatever")).await.unwrap_err();
+        assert_eq!(err.code(), "SERVICE_UNAVAILABLE");
+        drop(busy);
+        assert!(hasher.hash(&pw("whatever")).await.is_ok());
+    }
+}

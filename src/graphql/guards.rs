@@ -1,0 +1,40 @@
+//! Permission guards in the manner of Django REST Framework's permission
+//! classes, declared on each field so its rule is visible where it is
+//! defined. No user → `UNAUTHENTICATED`; a user who may not → `FORBIDDEN`.
+
+use async_graphql::{Context, Guard, Result};
+use entity::user;
+
+use crate::auth::RequestContext;
+use crate::error::AppError;
+
+/// DRF's `IsAuthenticated`: any signed-in, active user.
+pub struct IsAuthenticated;
+
+impl Guard for IsAuthenticated {
+    async fn check(&self, ctx: &Context<'_>) -> Result<()> {
+        viewer(ctx)?;
+        Ok(())
+    }
+}
+
+/// DRF's `IsAdminUser`: staff only.
+pub struct IsStaff;
+
+impl Guard for IsStaff {
+    async fn check(&self, ctx: &Context<'_>) -> Result<()> {
+        if viewer(ctx)?.is_staff {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden.into())
+        }
+    }
+}
+
+/// The signed-in user, or `UNAUTHENTICATED`.
+pub fn viewer<'a>(ctx: &Context<'a>) -> Result<&'a user::Model, AppError> {
+    RequestContext::of(ctx)?
+        .viewer
+        .user()
+        .ok_or(AppError::Unauthenticated)
+}

@@ -1,0 +1,135 @@
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::auth::RequestContext;
+use crate::error::AppError;
+use crate::graphql::guards::{IsAuthenticated, viewer};
+use crate::graphql::types::{
+    ApiTokenCreated, AuthPayload, LoginInput, LoginResult, OtpChallenge, User, uuid_arg,
+};
+use crate::services::sessions::{self, ClientInfo, LoginOutcome, LoginRequest};
+use crate::services::{api_tokens, otp};
+use crate::state::Core;
+
+#[derive(Default)]
+pub struct AuthMutation;
+
+fn client(ctx: &Context<'_>) -> Result<ClientInfo, AppError> {
+    let rc = RequestContext::of(ctx)?;
+    Ok(ClientInfo {
+        ip: rc.client_ip.to_string(),
+        user_agent: rc.user_agent.clone(),
+    })
+}
+
+#[Object]
+impl AuthMutation {
+    /// Signs in by email or username: tokens, or a two-factor challenge.
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<LoginResult> {
+        let request = LoginRequest {
+            email: input.email,
+            username: input.username,
+            password: input.password,
+        };
+        Ok(
+            match sessions::login(Core::of(ctx)?, request, &client(ctx)?).await? {
+                LoginOutcome::Signed(tokens) => {
+                    LoginResult::AuthPayload(Box::new((*tokens).into()))
+                }
+                LoginOutcome::Challenge(challenge) => LoginResult::OtpChallenge(challenge.into()),
+            },
+        )
+    }
+
+    /// Finishes a two-factor sign-in with the mailed code.
+    async fn verify_otp(
+        &self,
+        ctx: &Context<'_>,
+        challenge_id: ID,
+        code: String,
+    ) -> Result<AuthPayload> {
+        Ok(
+            otp::verify(Core::of(ctx)?, &challenge_id, &code, &client(ctx)?)
+                .await?
+                .into(),
+        )
+    }
+
+    /// Mails a new code for a challenge, replacing the old one.
+    async fn resend_otp(&self, ctx: &Context<'_>, challenge_id: ID) -> Result<OtpChallenge> {
+        Ok(otp::resend(Core::of(ctx)?, &challenge_id).await?.into())
+    }
+
+    /// Exchanges a refresh token for new tokens; the old one is used up.
+    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
+        Ok(sessions::refresh(Core::of(ctx)?, &refresh_token)
+            .await?
+            .into())
+    }
+
+    /// Ends this session (or API token), or with `allSessions` every session.
+    #[graphql(guard = "IsAuthenticated")]
+    async fn logout(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] all_sessions: bool,
+    ) -> Result<bool> {
+        let who = RequestContext::of(ctx)?
+            .viewer
+            .authenticated()
+            .ok_or(AppError::Unauthenticated)?;
+        sessions::logout(Core::of(ctx)?, who, all_sessions).await?;
+        Ok(true)
+    }
+
+    /// Ends one of the viewer's sessions.
+    #[graphql(guard = "IsAuthenticated")]
+    async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let me = viewer(ctx)?;
+        sessions::revoke_one(Core::of(ctx)?, me.id, uuid_arg(&id, "id")?).await?;
+        Ok(true)
+    }
+
+    /// Creates an API token; the token is shown only in this answer.
+    #[graphql(guard = "IsAuthenticated")]
+    async fn create_api_token(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        expires_in_days: Option<i32>,
+    ) -> Result<ApiTokenCreated> {
+        let who = RequestContext::of(ctx)?
+            .viewer
+            .authenticated()
+            .ok_or(AppError::Unauthenticated)?;
+        let created = api_tokens::create(Core::of(ctx)?, who, &name, expires_in_days).await?;
+        Ok(ApiTokenCreated {
+            token: created.token,
+            api_token: created.row.into(),
+        })
+    }
+
+    #[graphql(guard = "IsAuthenticated")]
+    async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let me = viewer(ctx)?;
+        api_tokens::revoke(Core::of(ctx)?, me.id, uuid_arg(&id, "id")?).await?;
+        Ok(true)
+    }
+
+    #[graphql(guard = "IsAuthenticated")]
+    async fn enable_two_factor(&self, ctx: &Context<'_>, password: String) -> Result<User> {
+        let me = viewer(ctx)?;
+        let ip = client(ctx)?.ip;
+        Ok(User(
+            otp::set_two_factor(Core::of(ctx)?, me, &password, true, &ip).await?,
+        ))
+    }
+
+    #[graphql(guard = "IsAuthenticated")]
+    async fn disable_two_factor(&self, ctx: &Context<'_>, password: String) -> Result<User> {
+        let me = viewer(ctx)?;
+        let ip = client(ctx)?.ip;
+        Ok(User(
+            otp::set_two_factor(Core::of(ctx)?, me, &password, false, &ip).await?,
+        ))
+    }
+}

@@ -1,0 +1,124 @@
+//! Sign-in payloads, sessions and API tokens.
+
+use async_graphql::{ID, InputObject, SimpleObject, Union};
+use chrono::{DateTime, Utc};
+use entity::{api_token, session};
+
+use super::User;
+use crate::services::otp::ChallengeIssued;
+use crate::services::sessions::Tokens;
+
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    /// JWT for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Opaque and single-use: every `refreshToken` returns a new one.
+    pub refresh_token: String,
+    /// Always "Bearer".
+    pub token_type: String,
+    /// Lifetime of the access token, in seconds.
+    pub expires_in: i32,
+    pub user: User,
+}
+
+impl From<Tokens> for AuthPayload {
+    fn from(t: Tokens) -> Self {
+        AuthPayload {
+            access_token: t.access.token,
+            refresh_token: t.refresh_token,
+            token_type: "Bearer".into(),
+            expires_in: i32::try_from(t.access.expires_in).unwrap_or(i32::MAX),
+            user: User(t.user),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct OtpChallenge {
+    pub challenge_id: ID,
+    pub expires_at: DateTime<Utc>,
+    /// Where the code went, masked: e.g. "m***@example.com".
+    pub sent_to: String,
+}
+
+impl From<ChallengeIssued> for OtpChallenge {
+    fn from(c: ChallengeIssued) -> Self {
+        OtpChallenge {
+            challenge_id: ID(c.challenge_id),
+            expires_at: c.expires_at,
+            sent_to: c.sent_to,
+        }
+    }
+}
+
+#[derive(Union)]
+pub enum LoginResult {
+    AuthPayload(Box<AuthPayload>),
+    OtpChallenge(OtpChallenge),
+}
+
+/// Exactly one of `email` and `username`.
+#[derive(InputObject)]
+pub struct LoginInput {
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub password: String,
+}
+
+/// One sign-in (a refresh-token family).
+#[derive(SimpleObject)]
+pub struct Session {
+    pub id: ID,
+    /// Whether this request is made with this session.
+    pub current: bool,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl Session {
+    pub fn new(row: session::Model, current: bool) -> Self {
+        Session {
+            id: ID(row.id.to_string()),
+            current,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            expires_at: row.expires_at,
+            user_agent: row.user_agent,
+            ip: row.ip,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ApiToken {
+    pub id: ID,
+    pub name: String,
+    /// The token's first characters, to recognise it.
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl From<api_token::Model> for ApiToken {
+    fn from(row: api_token::Model) -> Self {
+        ApiToken {
+            id: ID(row.id.to_string()),
+            name: row.name,
+            prefix: row.prefix,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            expires_at: row.expires_at,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ApiTokenCreated {
+    /// Shown once: only a digest is kept.
+    pub token: String,
+    pub api_token: ApiToken,
+}

@@ -1,0 +1,244 @@
+//! The durable outbox and its worker.
+//!
+//! Delivery is at least once: a row is marked sent only after the transport
+//! accepted it, so a crash in between can repeat a message (with the same
+//! `Message-ID`) but never drop one. Rows are claimed with a lease, portably
+//! (SQLite has no `FOR UPDATE SKIP LOCKED`), so several instances never
+//! send the same row at the same time; a dead worker's lease simply expires.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::email_outbox::{self, Column};
+use lettre::message::Mailbox;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+};
+use tokio::sync::{Notify, watch};
+use uuid::Uuid;
+
+use super::templates::Email;
+use super::transport::{Outgoing, Transport};
+use crate::config::Settings;
+use crate::db::now;
+use crate::services::rate_limit;
+
+/// How long a claimed row belongs to its worker.
+const LEASE: Duration = Duration::from_secs(60);
+const BATCH: u64 = 10;
+/// When nothing wakes the worker, it still looks for due rows this often
+/// (retries, and rows written by other instances).
+const POLL: Duration = Duration::from_secs(1);
+const MAX_BACKOFF_SECS: i64 = 600;
+
+/// Queues a message to `to` in the caller's transaction, within the
+/// address's `MAIL_RATE_LIMIT` budget. Over budget the message is silently
+/// dropped: the caller's answer must not change, so the limit reveals nothing.
+/// Returns whether the message was queued.
+pub async fn enqueue(
+    conn: &impl ConnectionTrait,
+    settings: &Settings,
+    to: &str,
+    to_key: &str,
+    email: Email,
+) -> Result<bool, DbErr> {
+    let now = now();
+    let budget = rate_limit::hit(
+        conn,
+        &rate_limit::key("mail", to_key),
+        settings.mail_rate_limit,
+        now,
+    )
+    .await?;
+    if !budget.is_allowed() {
+        tracing::info!("mail budget for an address exhausted; message not queued");
+        return Ok(false);
+    }
+    email_outbox::Entity::insert(email_outbox::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        to_address: Set(to.to_owned()),
+        subject: Set(email.subject),
+        text_body: Set(email.text),
+        html_body: Set(email.html),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        lease_until: Set(None),
+        sent_at: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(true)
+}
+
+/// The delivering side: one per process.
+pub struct Outbox {
+    db: DatabaseConnection,
+    transport: Transport,
+    from: Mailbox,
+    message_id_domain: String,
+    wake: Arc<Notify>,
+}
+
+impl Outbox {
+    pub fn new(
+        db: DatabaseConnection,
+        settings: &Settings,
+        wake: Arc<Notify>,
+    ) -> anyhow::Result<Outbox> {
+        let from: Mailbox = settings
+            .email_from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("EMAIL_FROM {:?}: {e}", settings.email_from))?;
+        let message_id_domain = from.email.domain().to_owned();
+        Ok(Outbox {
+            db,
+            transport: Transport::from_config(&settings.email)?,
+            from,
+            message_id_domain,
+            wake,
+        })
+    }
+
+    /// Delivers until `stop` turns true.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        loop {
+            let delivered = match self.deliver_due().await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox: could not claim messages");
+                    0
+                }
+            };
+            if *stop.borrow() {
+                return;
+            }
+            if delivered == 0 {
+                tokio::select! {
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(POLL) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        }
+    }
+
+    /// Claims and delivers one batch of due messages; returns how many were claimed.
+    pub async fn deliver_due(&self) -> Result<usize, DbErr> {
+        let rows = claim(&self.db, now(), BATCH).await?;
+        let claimed = rows.len();
+        for row in rows {
+            let message_id = format!("<{}@{}>", row.id, self.message_id_domain);
+            let outgoing = Outgoing {
+                message_id: &message_id,
+                to: &row.to_address,
+                subject: &row.subject,
+                text: &row.text_body,
+                html: &row.html_body,
+            };
+            match self.transport.send(&self.from, outgoing).await {
+                Ok(()) => mark_sent(&self.db, row.id).await?,
+                Err(e) => {
+                    let retry_at = now() + backoff(row.attempts);
+                    tracing::warn!(
+                        outbox_id = %row.id,
+                        attempts = row.attempts,
+                        retry_at = %retry_at,
+                        error = %e,
+                        "outbox: delivery failed; will retry"
+                    );
+                    mark_failed(&self.db, row.id, retry_at, &e.to_string()).await?;
+                }
+            }
+        }
+        Ok(claimed)
+    }
+}
+
+/// 2 s, 4 s, 8 s … up to ten minutes between tries: an outage of the mail
+/// server delays mail, it never loses it.
+fn backoff(attempts: i32) -> chrono::Duration {
+    let exp = attempts.clamp(1, 20) as u32 - 1;
+    chrono::Duration::seconds(Ord::min(2i64 << exp, MAX_BACKOFF_SECS))
+}
+
+/// Takes a lease on up to `limit` due rows in one statement and returns
+/// them. The outer condition repeats the lease test, so on PostgreSQL a
+/// concurrent claimer that waited on the row lock re-checks it and skips.
+async fn claim(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<email_outbox::Model>, DbErr> {
+    let free = Column::LeaseUntil.is_null().or(Column::LeaseUntil.lt(now));
+    let due = email_outbox::Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::SentAt.is_null())
+        .filter(Column::NextAttemptAt.lte(now))
+        .filter(free.clone())
+        .order_by_asc(Column::CreatedAt)
+        .limit(limit)
+        .into_query();
+    let lease_until =
+        now + chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::seconds(60));
+    email_outbox::Entity::update_many()
+        .col_expr(Column::LeaseUntil, Expr::value(lease_until))
+        .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+        .filter(Column::Id.in_subquery(due))
+        .filter(Column::SentAt.is_null())
+        .filter(free)
+        .exec_with_returning(db)
+        .await
+}
+
+async fn mark_sent(db: &DatabaseConnection, id: Uuid) -> Result<(), DbErr> {
+    email_outbox::Entity::update_many()
+        .col_expr(Column::SentAt, Expr::value(now()))
+        .col_expr(
+            Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(Column::LastError, Expr::value(Option::<String>::None))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+async fn mark_failed(
+    db: &DatabaseConnection,
+    id: Uuid,
+    retry_at: DateTime<Utc>,
+    error: &str,
+) -> Result<(), DbErr> {
+    let error: String = error.chars().take(1000).collect();
+    email_outbox::Entity::update_many()
+        .col_expr(Column::NextAttemptAt, Expr::value(retry_at))
+        .col_expr(
+            Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(Column::LastError, Expr::value(error))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(1).num_seconds(), 2);
+        assert_eq!(backoff(2).num_seconds(), 4);
+        assert_eq!(backoff(5).num_seconds(), 32);
+        assert_eq!(backoff(40).num_seconds(), MAX_BACKOFF_SECS);
+    }
+}

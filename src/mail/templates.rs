@@ -1,0 +1,172 @@
+//! The messages authql sends, each with a text and an HTML part. Values
+//! that come from users are HTML-escaped; links come from `PUBLIC_URL` only.
+
+/// A rendered message, ready for the outbox.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Wraps paragraphs of already-escaped HTML in a minimal, mail-safe page.
+fn page(title: &str, paragraphs: &[String]) -> String {
+    let body: String = paragraphs.iter().map(|p| format!("<p>{p}</p>\n")).collect();
+    format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body style=\"font-family: sans-serif; line-height: 1.5\">\n{body}</body></html>\n",
+        escape(title)
+    )
+}
+
+fn link(url: &str) -> String {
+    let u = escape(url);
+    format!("<a href=\"{u}\">{u}</a>")
+}
+
+pub fn activation(link_url: &str, code: &str, ttl_text: &str, code_ttl_text: &str) -> Email {
+    let subject = "Activate your account".to_owned();
+    let text = format!(
+        "Welcome!\n\nTo activate your account, open this link:\n\n{link_url}\n\n\
+         or enter this code: {code}\n\n\
+         The link works for {ttl_text} and the code for {code_ttl_text}; using either one uses up both.\n\n\
+         If you did not sign up, ignore this message.\n"
+    );
+    let html = page(
+        &subject,
+        &[
+            "Welcome!".into(),
+            format!(
+                "To activate your account, open this link:<br>{}",
+                link(link_url)
+            ),
+            format!(
+                "or enter this code: <strong style=\"font-size: 1.4em; letter-spacing: 0.2em\">{}</strong>",
+                escape(code)
+            ),
+            format!(
+                "The link works for {} and the code for {}; using either one uses up both.",
+                escape(ttl_text),
+                escape(code_ttl_text)
+            ),
+            "If you did not sign up, ignore this message.".into(),
+        ],
+    );
+    Email {
+        subject,
+        text,
+        html,
+    }
+}
+
+/// Sent instead of an activation mail when someone registers an address
+/// that already has an account: the owner learns of it, the registrant
+/// learns nothing.
+pub fn already_registered(public_url: &str) -> Email {
+    let subject = "Someone tried to sign up with your address".to_owned();
+    let reset = format!("{public_url}/graphql");
+    let text = format!(
+        "Someone (perhaps you) tried to create an account with this address, which already has one.\n\n\
+         If it was you, sign in instead; if you forgot your password, ask for a reset at {reset}.\n\
+         If it was not you, you can ignore this message: your account is unchanged.\n"
+    );
+    let html = page(
+        &subject,
+        &[
+            "Someone (perhaps you) tried to create an account with this address, which already has one.".into(),
+            format!("If it was you, sign in instead; if you forgot your password, ask for a reset at {}.", link(&reset)),
+            "If it was not you, you can ignore this message: your account is unchanged.".into(),
+        ],
+    );
+    Email {
+        subject,
+        text,
+        html,
+    }
+}
+
+pub fn login_code(code: &str, ttl_text: &str) -> Email {
+    let subject = "Your sign-in code".to_owned();
+    let text = format!(
+        "Your sign-in code is: {code}\n\nIt works once, for {ttl_text}.\n\
+         If you did not try to sign in, someone knows your password: change it now.\n"
+    );
+    let html = page(
+        &subject,
+        &[
+            format!(
+                "Your sign-in code is: <strong style=\"font-size: 1.4em; letter-spacing: 0.2em\">{}</strong>",
+                escape(code)
+            ),
+            format!("It works once, for {}.", escape(ttl_text)),
+            "If you did not try to sign in, someone knows your password: change it now.".into(),
+        ],
+    );
+    Email {
+        subject,
+        text,
+        html,
+    }
+}
+
+/// A notice of a change to the account's security ("if this wasn't you…").
+pub fn security_notice(what: &str, public_url: &str) -> Email {
+    let subject = format!("Security notice: {what}");
+    let text = format!(
+        "This is a notice that on your account: {what}.\n\n\
+         If this was you, there is nothing to do.\n\
+         If this wasn't you, reset your password right away ({public_url}/graphql, requestPasswordReset) \
+         and sign out of every session.\n"
+    );
+    let html = page(
+        &subject,
+        &[
+            format!(
+                "This is a notice that on your account: <strong>{}</strong>.",
+                escape(what)
+            ),
+            "If this was you, there is nothing to do.".into(),
+            format!(
+                "If this wasn't you, reset your password right away ({}) and sign out of every session.",
+                link(&format!("{public_url}/graphql"))
+            ),
+        ],
+    );
+    Email {
+        subject,
+        text,
+        html,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_values_are_escaped_in_html() {
+        let e = activation(
+            "https://x.example/activate/a/b?<script>",
+            "123456",
+            "1 day",
+            "10 minutes",
+        );
+        assert!(!e.html.contains("<script>"));
+        assert!(e.html.contains("&lt;script&gt;"));
+        assert!(e.text.contains("123456"));
+    }
+}

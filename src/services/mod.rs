@@ -1,0 +1,8 @@
+//! The business rules, one module per capability. Services take a
+//! connection or transaction and know nothing of HTTP or GraphQL.
+
+pub mod accounts;
+pub mod api_tokens;
+pub mod otp;
+pub mod rate_limit;
+pub mod sessions;

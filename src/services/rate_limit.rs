@@ -1,0 +1,178 @@
+//! Fixed-window counters in the database, so every instance sharing it
+//! sees the same counts. Each hit is one atomic upsert: no read-then-write.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbErr, Value};
+
+use crate::auth::tokens::sha256_hex;
+use crate::config::RateLimit;
+use crate::db::statement;
+
+/// The outcome of counting one event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    /// Over the limit; the window ends in this many seconds.
+    Limited {
+        retry_after_secs: u64,
+    },
+}
+
+impl Verdict {
+    pub fn is_allowed(self) -> bool {
+        self == Verdict::Allowed
+    }
+}
+
+/// The key of a counter: a digest, so raw identifiers are not kept at rest.
+pub fn key(scope: &str, subject: &str) -> String {
+    sha256_hex(&format!("{scope}:{subject}"))
+}
+
+/// Counts one event against `key` and says whether it is within `limit`.
+pub async fn hit(
+    conn: &impl ConnectionTrait,
+    key: &str,
+    limit: RateLimit,
+    now: DateTime<Utc>,
+) -> Result<Verdict, DbErr> {
+    let window = chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::MAX);
+    let expired_before = now - window;
+    let stmt = statement(
+        conn.get_database_backend(),
+        "INSERT INTO rate_limit (key, window_start, count) VALUES (?, ?, 1) \
+         ON CONFLICT (key) DO UPDATE SET \
+           count = CASE WHEN rate_limit.window_start <= ? THEN 1 ELSE rate_limit.count + 1 END, \
+           window_start = CASE WHEN rate_limit.window_start <= ? THEN excluded.window_start ELSE rate_limit.window_start END \
+         RETURNING count, window_start",
+        [
+            Value::from(key.to_owned()),
+            Value::from(now),
+            Value::from(expired_before),
+            Value::from(expired_before),
+        ],
+    );
+    let row = conn
+        .query_one_raw(stmt)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("rate_limit upsert returned no row".into()))?;
+    let count: i32 = row.try_get("", "count")?;
+    let window_start: DateTime<Utc> = row.try_get("", "window_start")?;
+    Ok(verdict(count, window_start, limit, now))
+}
+
+/// Whether `key` is over `limit` now, without counting an event.
+pub async fn check(
+    conn: &impl ConnectionTrait,
+    key: &str,
+    limit: RateLimit,
+    now: DateTime<Utc>,
+) -> Result<Verdict, DbErr> {
+    use entity::rate_limit;
+    use sea_orm::EntityTrait;
+    let Some(row) = rate_limit::Entity::find_by_id(key.to_owned())
+        .one(conn)
+        .await?
+    else {
+        return Ok(Verdict::Allowed);
+    };
+    let window = chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::MAX);
+    if row.window_start <= now - window {
+        return Ok(Verdict::Allowed);
+    }
+    // `check` asks whether one more would be allowed.
+    Ok(verdict(row.count + 1, row.window_start, limit, now))
+}
+
+/// Forgets the counter (e.g. after a successful login).
+pub async fn clear(conn: &impl ConnectionTrait, key: &str) -> Result<(), DbErr> {
+    use entity::rate_limit;
+    use sea_orm::EntityTrait;
+    rate_limit::Entity::delete_by_id(key.to_owned())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+fn verdict(
+    count: i32,
+    window_start: DateTime<Utc>,
+    limit: RateLimit,
+    now: DateTime<Utc>,
+) -> Verdict {
+    if count as i64 <= limit.max as i64 {
+        return Verdict::Allowed;
+    }
+    let window = chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::MAX);
+    Verdict::Limited {
+        retry_after_secs: seconds_until(window_start + window, now),
+    }
+}
+
+/// Whole seconds from `now` until `later`, at least 1: a `retryAfter` of 0
+/// would invite an immediate retry that fails again.
+pub fn seconds_until(later: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    (later - now).num_seconds().max(1) as u64
+}
+
+/// The failed-sign-in limits that hold together: per submitted identifier
+/// (whether or not an account has it, so the limit reveals nothing) and per
+/// client IP at five times the rate (`LOGIN_RATE_LIMIT`).
+pub struct LoginLimits {
+    identifier_key: String,
+    ip_key: String,
+    per_identifier: RateLimit,
+    per_ip: RateLimit,
+}
+
+impl LoginLimits {
+    pub fn new(
+        settings: &crate::config::Settings,
+        identifier: &str,
+        client_ip: &str,
+    ) -> LoginLimits {
+        let per_identifier = settings.login_rate_limit;
+        LoginLimits {
+            identifier_key: key("login-id", &identifier.trim().to_lowercase()),
+            ip_key: key("login-ip", client_ip),
+            per_identifier,
+            per_ip: RateLimit {
+                max: per_identifier.max.saturating_mul(5),
+                window: per_identifier.window,
+            },
+        }
+    }
+
+    /// Refuses while either limit is reached, even before the password is
+    /// checked, so a right password is refused the same way as a wrong one.
+    pub async fn ensure_allowed(
+        &self,
+        conn: &impl ConnectionTrait,
+        now: DateTime<Utc>,
+    ) -> Result<(), crate::error::AppError> {
+        for (key, limit) in [
+            (&self.identifier_key, self.per_identifier),
+            (&self.ip_key, self.per_ip),
+        ] {
+            if let Verdict::Limited { retry_after_secs } = check(conn, key, limit, now).await? {
+                return Err(crate::error::AppError::RateLimited { retry_after_secs });
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn record_failure(
+        &self,
+        conn: &impl ConnectionTrait,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
+        hit(conn, &self.identifier_key, self.per_identifier, now).await?;
+        hit(conn, &self.ip_key, self.per_ip, now).await?;
+        Ok(())
+    }
+
+    /// A success forgives the identifier's failures (not the IP's).
+    pub async fn clear_identifier(&self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+        clear(conn, &self.identifier_key).await
+    }
+}

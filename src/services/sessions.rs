@@ -1,0 +1,410 @@
+//! Sign-in: login, sessions with rotating refresh tokens, logout, and the
+//! per-request check that a Bearer token's session is still live.
+
+use chrono::{DateTime, Utc};
+use entity::{refresh_token, session, user};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+use crate::auth::jwt::{self, AccessToken};
+use crate::auth::tokens::{random_token, sha256_hex};
+use crate::auth::viewer::{Authenticated, Credential};
+use crate::config::TwoFactorPolicy;
+use crate::db::{begin_write, now};
+use crate::domain::{Email, FieldErrors, Password};
+use crate::error::{AppError, AppResult};
+use crate::services::otp::{self, ChallengeIssued};
+use crate::services::rate_limit::LoginLimits;
+use crate::state::Core;
+
+/// `lastUsedAt` is written at most this often per session or token: a
+/// write per request would serialise all traffic on the database.
+pub const LAST_USED_RESOLUTION: chrono::Duration = chrono::Duration::seconds(60);
+
+/// Where a sign-in comes from, recorded on its session.
+#[derive(Clone, Debug, Default)]
+pub struct ClientInfo {
+    pub ip: String,
+    pub user_agent: Option<String>,
+}
+
+/// A signed-in session's tokens.
+pub struct Tokens {
+    pub access: AccessToken,
+    pub refresh_token: String,
+    pub user: user::Model,
+}
+
+pub enum LoginOutcome {
+    Signed(Box<Tokens>),
+    /// Two-factor: a code was mailed; `verifyOtp` finishes the sign-in.
+    Challenge(ChallengeIssued),
+}
+
+pub struct LoginRequest {
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub password: String,
+}
+
+/// Checks a password for an identifier (email or username), with the same
+/// answer and about the same work whether or not the account exists, and
+/// counting failures against the identifier's and the IP's limits.
+pub async fn check_password(
+    core: &Core,
+    identifier: &Identifier,
+    password: &Password,
+    ip: &str,
+) -> AppResult<user::Model> {
+    let now = now();
+    let limits = LoginLimits::new(&core.settings, identifier.limit_key(), ip);
+    limits.ensure_allowed(&core.db, now).await?;
+    let found = identifier.find(&core.db).await?;
+    let verified = match &found {
+        Some(user) => core.hasher.verify(password, &user.password_hash).await?,
+        None => {
+            core.hasher.verify_dummy(password).await?;
+            false
+        }
+    };
+    match found {
+        Some(user) if verified => {
+            limits.clear_identifier(&core.db).await?;
+            Ok(user)
+        }
+        _ => {
+            limits.record_failure(&core.db, now).await?;
+            Err(AppError::InvalidCredentials)
+        }
+    }
+}
+
+/// The account a login names.
+pub enum Identifier {
+    Email(Email),
+    Username(String),
+    /// Not a possible address or username: no account can match, but the
+    /// attempt is answered and counted like any other.
+    Unmatched(String),
+}
+
+impl Identifier {
+    fn limit_key(&self) -> &str {
+        match self {
+            Identifier::Email(e) => e.key(),
+            Identifier::Username(u) | Identifier::Unmatched(u) => u,
+        }
+    }
+
+    async fn find(
+        &self,
+        conn: &impl ConnectionTrait,
+    ) -> Result<Option<user::Model>, sea_orm::DbErr> {
+        let filter = match self {
+            Identifier::Email(e) => user::Column::EmailKey.eq(e.key()),
+            Identifier::Username(u) => user::Column::UsernameKey.eq(u.as_str()),
+            Identifier::Unmatched(_) => return Ok(None),
+        };
+        user::Entity::find().filter(filter).one(conn).await
+    }
+}
+
+fn parse_login(req: &LoginRequest) -> AppResult<(Identifier, Password)> {
+    let email = req.email.as_deref().filter(|s| !s.trim().is_empty());
+    let username = req.username.as_deref().filter(|s| !s.trim().is_empty());
+    let identifier = match (email, username) {
+        (Some(e), None) => match Email::parse(e) {
+            Ok(email) => Identifier::Email(email),
+            Err(_) => Identifier::Unmatched(e.trim().to_lowercase().chars().take(320).collect()),
+        },
+        (None, Some(u)) => Identifier::Username(u.trim().to_lowercase().chars().take(64).collect()),
+        _ => {
+            let mut errors = FieldErrors::new();
+            errors.add("email", "provide exactly one of email or username");
+            errors.add("username", "provide exactly one of email or username");
+            return Err(errors.into());
+        }
+    };
+    let password =
+        Password::parse_for_login(&req.password).map_err(|e| AppError::field("password", &e.0))?;
+    Ok((identifier, password))
+}
+
+pub async fn login(core: &Core, req: LoginRequest, client: &ClientInfo) -> AppResult<LoginOutcome> {
+    let (identifier, password) = parse_login(&req)?;
+    let user = check_password(core, &identifier, &password, &client.ip).await?;
+    if !user.is_active {
+        return Err(AppError::AccountNotActive);
+    }
+    let two_factor = match core.settings.two_factor {
+        TwoFactorPolicy::Off => false,
+        TwoFactorPolicy::Required => true,
+        TwoFactorPolicy::Optional => user.two_factor_enabled,
+    };
+    if two_factor {
+        return Ok(LoginOutcome::Challenge(
+            otp::start_challenge(core, &user).await?,
+        ));
+    }
+    let txn = begin_write(&core.db).await?;
+    let tokens = open_session(&txn, core, user, client).await?;
+    txn.commit().await?;
+    Ok(LoginOutcome::Signed(Box::new(tokens)))
+}
+
+/// Starts a session for a user whose credentials were checked: a session
+/// row, its first refresh token, an access token, and `lastLogin`.
+pub async fn open_session(
+    txn: &DatabaseTransaction,
+    core: &Core,
+    user: user::Model,
+    client: &ClientInfo,
+) -> AppResult<Tokens> {
+    let settings = &core.settings;
+    let now = now();
+    let expires_at =
+        now + chrono::Duration::from_std(settings.refresh_token_ttl).map_err(AppError::internal)?;
+    let session = session::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.id),
+        created_at: Set(now),
+        last_used_at: Set(Some(now)),
+        expires_at: Set(expires_at),
+        revoked_at: Set(None),
+        user_agent: Set(client.user_agent.clone()),
+        ip: Set(Some(client.ip.clone())),
+    }
+    .insert(txn)
+    .await?;
+    let refresh = new_refresh_token(txn, session.id, expires_at, now).await?;
+    let mut active: user::ActiveModel = user.into();
+    active.last_login = Set(Some(now));
+    let user = active.update(txn).await?;
+    let access = jwt::issue(
+        settings.secret_bytes(),
+        user.id,
+        session.id,
+        settings.access_token_ttl,
+        now,
+    )
+    .map_err(AppError::internal)?;
+    Ok(Tokens {
+        access,
+        refresh_token: refresh,
+        user,
+    })
+}
+
+async fn new_refresh_token(
+    conn: &impl ConnectionTrait,
+    session_id: Uuid,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<String, sea_orm::DbErr> {
+    let token = random_token();
+    refresh_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        session_id: Set(session_id),
+        token_hash: Set(sha256_hex(&token)),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        used_at: Set(None),
+    }
+    .insert(conn)
+    .await?;
+    Ok(token)
+}
+
+/// Exchanges a refresh token for new tokens. The old one is used up; one
+/// that was already used revokes its whole session (reuse detection).
+pub async fn refresh(core: &Core, presented: &str) -> AppResult<Tokens> {
+    if presented.is_empty() || presented.len() > 256 {
+        return Err(AppError::InvalidToken);
+    }
+    let settings = &core.settings;
+    let now = now();
+    let txn = begin_write(&core.db).await?;
+    let Some((row, Some(sess))) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(sha256_hex(presented)))
+        .find_also_related(session::Entity)
+        .one(&txn)
+        .await?
+    else {
+        return Err(AppError::InvalidToken);
+    };
+    // Single use, decided by one conditional update: of parallel refreshes
+    // with one token exactly one wins.
+    let won = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .filter(refresh_token::Column::Id.eq(row.id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    if !won {
+        revoke_sessions(&txn, session::Column::Id.eq(sess.id), now).await?;
+        txn.commit().await?;
+        tracing::warn!(session_id = %sess.id, "refresh token reused: session revoked");
+        return Err(AppError::InvalidToken);
+    }
+    let user = user::Entity::find_by_id(sess.user_id).one(&txn).await?;
+    let live = row.expires_at > now && sess.revoked_at.is_none() && sess.expires_at > now;
+    let Some(user) = user.filter(|u| u.is_active && live) else {
+        txn.commit().await?;
+        return Err(AppError::InvalidToken);
+    };
+    let expires_at =
+        now + chrono::Duration::from_std(settings.refresh_token_ttl).map_err(AppError::internal)?;
+    let refresh = new_refresh_token(&txn, sess.id, expires_at, now).await?;
+    session::Entity::update_many()
+        .col_expr(session::Column::ExpiresAt, Expr::value(expires_at))
+        .col_expr(session::Column::LastUsedAt, Expr::value(now))
+        .filter(session::Column::Id.eq(sess.id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    let access = jwt::issue(
+        settings.secret_bytes(),
+        user.id,
+        sess.id,
+        settings.access_token_ttl,
+        now,
+    )
+    .map_err(AppError::internal)?;
+    Ok(Tokens {
+        access,
+        refresh_token: refresh,
+        user,
+    })
+}
+
+/// Marks the matching live sessions revoked; their access tokens and
+/// refresh tokens stop working on the next request.
+pub async fn revoke_sessions(
+    conn: &impl ConnectionTrait,
+    which: sea_orm::sea_query::SimpleExpr,
+    now: DateTime<Utc>,
+) -> Result<u64, sea_orm::DbErr> {
+    Ok(session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(now))
+        .filter(which)
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?
+        .rows_affected)
+}
+
+/// Every live session of a user, newest first.
+pub async fn list(core: &Core, user_id: Uuid) -> AppResult<Vec<session::Model>> {
+    Ok(session::Entity::find()
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now()))
+        .order_by_desc(session::Column::CreatedAt)
+        .order_by_desc(session::Column::Id)
+        .all(&core.db)
+        .await?)
+}
+
+/// Revokes one of the user's own sessions; another user's is `NOT_FOUND`.
+pub async fn revoke_one(core: &Core, user_id: Uuid, session_id: Uuid) -> AppResult<()> {
+    let revoked = revoke_sessions(
+        &core.db,
+        session::Column::Id
+            .eq(session_id)
+            .and(session::Column::UserId.eq(user_id)),
+        now(),
+    )
+    .await?;
+    if revoked == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+/// Ends the credential of this request, or every session of the user.
+pub async fn logout(core: &Core, who: &Authenticated, all_sessions: bool) -> AppResult<()> {
+    let now = now();
+    let txn = begin_write(&core.db).await?;
+    if all_sessions {
+        revoke_sessions(&txn, session::Column::UserId.eq(who.user.id), now).await?;
+    }
+    match who.credential {
+        Credential::Session(id) => {
+            revoke_sessions(&txn, session::Column::Id.eq(id), now).await?;
+        }
+        Credential::ApiToken(id) => {
+            crate::services::api_tokens::revoke_token(&txn, who.user.id, id, now).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The per-request check of a Bearer token: one query by primary key (the
+/// session joined with its user) proves the session live and the user active.
+pub async fn authenticate(core: &Core, token: &str) -> AppResult<Authenticated> {
+    let (user_id, session_id) =
+        jwt::verify(core.settings.secret_bytes(), token).ok_or(AppError::Unauthenticated)?;
+    let now = now();
+    let Some((sess, Some(user))) = session::Entity::find_by_id(session_id)
+        .find_also_related(user::Entity)
+        .one(&core.db)
+        .await?
+    else {
+        return Err(AppError::Unauthenticated);
+    };
+    if sess.revoked_at.is_some() || sess.expires_at <= now || user.id != user_id || !user.is_active
+    {
+        return Err(AppError::Unauthenticated);
+    }
+    if sess
+        .last_used_at
+        .is_none_or(|t| t < now - LAST_USED_RESOLUTION)
+    {
+        touch_last_used::<session::Entity>(
+            &core.db,
+            session::Column::Id,
+            session::Column::LastUsedAt,
+            session_id,
+            now,
+        );
+    }
+    Ok(Authenticated {
+        user,
+        credential: Credential::Session(session_id),
+    })
+}
+
+/// Records use in the background: the request need not wait for it, and
+/// the condition keeps concurrent requests from writing more than once a
+/// minute. Serves sessions and API tokens alike.
+pub fn touch_last_used<E>(
+    db: &sea_orm::DatabaseConnection,
+    id_col: E::Column,
+    used_col: E::Column,
+    id: Uuid,
+    now: DateTime<Utc>,
+) where
+    E: EntityTrait,
+    E::Column: Send + 'static,
+{
+    let db = db.clone();
+    tokio::spawn(async move {
+        let stale = now - LAST_USED_RESOLUTION;
+        let result = E::update_many()
+            .col_expr(used_col, Expr::value(now))
+            .filter(id_col.eq(id))
+            .filter(used_col.is_null().or(used_col.lt(stale)))
+            .exec(&db)
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not record last use");
+        }
+    });
+}
