@@ -16,6 +16,7 @@ use crate::db::{self, MigrateCommand};
 use crate::graphql;
 use crate::http;
 use crate::mail::Outbox;
+use crate::services::maintenance;
 use crate::state::{AppState, Core};
 
 /// How long in-flight requests get to finish after a shutdown signal.
@@ -76,13 +77,18 @@ impl Application {
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "serving GraphQL at http://{}/graphql", self.addr);
         let (stop_workers, workers_stopped) = watch::channel(false);
-        let outbox = tokio::spawn(self.outbox.run(workers_stopped));
+        let outbox = tokio::spawn(self.outbox.run(workers_stopped.clone()));
+        let cleanup = tokio::spawn(maintenance::run(
+            self.state.core.db.clone(),
+            workers_stopped,
+        ));
         let app = http::app(self.state.clone());
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, stop, Some(GRACEFUL_SHUTDOWN))
             .await;
         let _ = stop_workers.send(true);
         let _ = outbox.await;
+        let _ = cleanup.await;
         self.state.core.db.close_by_ref().await.ok();
         served?;
         tracing::info!("stopped");

@@ -9,6 +9,29 @@ pub struct Email {
     pub html: String,
 }
 
+/// A lifetime in words for a mail: "1 day", "10 minutes", "1 hour 30 minutes".
+pub fn duration_text(d: std::time::Duration) -> String {
+    let mut secs = d.as_secs();
+    let mut parts = Vec::new();
+    for (unit, size) in [
+        ("day", 86_400),
+        ("hour", 3_600),
+        ("minute", 60),
+        ("second", 1),
+    ] {
+        let n = secs / size;
+        secs %= size;
+        if n > 0 && parts.len() < 2 {
+            parts.push(format!("{n} {unit}{}", if n == 1 { "" } else { "s" }));
+        }
+    }
+    if parts.is_empty() {
+        "a moment".to_owned()
+    } else {
+        parts.join(" ")
+    }
+}
+
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -156,6 +179,17 @@ pub fn security_notice(what: &str, public_url: &str) -> Email {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_read_as_words() {
+        use std::time::Duration;
+        assert_eq!(duration_text(Duration::from_secs(86_400)), "1 day");
+        assert_eq!(duration_text(Duration::from_secs(600)), "10 minutes");
+        assert_eq!(
+            duration_text(Duration::from_secs(5_400)),
+            "1 hour 30 minutes"
+        );
+    }
 
     #[test]
     fn user_values_are_escaped_in_html() {

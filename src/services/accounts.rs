@@ -1,8 +1,6 @@
 //! Registration, activation (by link or by code), resending the activation
 //! mail, the profile, and superusers.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use entity::one_time_code::{self, PURPOSE_ACTIVATION};
 use entity::user;
@@ -82,10 +80,6 @@ fn parse_name(raw: &str) -> Result<String, Invalid> {
         return Err(Invalid("must not contain control characters".into()));
     }
     Ok(name.to_owned())
-}
-
-fn humanize(d: Duration) -> String {
-    humantime::format_duration(d).to_string()
 }
 
 pub async fn register(core: &Core, input: Registration) -> AppResult<Registered> {
@@ -301,8 +295,8 @@ async fn send_activation(
     let mail = templates::activation(
         &url,
         &code,
-        &humanize(settings.activation_token_ttl),
-        &humanize(settings.otp_ttl),
+        &templates::duration_text(settings.activation_token_ttl),
+        &templates::duration_text(settings.otp_ttl),
     );
     enqueue(txn, settings, &user.email, &user.email_key, mail).await?;
     Ok(())

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod api_tokens;
+pub mod maintenance;
 pub mod otp;
 pub mod rate_limit;
 pub mod sessions;

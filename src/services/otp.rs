@@ -41,10 +41,6 @@ fn masked(user: &user::Model) -> String {
         .unwrap_or_else(|_| "***".into())
 }
 
-fn humanize(d: std::time::Duration) -> String {
-    humantime::format_duration(d).to_string()
-}
-
 pub async fn start_challenge(core: &Core, user: &user::Model) -> AppResult<ChallengeIssued> {
     let settings = &core.settings;
     let now = now();
@@ -70,7 +66,7 @@ pub async fn start_challenge(core: &Core, user: &user::Model) -> AppResult<Chall
     }
     .insert(&txn)
     .await?;
-    let mail = templates::login_code(&code, &humanize(settings.otp_ttl));
+    let mail = templates::login_code(&code, &templates::duration_text(settings.otp_ttl));
     enqueue(&txn, settings, &user.email, &user.email_key, mail).await?;
     txn.commit().await?;
     core.mail_wake.notify_one();
@@ -206,7 +202,7 @@ pub async fn resend(core: &Core, challenge_id: &str) -> AppResult<ChallengeIssue
         };
         return Err(AppError::RateLimited { retry_after_secs });
     }
-    let mail = templates::login_code(&code, &humanize(settings.otp_ttl));
+    let mail = templates::login_code(&code, &templates::duration_text(settings.otp_ttl));
     enqueue(&txn, settings, &user.email, &user.email_key, mail).await?;
     txn.commit().await?;
     core.mail_wake.notify_one();

@@ -3,6 +3,9 @@
 
 mod helpers;
 
+mod accounts;
 mod cli;
 mod graphql_http;
 mod schema;
+mod signin;
+mod two_factor;

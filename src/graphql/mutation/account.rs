@@ -52,7 +52,7 @@ impl AccountMutation {
         token: String,
     ) -> Result<User> {
         match accounts::activate_with_link(Core::of(ctx)?, &uid, &token).await? {
-            LinkActivation::Activated(user) => Ok(User(*user)),
+            LinkActivation::Activated(user) => Ok(User::to_owner(*user)),
             // Over GraphQL a used link is simply used up.
             LinkActivation::AlreadyActive => Err(AppError::InvalidToken.into()),
         }
@@ -66,7 +66,7 @@ impl AccountMutation {
         code: String,
     ) -> Result<User> {
         let ip = RequestContext::of(ctx)?.client_ip.to_string();
-        Ok(User(
+        Ok(User::to_owner(
             accounts::activate_with_code(Core::of(ctx)?, &email, &code, &ip).await?,
         ))
     }
@@ -89,7 +89,7 @@ impl AccountMutation {
             phone: change(input.phone),
             gender: input.gender.map(|g| g.as_db()),
         };
-        Ok(User(
+        Ok(User::new(
             accounts::update_profile(Core::of(ctx)?, me.id, update).await?,
         ))
     }

@@ -119,7 +119,7 @@ impl AuthMutation {
     async fn enable_two_factor(&self, ctx: &Context<'_>, password: String) -> Result<User> {
         let me = viewer(ctx)?;
         let ip = client(ctx)?.ip;
-        Ok(User(
+        Ok(User::new(
             otp::set_two_factor(Core::of(ctx)?, me, &password, true, &ip).await?,
         ))
     }
@@ -128,7 +128,7 @@ impl AuthMutation {
     async fn disable_two_factor(&self, ctx: &Context<'_>, password: String) -> Result<User> {
         let me = viewer(ctx)?;
         let ip = client(ctx)?.ip;
-        Ok(User(
+        Ok(User::new(
             otp::set_two_factor(Core::of(ctx)?, me, &password, false, &ip).await?,
         ))
     }

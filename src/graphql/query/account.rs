@@ -11,6 +11,6 @@ impl AccountQuery {
     /// The signed-in user.
     #[graphql(guard = "IsAuthenticated")]
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
-        Ok(User(viewer(ctx)?.clone()))
+        Ok(User::new(viewer(ctx)?.clone()))
     }
 }

@@ -28,7 +28,7 @@ impl From<Tokens> for AuthPayload {
             refresh_token: t.refresh_token,
             token_type: "Bearer".into(),
             expires_in: i32::try_from(t.access.expires_in).unwrap_or(i32::MAX),
-            user: User(t.user),
+            user: User::to_owner(t.user),
         }
     }
 }

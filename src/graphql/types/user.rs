@@ -35,13 +35,35 @@ impl Gender {
 
 /// An account as the API shows it. Private fields answer `null` to anyone but
 /// the user themself and staff (API.md §3).
-pub struct User(pub user::Model);
+pub struct User {
+    model: user::Model,
+    /// Shown to the account's owner even though the request is anonymous:
+    /// the user a sign-in or an activation returns is the one who proved it.
+    to_owner: bool,
+}
 
 impl User {
+    pub fn new(model: user::Model) -> User {
+        User {
+            model,
+            to_owner: false,
+        }
+    }
+
+    /// The user of a payload that the requester just proved to own.
+    pub fn to_owner(model: user::Model) -> User {
+        User {
+            model,
+            to_owner: true,
+        }
+    }
+
     fn visible_to_viewer(&self, ctx: &Context<'_>) -> bool {
-        ctx.data_opt::<RequestContext>()
-            .and_then(|rc| rc.viewer.user())
-            .is_some_and(|v| v.id == self.0.id || v.is_staff)
+        self.to_owner
+            || ctx
+                .data_opt::<RequestContext>()
+                .and_then(|rc| rc.viewer.user())
+                .is_some_and(|v| v.id == self.model.id || v.is_staff)
     }
 
     fn private<T>(&self, ctx: &Context<'_>, value: T) -> Option<T> {
@@ -52,43 +74,43 @@ impl User {
 #[Object]
 impl User {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.model.id.to_string())
     }
     /// Only to the user themself and staff; null for other viewers.
     async fn email(&self, ctx: &Context<'_>) -> Option<String> {
-        self.private(ctx, self.0.email.clone())
+        self.private(ctx, self.model.email.clone())
     }
     async fn username(&self) -> Option<&str> {
-        self.0.username.as_deref()
+        self.model.username.as_deref()
     }
     async fn first_name(&self) -> Option<&str> {
-        self.0.first_name.as_deref()
+        self.model.first_name.as_deref()
     }
     async fn last_name(&self) -> Option<&str> {
-        self.0.last_name.as_deref()
+        self.model.last_name.as_deref()
     }
     /// Self/staff only, else null.
     async fn phone(&self, ctx: &Context<'_>) -> Option<String> {
-        self.private(ctx, self.0.phone.clone()).flatten()
+        self.private(ctx, self.model.phone.clone()).flatten()
     }
     async fn gender(&self) -> Option<Gender> {
-        Some(Gender::from_db(&self.0.gender))
+        Some(Gender::from_db(&self.model.gender))
     }
     async fn is_active(&self) -> bool {
-        self.0.is_active
+        self.model.is_active
     }
     async fn is_staff(&self) -> bool {
-        self.0.is_staff
+        self.model.is_staff
     }
     /// Self/staff only, else null.
     async fn two_factor_enabled(&self, ctx: &Context<'_>) -> Option<bool> {
-        self.private(ctx, self.0.two_factor_enabled)
+        self.private(ctx, self.model.two_factor_enabled)
     }
     async fn date_joined(&self) -> DateTime<Utc> {
-        self.0.date_joined
+        self.model.date_joined
     }
     /// Self/staff only, else null.
     async fn last_login(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
-        self.private(ctx, self.0.last_login).flatten()
+        self.private(ctx, self.model.last_login).flatten()
     }
 }

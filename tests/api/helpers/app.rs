@@ -119,6 +119,31 @@ impl TestApp {
         req.send().await.expect("request")
     }
 
+    /// Sends every `(base URL, GraphQL body)` at once and returns the JSON
+    /// answers in order: for races that must resolve in the database.
+    pub async fn concurrently(&self, requests: Vec<(String, Value)>) -> Vec<Value> {
+        let tasks: Vec<_> = requests
+            .into_iter()
+            .map(|(base, body)| {
+                let client = self.client.clone();
+                tokio::spawn(async move {
+                    let resp = client
+                        .post(format!("{base}/graphql"))
+                        .json(&body)
+                        .send()
+                        .await
+                        .expect("request");
+                    resp.json::<Value>().await.unwrap_or(Value::Null)
+                })
+            })
+            .collect();
+        let mut answers = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            answers.push(task.await.expect("request task"));
+        }
+        answers
+    }
+
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());

@@ -7,8 +7,12 @@
 
 pub mod app;
 mod database;
+pub mod mail;
 mod process;
+pub mod smtp;
+pub mod users;
 
 pub use app::{TestApp, assert_every_error_has_a_code, spawn_app, spawn_app_with, test_vars};
 pub use database::TestDatabase;
 pub use process::spawn_process;
+pub use users::{PASSWORD, code};

@@ -1,0 +1,90 @@
+//! Shortcuts through the public API: a registered, activated, signed-in user.
+
+use serde_json::{Value, json};
+
+use super::TestApp;
+use super::mail;
+
+pub const PASSWORD: &str = "a sturdy passphrase 42";
+
+pub struct TestUser {
+    pub id: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+impl TestUser {
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.access_token)
+    }
+}
+
+pub const REGISTER: &str =
+    "mutation($input: RegisterInput!) { register(input: $input) { email activationRequired } }";
+pub const LOGIN: &str = "mutation($input: LoginInput!) { login(input: $input) { __typename ... on AuthPayload { accessToken refreshToken tokenType expiresIn user { id email } } ... on OtpChallenge { challengeId expiresAt sentTo } } }";
+
+impl TestApp {
+    pub async fn register(&self, email: &str, password: &str) -> Value {
+        let (status, body) = self
+            .gql(REGISTER, json!({ "input": { "email": email, "password": password, "confirmPassword": password } }))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Registers and activates by the mailed code.
+    pub async fn activated_user(&self, email: &str) -> String {
+        let body = self.register(email, PASSWORD).await;
+        assert!(body["errors"].is_null(), "{body}");
+        let mails = mail::wait_for(&self.mail_dir, email, 1).await;
+        let code = mails.last().unwrap().code();
+        let (_, body) = self
+            .gql(
+                "mutation($e: String!, $c: String!) { activateAccountWithCode(email: $e, code: $c) { id } }",
+                json!({ "e": email, "c": code }),
+            )
+            .await;
+        body["data"]["activateAccountWithCode"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("activation failed: {body}"))
+            .to_owned()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        let (_, body) = self
+            .gql(
+                LOGIN,
+                json!({ "input": { "email": email, "password": password } }),
+            )
+            .await;
+        body
+    }
+
+    /// An activated user, signed in.
+    pub async fn signed_in_user(&self, email: &str) -> TestUser {
+        let id = self.activated_user(email).await;
+        let body = self.login(email, PASSWORD).await;
+        let payload = &body["data"]["login"];
+        TestUser {
+            id,
+            access_token: payload["accessToken"]
+                .as_str()
+                .unwrap_or_else(|| panic!("login failed: {body}"))
+                .to_owned(),
+            refresh_token: payload["refreshToken"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// A connection of the test's own to the app's database, to look behind the API.
+    pub async fn db_conn(&self) -> sea_orm::DatabaseConnection {
+        sea_orm::Database::connect(&self.db.url)
+            .await
+            .expect("connect to the test database")
+    }
+}
+
+pub fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_default()
+}
