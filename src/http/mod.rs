@@ -6,6 +6,7 @@ pub mod graphql;
 mod health;
 pub mod pages;
 mod request_id;
+mod reset_password;
 
 use std::net::IpAddr;
 
@@ -26,6 +27,10 @@ pub fn app(state: AppState) -> BoxEndpoint<'static> {
         .at("/graphql", get(graphql::get).post(graphql::post))
         .at("/graphiql/:file", get(graphiql::asset))
         .at("/activate/:uid/:token", get(activate::activate))
+        .at(
+            "/reset-password/:uid/:token",
+            get(reset_password::show).post(reset_password::submit),
+        )
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
         .data(state);

@@ -176,6 +176,34 @@ pub fn security_notice(what: &str, public_url: &str) -> Email {
     }
 }
 
+pub fn password_reset(link_url: &str, ttl_text: &str) -> Email {
+    let subject = "Reset your password".to_owned();
+    let text = format!(
+        "Someone (hopefully you) asked to reset the password of this account.\n\n\
+         To choose a new password, open this link:\n\n{link_url}\n\n\
+         It works once, for {ttl_text}. If you did not ask, ignore this message: your password is unchanged.\n"
+    );
+    let html = page(
+        &subject,
+        &[
+            "Someone (hopefully you) asked to reset the password of this account.".into(),
+            format!(
+                "To choose a new password, open this link:<br>{}",
+                link(link_url)
+            ),
+            format!(
+                "It works once, for {}. If you did not ask, ignore this message: your password is unchanged.",
+                escape(ttl_text)
+            ),
+        ],
+    );
+    Email {
+        subject,
+        text,
+        html,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,5 +5,6 @@ pub mod accounts;
 pub mod api_tokens;
 pub mod maintenance;
 pub mod otp;
+pub mod passwords;
 pub mod rate_limit;
 pub mod sessions;

@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod cli;
 mod graphql_http;
+mod passwords;
 mod schema;
 mod signin;
 mod two_factor;

@@ -2,8 +2,13 @@
 
 mod account;
 mod auth;
+mod password;
 
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(account::AccountMutation, auth::AuthMutation);
+pub struct Mutation(
+    account::AccountMutation,
+    auth::AuthMutation,
+    password::PasswordMutation,
+);

@@ -75,6 +75,13 @@ impl TestApp {
         }
     }
 
+    pub fn mails_to_count(&self, to: &str) -> usize {
+        mail::read_all(&self.mail_dir)
+            .iter()
+            .filter(|m| m.to.eq_ignore_ascii_case(to))
+            .count()
+    }
+
     /// A connection of the test's own to the app's database, to look behind the API.
     pub async fn db_conn(&self) -> sea_orm::DatabaseConnection {
         sea_orm::Database::connect(&self.db.url)

@@ -1,0 +1,172 @@
+//! Changing a password, and resetting a forgotten one by an emailed link.
+//! Either way every session ends (API tokens stay, as DRF's do) and the
+//! user is mailed a notice.
+
+use entity::{session, user};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::auth::link_token::{self, LinkPurpose};
+use crate::auth::tokens::random_token;
+use crate::auth::viewer::Authenticated;
+use crate::db::{begin_write, now};
+use crate::domain::{Email, FieldErrors, Password};
+use crate::error::{AppError, AppResult};
+use crate::mail::{enqueue, templates};
+use crate::services::accounts::{find_by_id, mail_request_allowed};
+use crate::services::sessions::{self, ClientInfo, Identifier, Tokens, revoke_sessions};
+use crate::state::Core;
+
+/// Parses a new password and its confirmation, for `user`.
+fn parse_new(user: &user::Model, new_password: &str, confirm: &str) -> AppResult<Password> {
+    let mut errors = FieldErrors::new();
+    let password = errors.check(
+        "newPassword",
+        Password::parse(new_password, Some(&user.email), user.username.as_deref()),
+    );
+    if new_password != confirm {
+        errors.add("confirmPassword", "does not match the new password");
+    }
+    errors.into_result()?;
+    password.ok_or_else(|| AppError::internal(anyhow::anyhow!("validated password missing")))
+}
+
+/// Stores a new hash, but only over the hash the caller checked against, so
+/// of two concurrent changes (or two uses of one reset link) one wins; then
+/// rotates the security stamp, ends every session and queues the notice.
+async fn replace_password(
+    core: &Core,
+    user: &user::Model,
+    new_hash: String,
+    notice: &str,
+) -> AppResult<sea_orm::DatabaseTransaction> {
+    let now = now();
+    let txn = begin_write(&core.db).await?;
+    let updated = user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(new_hash))
+        .col_expr(user::Column::SecurityStamp, Expr::value(random_token()))
+        .col_expr(user::Column::UpdatedAt, Expr::value(now))
+        .filter(user::Column::Id.eq(user.id))
+        .filter(user::Column::PasswordHash.eq(user.password_hash.clone()))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if updated != 1 {
+        txn.rollback().await.ok();
+        return Err(AppError::InvalidToken);
+    }
+    revoke_sessions(&txn, session::Column::UserId.eq(user.id), now).await?;
+    let mail = templates::security_notice(notice, &core.settings.public_url);
+    enqueue(&txn, &core.settings, &user.email, &user.email_key, mail).await?;
+    Ok(txn)
+}
+
+pub async fn change(
+    core: &Core,
+    who: &Authenticated,
+    old_password: &str,
+    new_password: &str,
+    confirm: &str,
+    client: &ClientInfo,
+) -> AppResult<Tokens> {
+    let user = &who.user;
+    let old = Password::parse_for_login(old_password).map_err(|_| AppError::InvalidCredentials)?;
+    let identifier = Identifier::Email(Email::parse(&user.email).map_err(AppError::internal)?);
+    let current = sessions::check_password(core, &identifier, &old, &client.ip).await?;
+    let new = parse_new(&current, new_password, confirm)?;
+    if new.expose() == old.expose() {
+        return Err(AppError::field(
+            "newPassword",
+            "must differ from the current password",
+        ));
+    }
+    let hash = core.hasher.hash(&new).await?;
+    let txn = replace_password(core, &current, hash, "your password was changed")
+        .await
+        .map_err(|e| match e {
+            // Changed concurrently: the old password is no longer the current one.
+            AppError::InvalidToken => AppError::InvalidCredentials,
+            other => other,
+        })?;
+    let fresh = find_by_id(&txn, user.id)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let tokens = sessions::open_session(&txn, core, fresh, client).await?;
+    txn.commit().await?;
+    core.mail_wake.notify_one();
+    Ok(tokens)
+}
+
+/// Mails a reset link if the address belongs to an active account. The
+/// answer is the same either way; only the per-IP limit shows.
+pub async fn request_reset(core: &Core, email: &str, client_ip: &str) -> AppResult<()> {
+    let settings = &core.settings;
+    let email = Email::parse(email).map_err(|e| AppError::field("email", &e.0))?;
+    let now = now();
+    mail_request_allowed(core, client_ip, now).await?;
+    let found = user::Entity::find()
+        .filter(user::Column::EmailKey.eq(email.key()))
+        .one(&core.db)
+        .await?;
+    let Some(user) = found.filter(|u| u.is_active) else {
+        return Ok(());
+    };
+    let uid = link_token::uid_for(user.id);
+    let token = link_token::make(
+        settings.secret_bytes(),
+        LinkPurpose::PasswordReset,
+        &user,
+        now,
+    );
+    let url = match &settings.password_reset_url {
+        Some(front) => {
+            let sep = if front.contains('?') { '&' } else { '?' };
+            format!("{front}{sep}uid={uid}&token={token}")
+        }
+        None => format!("{}/reset-password/{uid}/{token}", settings.public_url),
+    };
+    let mail =
+        templates::password_reset(&url, &templates::duration_text(settings.password_reset_ttl));
+    let txn = begin_write(&core.db).await?;
+    enqueue(&txn, settings, &user.email, &user.email_key, mail).await?;
+    txn.commit().await?;
+    core.mail_wake.notify_one();
+    Ok(())
+}
+
+/// The account a reset link names, if the link is genuine, fresh and unused.
+pub async fn check_reset_link(core: &Core, uid: &str, token: &str) -> AppResult<user::Model> {
+    let user_id = link_token::user_id_from_uid(uid).ok_or(AppError::InvalidToken)?;
+    let user = find_by_id(&core.db, user_id)
+        .await?
+        .ok_or(AppError::InvalidToken)?;
+    let genuine = link_token::check(
+        core.settings.secret_bytes(),
+        LinkPurpose::PasswordReset,
+        &user,
+        token,
+        core.settings.password_reset_ttl,
+        now(),
+    );
+    if genuine && user.is_active {
+        Ok(user)
+    } else {
+        Err(AppError::InvalidToken)
+    }
+}
+
+pub async fn reset(
+    core: &Core,
+    uid: &str,
+    token: &str,
+    new_password: &str,
+    confirm: &str,
+) -> AppResult<()> {
+    let user = check_reset_link(core, uid, token).await?;
+    let new = parse_new(&user, new_password, confirm)?;
+    let hash = core.hasher.hash(&new).await?;
+    let txn = replace_password(core, &user, hash, "your password was reset").await?;
+    txn.commit().await?;
+    core.mail_wake.notify_one();
+    Ok(())
+}
