@@ -35,12 +35,18 @@ pub enum Flavor {
 }
 
 impl Flavor {
+    /// `application/graphql-response+json` only when the client names it (at
+    /// least as preferred as `application/json`): a bare wildcard such as
+    /// `*/*` — what curl and `fetch` send by default — gets `application/json`,
+    /// as GraphQL over HTTP recommends for clients that predate the new type
+    /// (and graphql-http's audit checks), so they keep their 200 on
+    /// validation errors.
     pub fn negotiate(accept: Option<&str>) -> Flavor {
         let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
             // The spec's legacy rule: no Accept header means application/json.
             return Flavor::Json;
         };
-        let grj = quality(accept, "application", "graphql-response+json");
+        let grj = quality_named(accept, "application", "graphql-response+json");
         let json = quality(accept, "application", "json");
         if grj > 0.0 && grj >= json {
             Flavor::GraphqlResponse
@@ -59,6 +65,20 @@ impl Flavor {
 
 /// The q-value the most specific matching media range gives `ty/sub`.
 fn quality(accept: &str, ty: &str, sub: &str) -> f32 {
+    best_range(accept, ty, sub).map_or(0.0, |(_, q)| q)
+}
+
+/// The q-value of a range naming `ty/sub` itself; wildcards do not count.
+fn quality_named(accept: &str, ty: &str, sub: &str) -> f32 {
+    match best_range(accept, ty, sub) {
+        Some((3, q)) => q,
+        _ => 0.0,
+    }
+}
+
+/// `(specificity, q)` of the most specific range matching `ty/sub`:
+/// 3 for `ty/sub`, 2 for `ty/*`, 1 for `*/*`.
+fn best_range(accept: &str, ty: &str, sub: &str) -> Option<(u8, f32)> {
     let mut best: Option<(u8, f32)> = None;
     for range in accept.split(',') {
         let mut parts = range.split(';');
@@ -80,7 +100,7 @@ fn quality(accept: &str, ty: &str, sub: &str) -> f32 {
             best = Some((specificity, q));
         }
     }
-    best.map_or(0.0, |(_, q)| q)
+    best
 }
 
 /// One operation of a request, before execution.
@@ -499,7 +519,16 @@ mod tests {
             Flavor::negotiate(Some("application/json, */*;q=0.5")),
             Flavor::Json
         );
-        assert_eq!(Flavor::negotiate(Some("*/*")), Flavor::GraphqlResponse);
+        assert_eq!(Flavor::negotiate(Some("*/*")), Flavor::Json);
+        assert_eq!(Flavor::negotiate(Some("application/*")), Flavor::Json);
+        assert_eq!(
+            Flavor::negotiate(Some("*/*, application/graphql-response+json")),
+            Flavor::GraphqlResponse
+        );
+        assert_eq!(
+            Flavor::negotiate(Some("application/graphql-response+json;q=0.5, */*")),
+            Flavor::Json
+        );
         assert_eq!(
             Flavor::negotiate(Some("*/*, application/graphql-response+json;q=0")),
             Flavor::Json
