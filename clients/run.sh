@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Real clients against a live authql (issue 9): starts the given binary on a
+# free loopback port with a fresh SQLite database and file mail in a temp dir,
+# then runs, in order:
+#   audit     graphql-http's server audits (every MUST and SHOULD must pass)
+#   apollo    Apollo Client 4: the user journey, 401 -> refresh, BatchHttpLink
+#   codegen   graphql-codegen over ../schema.graphql + operations.graphql, tsc
+#   graphiql  the self-hosted playground in Debian's Chromium (playwright-core)
+#   schema    live introspection == schema.graphql (graphql-js, both directions)
+#   fuzz      schemathesis against /graphql: no 5xx, no INTERNAL_SERVER_ERROR
+# Each step prints one line; the script exits non-zero if any step failed.
+#
+# Usage: clients/run.sh path/to/authql [step ...]   (default: every step)
+# Needs node >= 20, python3 (venv) and /usr/bin/chromium; npm and PyPI packages
+# come from the committed package-lock.json and requirements.txt.
+set -euo pipefail
+
+if [ $# -lt 1 ] || [ ! -x "$1" ]; then
+  echo "usage: $0 path/to/authql [step ...]" >&2
+  exit 2
+fi
+BIN=$(realpath "$1")
+shift
+STEPS=("$@")
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(audit apollo codegen graphiql schema fuzz)
+cd "$(dirname "$0")"
+CLIENTS=$(pwd)
+started=$(date +%s)
+
+# --- dependencies: only the registries' ordinary clients, from lockfiles ---
+# `npm ci` wipes node_modules; skip it when the installed tree came from this
+# very lockfile (a local re-run), never in CI's fresh clone.
+if ! cmp -s package-lock.json node_modules/.authql-lock 2>/dev/null; then
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.authql-lock
+fi
+if ! cmp -s requirements.txt .venv/.authql-requirements 2>/dev/null; then
+  rm -rf .venv
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements.txt
+  cp requirements.txt .venv/.authql-requirements
+fi
+mkdir -p output
+
+# --- the server ---
+WORK=$(mktemp -d /tmp/authql-clients.XXXXXX)
+SERVER_PID=""
+cleanup() {
+  local rc=$?
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$SERVER_PID" 2>/dev/null || true
+  fi
+  if [ "$rc" -ne 0 ] && [ -s "$WORK/server.log" ]; then
+    echo "--- last lines of the server log ($WORK/server.log) ---" >&2
+    tail -n 40 "$WORK/server.log" >&2 || true
+  else
+    rm -rf "$WORK"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+BASE="http://127.0.0.1:$PORT"
+mkdir -p "$WORK/mail"
+# The server runs in $WORK so no .env of the checkout is read.
+(
+  cd "$WORK"
+  exec env \
+    APP_ENV=development \
+    BIND_ADDR="127.0.0.1:$PORT" \
+    PUBLIC_URL="$BASE" \
+    DATABASE_URL="sqlite://$WORK/authql.db?mode=rwc" \
+    EMAIL_URL="file://$WORK/mail" \
+    SECRET_KEY="$(od -An -N48 -tx1 /dev/urandom | tr -d ' \n')" \
+    RUST_LOG=warn \
+    LOG_FORMAT=json \
+    MAIL_RATE_LIMIT=1000/1h \
+    LOGIN_RATE_LIMIT=1000/15m \
+    ACCESS_TOKEN_TTL=1h \
+    "$BIN" serve
+) >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+ready() { node -e 'fetch(process.argv[1]).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))' "$BASE/readyz"; }
+for _ in $(seq 1 100); do
+  if ready; then break; fi
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "the server exited at start" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+ready || { echo "the server did not get ready" >&2; exit 1; }
+echo "clients: authql at $BASE (database and mail in $WORK)"
+
+export AUTHQL_URL="$BASE" AUTHQL_MAIL_DIR="$WORK/mail" AUTHQL_WORK="$WORK"
+
+# --- the steps ---
+passed=0
+failed=0
+failures=()
+run_step() {
+  local name=$1
+  shift
+  local t0 rc
+  t0=$(date +%s)
+  set +e
+  "$@" >"$WORK/$name.log" 2>&1
+  rc=$?
+  set -e
+  # The step's own one-line result is its last line; the rest is detail.
+  local line
+  line=$(tail -n 1 "$WORK/$name.log")
+  if [ "$rc" -eq 0 ]; then
+    passed=$((passed + 1))
+    printf '%-9s ok    (%ss) %s\n' "$name" "$(($(date +%s) - t0))" "$line"
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    printf '%-9s FAIL  (%ss) %s\n' "$name" "$(($(date +%s) - t0))" "$line"
+    sed 's/^/    /' "$WORK/$name.log" | tail -n 60
+  fi
+  cp "$WORK/$name.log" "output/$name.log"
+}
+
+for step in "${STEPS[@]}"; do
+  case "$step" in
+    audit) run_step audit node audit.mjs ;;
+    apollo) run_step apollo node apollo.mjs ;;
+    codegen) run_step codegen node codegen-check.mjs ;;
+    graphiql) run_step graphiql node graphiql.mjs ;;
+    schema) run_step schema node schema-check.mjs ;;
+    fuzz) run_step fuzz ./fuzz.sh ;;
+    *)
+      echo "unknown step: $step" >&2
+      exit 2
+      ;;
+  esac
+done
+
+echo "clients step took $(($(date +%s) - started))s; logs in clients/output/"
+echo "clients: ${passed} passed, ${failed} failed"
+if [ "$failed" -ne 0 ]; then
+  echo "failed steps: ${failures[*]}" >&2
+  exit 1
+fi
