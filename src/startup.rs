@@ -64,6 +64,11 @@ impl Application {
         self.addr
     }
 
+    /// The count of statements run so far (see `Core::queries`).
+    pub fn query_counter(&self) -> Arc<std::sync::atomic::AtomicU64> {
+        self.state.core.queries.clone()
+    }
+
     pub fn port(&self) -> u16 {
         self.addr.port()
     }

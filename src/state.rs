@@ -1,6 +1,8 @@
 //! What every handler and resolver shares, built once by `startup`.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
@@ -9,6 +11,8 @@ use crate::auth::PasswordHasher;
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::graphql::AppSchema;
+
+const SLOW_QUERY: Duration = Duration::from_millis(250);
 
 /// The application's shared parts, cheap to clone; also the schema's global
 /// data, so resolvers reach the database and settings through it.
@@ -19,6 +23,9 @@ pub struct Core {
     pub hasher: Arc<PasswordHasher>,
     /// Wakes this process's outbox worker after a commit that queued mail.
     pub mail_wake: Arc<Notify>,
+    /// Statements run on `db` since start: an operational gauge, and how
+    /// tests see that a page of products costs a fixed number of queries.
+    pub queries: Arc<AtomicU64>,
 }
 
 impl Core {
@@ -37,8 +44,22 @@ pub struct AppState {
 }
 
 impl Core {
-    pub fn new(db: DatabaseConnection, settings: Arc<Settings>) -> Core {
+    pub fn new(mut db: DatabaseConnection, settings: Arc<Settings>) -> Core {
+        let queries = Arc::new(AtomicU64::new(0));
+        let counter = queries.clone();
+        db.set_metric_callback(move |info| {
+            counter.fetch_add(1, Ordering::Relaxed);
+            if info.elapsed > SLOW_QUERY {
+                // Timing only: statements can carry secrets in their values.
+                tracing::warn!(
+                    elapsed_ms = info.elapsed.as_millis() as u64,
+                    failed = info.failed,
+                    "slow query"
+                );
+            }
+        });
         Core {
+            queries,
             hasher: Arc::new(PasswordHasher::new(
                 settings.hash_concurrency,
                 settings.hash_queue_timeout,

@@ -4,6 +4,7 @@
 pub mod api_token;
 pub mod email_outbox;
 pub mod one_time_code;
+pub mod product;
 pub mod rate_limit;
 pub mod refresh_token;
 pub mod session;
@@ -13,6 +14,7 @@ pub mod prelude {
     pub use super::api_token::Entity as ApiToken;
     pub use super::email_outbox::Entity as EmailOutbox;
     pub use super::one_time_code::Entity as OneTimeCode;
+    pub use super::product::Entity as Product;
     pub use super::rate_limit::Entity as RateLimit;
     pub use super::refresh_token::Entity as RefreshToken;
     pub use super::session::Entity as Session;

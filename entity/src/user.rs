@@ -29,6 +29,8 @@ pub struct Model {
     /// Random value rotated whenever outstanding link tokens must die
     /// (password change, activation, deactivation): link-token HMACs cover it.
     pub security_stamp: String,
+    /// Case-folded email, username and names, for the admin's user search.
+    pub search_fold: String,
     pub date_joined: DateTimeUtc,
     /// When the account was first activated. Activation links and codes only
     /// ever apply while this is unset, so an account that staff deactivated

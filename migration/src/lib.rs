@@ -7,6 +7,7 @@ mod m20261123_000002_create_email_outbox;
 mod m20261123_000003_create_one_time_code;
 mod m20261123_000004_create_rate_limit;
 mod m20261123_000005_create_sessions_and_tokens;
+mod m20261123_000006_create_products;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_create_one_time_code::Migration),
             Box::new(m20261123_000004_create_rate_limit::Migration),
             Box::new(m20261123_000005_create_sessions_and_tokens::Migration),
+            Box::new(m20261123_000006_create_products::Migration),
         ]
     }
 }

@@ -142,6 +142,7 @@ mod tests {
             is_superuser: false,
             two_factor_enabled: false,
             security_stamp: "stamp".into(),
+            search_fold: String::new(),
             date_joined: now,
             activated_at: None,
             last_login: None,

@@ -52,6 +52,8 @@ impl Viewer {
 #[derive(Clone, Debug)]
 pub struct RequestContext {
     pub viewer: Viewer,
+    /// Query or mutation: what DRF would read from the HTTP method.
+    pub operation: async_graphql::parser::types::OperationType,
     /// The client: the TCP peer, or `X-Forwarded-For` when the peer is a trusted proxy.
     pub client_ip: IpAddr,
     pub user_agent: Option<String>,

@@ -15,6 +15,13 @@ use std::fmt;
 
 use unicode_normalization::UnicodeNormalization;
 
+/// Case-folds text for search and ordering (NFKC, then lower case), in Rust
+/// rather than SQL: SQLite's `lower()` folds ASCII only.
+pub fn fold(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfkc().collect::<String>().to_lowercase()
+}
+
 pub mod email;
 pub mod password;
 pub mod phone;

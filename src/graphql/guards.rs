@@ -2,6 +2,7 @@
 //! classes, declared on each field so its rule is visible where it is
 //! defined. No user → `UNAUTHENTICATED`; a user who may not → `FORBIDDEN`.
 
+use async_graphql::parser::types::OperationType;
 use async_graphql::{Context, Guard, Result};
 use entity::user;
 
@@ -28,6 +29,20 @@ impl Guard for IsStaff {
         } else {
             Err(AppError::Forbidden.into())
         }
+    }
+}
+
+/// DRF's `IsAuthenticatedOrReadOnly`: anyone may read (queries), only a
+/// signed-in user may write (mutations).
+pub struct IsAuthenticatedOrReadOnly;
+
+impl Guard for IsAuthenticatedOrReadOnly {
+    async fn check(&self, ctx: &Context<'_>) -> Result<()> {
+        if RequestContext::of(ctx)?.operation == OperationType::Query {
+            return Ok(());
+        }
+        viewer(ctx)?;
+        Ok(())
     }
 }
 

@@ -5,7 +5,9 @@
 pub mod document;
 pub mod extensions;
 pub mod guards;
+pub mod loaders;
 pub mod mutation;
+pub mod pagination;
 pub mod query;
 pub mod types;
 

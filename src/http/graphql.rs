@@ -6,6 +6,7 @@
 //! size (413), JSON shape and batch size (400), parse, method (405), password
 //! fields (400), credentials (401), then execution.
 
+use async_graphql::dataloader::DataLoader;
 use async_graphql::parser::types::OperationType;
 use async_graphql::{ServerError, Variables};
 use poem::http::{HeaderValue, StatusCode, header};
@@ -19,6 +20,7 @@ use crate::config::Settings;
 use crate::error::AppError;
 use crate::graphql::document::{self, ANONYMOUS_AUTH_FIELDS, OperationShape, PASSWORD_FIELDS};
 use crate::graphql::extensions::{PARSE_FAILED, VALIDATION_FAILED, with_code};
+use crate::graphql::loaders::UserLoader;
 use crate::http::client_ip;
 use crate::http::graphiql;
 use crate::state::AppState;
@@ -368,6 +370,7 @@ async fn execute(
     };
     let context = RequestContext {
         viewer,
+        operation: OperationType::Query,
         client_ip: client_ip(req, &state.core.settings.trusted_proxies),
         user_agent: req
             .header(header::USER_AGENT)
@@ -390,7 +393,19 @@ async fn execute(
                 );
                 (json!({ "errors": [e] }), true)
             }
-            None => render(state.schema.execute(op.request.data(context.clone())).await),
+            None => {
+                let mut context = context.clone();
+                context.operation = op.shape.as_ref().map_or(OperationType::Query, |s| s.ty);
+                // One DataLoader per operation: batching within it, no
+                // cache shared between requests.
+                let owners = DataLoader::new(UserLoader::new(state.core.db.clone()), tokio::spawn);
+                render(
+                    state
+                        .schema
+                        .execute(op.request.data(context).data(owners))
+                        .await,
+                )
+            }
         };
         all_request_errors &= request_error;
         bodies.push(body);

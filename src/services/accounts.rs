@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::auth::link_token::{self, LinkPurpose};
 use crate::auth::tokens::{code_digest, constant_time_eq, random_token, six_digit_code};
 use crate::db::{begin_write, now};
-use crate::domain::{Email, FieldErrors, Invalid, Password, Phone, Username};
+use crate::domain::{Email, FieldErrors, Invalid, Password, Phone, Username, fold};
 use crate::error::{AppError, AppResult};
 use crate::mail::{enqueue, templates};
 use crate::services::rate_limit;
@@ -130,8 +130,16 @@ pub async fn register(core: &Core, input: Registration) -> AppResult<Registered>
     let now = now();
     let active_at_once = !settings.require_activation;
     let mut new_user = new_account(&email, username.as_ref(), password_hash, now);
-    new_user.first_name = Set(first_name.filter(|n| !n.is_empty()));
-    new_user.last_name = Set(last_name.filter(|n| !n.is_empty()));
+    let first_name = first_name.filter(|n| !n.is_empty());
+    let last_name = last_name.filter(|n| !n.is_empty());
+    new_user.search_fold = Set(search_fold(
+        email.as_str(),
+        username.as_ref().map(Username::as_str),
+        first_name.as_deref(),
+        last_name.as_deref(),
+    ));
+    new_user.first_name = Set(first_name);
+    new_user.last_name = Set(last_name);
     new_user.phone = Set(phone.map(|p| p.as_str().to_owned()));
     new_user.gender = Set(input.gender.unwrap_or("UNSPECIFIED").to_owned());
     new_user.is_active = Set(active_at_once);
@@ -221,6 +229,24 @@ async fn ensure_username_free(
     Ok(())
 }
 
+/// What the admin's user search matches: email, username and full name.
+pub fn search_fold(
+    email: &str,
+    username: Option<&str>,
+    first: Option<&str>,
+    last: Option<&str>,
+) -> String {
+    let name = [first, last]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    fold(&format!(
+        "{email}\n{}\n{name}",
+        username.unwrap_or_default()
+    ))
+}
+
 /// A new, inactive, non-staff account with the given identity.
 fn new_account(
     email: &Email,
@@ -244,6 +270,12 @@ fn new_account(
         is_superuser: Set(false),
         two_factor_enabled: Set(false),
         security_stamp: Set(random_token()),
+        search_fold: Set(search_fold(
+            email.as_str(),
+            username.map(Username::as_str),
+            None,
+            None,
+        )),
         date_joined: Set(now),
         activated_at: Set(None),
         last_login: Set(None),
@@ -577,6 +609,12 @@ pub async fn update_profile(
     if let Some(g) = update.gender {
         active.gender = Set(g.to_owned());
     }
+    active.search_fold = Set(search_fold(
+        active.email.as_ref(),
+        active.username.as_ref().as_deref(),
+        active.first_name.as_ref().as_deref(),
+        active.last_name.as_ref().as_deref(),
+    ));
     active.updated_at = Set(now);
     match active.update(&txn).await {
         Ok(updated) => {

@@ -466,3 +466,29 @@ async fn me_without_credentials_is_unauthenticated() {
         .await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn a_list_costs_its_page_size_times_its_selection() {
+    let app = spawn_app_with(&[("MAX_COMPLEXITY", "100")]).await;
+    let (s, _, b) = post(
+        &app,
+        r#"{"query":"{ products(first: 50) { nodes { id name } } }"}"#,
+        GRJ,
+    )
+    .await;
+    assert_eq!((s, code(&b)), (400, "GRAPHQL_VALIDATION_FAILED"));
+    let (s, _, b) = post(
+        &app,
+        r#"{"query":"{ products(first: 5) { nodes { id name } } }"}"#,
+        GRJ,
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, _, b) = post(
+        &app,
+        r#"{"query":"{ productsPage(pageSize: 60) { items { id } } }"}"#,
+        GRJ,
+    )
+    .await;
+    assert_eq!((s, code(&b)), (400, "GRAPHQL_VALIDATION_FAILED"));
+}

@@ -71,13 +71,13 @@ impl AuthMutation {
     async fn logout(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = false)] all_sessions: bool,
+        #[graphql(default_with = "Some(false)")] all_sessions: Option<bool>,
     ) -> Result<bool> {
         let who = RequestContext::of(ctx)?
             .viewer
             .authenticated()
             .ok_or(AppError::Unauthenticated)?;
-        sessions::logout(Core::of(ctx)?, who, all_sessions).await?;
+        sessions::logout(Core::of(ctx)?, who, all_sessions.unwrap_or(false)).await?;
         Ok(true)
     }
 

@@ -3,6 +3,8 @@
 mod account;
 mod auth;
 mod password;
+mod product;
+mod user;
 
 use async_graphql::MergedObject;
 
@@ -11,4 +13,6 @@ pub struct Mutation(
     account::AccountMutation,
     auth::AuthMutation,
     password::PasswordMutation,
+    product::ProductMutation,
+    user::UserMutation,
 );

@@ -2,8 +2,15 @@
 
 mod account;
 mod auth;
+mod product;
+mod user;
 
 use async_graphql::MergedObject;
 
 #[derive(MergedObject, Default)]
-pub struct Query(account::AccountQuery, auth::AuthQuery);
+pub struct Query(
+    account::AccountQuery,
+    auth::AuthQuery,
+    product::ProductQuery,
+    user::UserQuery,
+);

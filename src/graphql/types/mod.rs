@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod product;
 pub mod user;
 
 use async_graphql::ID;
@@ -11,7 +12,8 @@ pub use account::{RegisterInput, RegisterPayload, UpdateProfileInput};
 pub use auth::{
     ApiToken, ApiTokenCreated, AuthPayload, LoginInput, LoginResult, OtpChallenge, Session,
 };
-pub use user::{Gender, User};
+pub use product::{CreateProductInput, Product, ProductFilter, ProductOrder, UpdateProductInput};
+pub use user::{Gender, User, UserFilter, UserOrder};
 
 use crate::error::AppError;
 

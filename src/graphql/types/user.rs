@@ -35,6 +35,7 @@ impl Gender {
 
 /// An account as the API shows it. Private fields answer `null` to anyone but
 /// the user themself and staff (API.md §3).
+#[derive(Clone)]
 pub struct User {
     model: user::Model,
     /// Shown to the account's owner even though the request is anonymous:
@@ -112,5 +113,61 @@ impl User {
     /// Self/staff only, else null.
     async fn last_login(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
         self.private(ctx, self.model.last_login).flatten()
+    }
+}
+
+impl crate::graphql::pagination::ListItem for User {
+    const EDGE: &'static str = "UserEdge";
+    const CONNECTION: &'static str = "UserConnection";
+    const PAGE: &'static str = "UserPage";
+}
+
+/// The admin's user filter. `search` matches email, username and names.
+#[derive(async_graphql::InputObject, Default)]
+pub struct UserFilter {
+    pub search: Option<String>,
+    pub is_active: Option<bool>,
+    pub is_staff: Option<bool>,
+}
+
+impl From<UserFilter> for crate::services::users::UserFilter {
+    fn from(f: UserFilter) -> Self {
+        crate::services::users::UserFilter {
+            search: f.search,
+            is_active: f.is_active,
+            is_staff: f.is_staff,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum UserOrderField {
+    DateJoined,
+    Email,
+}
+
+#[derive(async_graphql::InputObject)]
+pub struct UserOrder {
+    #[graphql(default_with = "UserOrderField::DateJoined")]
+    pub field: UserOrderField,
+    #[graphql(default_with = "crate::graphql::pagination::OrderDirection::Desc")]
+    pub direction: crate::graphql::pagination::OrderDirection,
+}
+
+impl UserOrder {
+    pub fn ordering(
+        order: Option<UserOrder>,
+    ) -> crate::services::pagination::Ordering<user::Entity> {
+        use crate::graphql::pagination::OrderDirection;
+        use crate::services::users::{UserSort, ordering};
+        let (field, direction) = order
+            .map_or((UserOrderField::DateJoined, OrderDirection::Desc), |o| {
+                (o.field, o.direction)
+            });
+        let sort = match field {
+            UserOrderField::DateJoined => UserSort::DateJoined,
+            UserOrderField::Email => UserSort::Email,
+        };
+        ordering(sort, direction.is_desc())
     }
 }

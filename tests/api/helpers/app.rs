@@ -17,6 +17,8 @@ pub struct TestApp {
     pub db: TestDatabase,
     pub mail_dir: PathBuf,
     pub client: reqwest::Client,
+    /// Statements the server has run (its `Core::queries` gauge).
+    pub queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -36,6 +38,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         .await
         .expect("build the application");
     let addr = app.addr();
+    let queries = app.query_counter();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
@@ -49,6 +52,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("http client"),
+        queries,
         stop: Some(stop),
         server: Some(server),
     }

@@ -75,6 +75,20 @@ impl TestApp {
         }
     }
 
+    /// A signed-in user whom the database then makes staff (as
+    /// `create-superuser` or an admin would); takes effect on the next request.
+    pub async fn staff_user(&self, email: &str) -> TestUser {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        let user = self.signed_in_user(email).await;
+        entity::user::Entity::update_many()
+            .col_expr(entity::user::Column::IsStaff, Expr::value(true))
+            .filter(entity::user::Column::Id.eq(user.id.parse::<uuid::Uuid>().unwrap()))
+            .exec(&self.db_conn().await)
+            .await
+            .unwrap();
+        user
+    }
+
     pub fn mails_to_count(&self, to: &str) -> usize {
         mail::read_all(&self.mail_dir)
             .iter()

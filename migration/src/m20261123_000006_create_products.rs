@@ -1,0 +1,130 @@
+use sea_orm_migration::sea_orm::DbBackend;
+use sea_orm_migration::{prelude::*, schema::*};
+
+use crate::m20261123_000001_create_user_table::Users;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Products {
+    Table,
+    Id,
+    OwnerId,
+    Name,
+    NameFold,
+    Description,
+    DescriptionFold,
+    PriceCents,
+    InStock,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum UsersSearch {
+    SearchFold,
+}
+
+/// Folded text is compared byte-wise on both backends (SQLite's BINARY;
+/// PostgreSQL's "C"), so keyset cursors order rows the same way everywhere.
+fn bytewise(col: ColumnDef, backend: DbBackend) -> ColumnDef {
+    let mut col = col;
+    if backend == DbBackend::Postgres {
+        col.extra("COLLATE \"C\"");
+    }
+    col
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let backend = manager.get_database_backend();
+        manager
+            .create_table(
+                Table::create()
+                    .table(Products::Table)
+                    .col(pk_uuid(Products::Id))
+                    .col(uuid(Products::OwnerId))
+                    .col(string_len(Products::Name, 200))
+                    .col(bytewise(string_len(Products::NameFold, 800), backend))
+                    .col(text(Products::Description))
+                    .col(text(Products::DescriptionFold))
+                    .col(integer(Products::PriceCents))
+                    .col(boolean(Products::InStock))
+                    .col(timestamp_with_time_zone(Products::CreatedAt))
+                    .col(timestamp_with_time_zone(Products::UpdatedAt))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_products_owner")
+                            .from(Products::Table, Products::OwnerId)
+                            .to(Users::Table, Users::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        // One index per ordering, each ending in the id tie-breaker, so every
+        // page of every ordering is an index range scan; and the owner filter.
+        for (name, col) in [
+            ("idx_products_created_at_id", Products::CreatedAt),
+            ("idx_products_name_fold_id", Products::NameFold),
+            ("idx_products_price_id", Products::PriceCents),
+            ("idx_products_owner", Products::OwnerId),
+        ] {
+            manager
+                .create_index(
+                    Index::create()
+                        .name(name)
+                        .table(Products::Table)
+                        .col(col)
+                        .col(Products::Id)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Users::Table)
+                    .add_column(bytewise(
+                        string_len(UsersSearch::SearchFold, 1024).default("").take(),
+                        backend,
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_users_email_key_id")
+                    .table(Users::Table)
+                    .col(Users::EmailKey)
+                    .col(Users::Id)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("idx_users_email_key_id")
+                    .table(Users::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Users::Table)
+                    .drop_column(UsersSearch::SearchFold)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .drop_table(Table::drop().table(Products::Table).to_owned())
+            .await
+    }
+}

@@ -1,0 +1,47 @@
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::graphql::guards::{IsAuthenticatedOrReadOnly, viewer};
+use crate::graphql::types::{CreateProductInput, Product, UpdateProductInput, uuid_arg};
+use crate::services::products;
+use crate::state::Core;
+
+#[derive(Default)]
+pub struct ProductMutation;
+
+#[Object]
+impl ProductMutation {
+    #[graphql(guard = "IsAuthenticatedOrReadOnly")]
+    async fn create_product(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProductInput,
+    ) -> Result<Product> {
+        let me = viewer(ctx)?;
+        Ok(Product(
+            products::create(Core::of(ctx)?, me, input.into()).await?,
+        ))
+    }
+
+    /// The owner or staff (object-level permission, checked in the service).
+    #[graphql(guard = "IsAuthenticatedOrReadOnly")]
+    async fn update_product(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateProductInput,
+    ) -> Result<Product> {
+        let me = viewer(ctx)?;
+        let id = uuid_arg(&id, "id")?;
+        Ok(Product(
+            products::update(Core::of(ctx)?, me, id, input.into()).await?,
+        ))
+    }
+
+    /// The owner or staff.
+    #[graphql(guard = "IsAuthenticatedOrReadOnly")]
+    async fn delete_product(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let me = viewer(ctx)?;
+        products::delete(Core::of(ctx)?, me, uuid_arg(&id, "id")?).await?;
+        Ok(true)
+    }
+}

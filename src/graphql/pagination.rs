@@ -1,0 +1,202 @@
+//! The GraphQL shapes of every list: a Relay connection and a numbered page,
+//! generic over the node type. A new entity's lists need an `impl ListItem`
+//! naming its types, and the two service calls in `services::pagination`.
+
+use std::borrow::Cow;
+
+use async_graphql::{Enum, Object, OutputType, SimpleObject, TypeName};
+use tokio::sync::OnceCell;
+
+use crate::error::AppError;
+use crate::services::pagination::{Counter, NumberedPage, Slice};
+
+/// What one item of a list costs times: its page size. An out-of-range size
+/// counts as 1 so that it reaches the resolver and is answered
+/// `BAD_USER_INPUT` rather than "too complex".
+pub fn page_cost(size: i32) -> usize {
+    if (1..=crate::services::pagination::MAX_PAGE_SIZE).contains(&size) {
+        size as usize
+    } else {
+        1
+    }
+}
+
+/// A type that appears in lists, with the names of its list types.
+pub trait ListItem: OutputType + Clone {
+    const EDGE: &'static str;
+    const CONNECTION: &'static str;
+    const PAGE: &'static str;
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum OrderDirection {
+    Asc,
+    Desc,
+}
+
+impl OrderDirection {
+    pub fn is_desc(self) -> bool {
+        self == OrderDirection::Desc
+    }
+}
+
+#[derive(SimpleObject, Clone, Debug)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
+
+pub struct Edge<N> {
+    cursor: String,
+    node: N,
+}
+
+#[Object(name_type)]
+impl<N: ListItem> Edge<N> {
+    /// Opaque; pass it as `after` or `before`.
+    async fn cursor(&self) -> &str {
+        &self.cursor
+    }
+    async fn node(&self) -> &N {
+        &self.node
+    }
+}
+
+impl<N: ListItem> TypeName for Edge<N> {
+    fn type_name() -> Cow<'static, str> {
+        N::EDGE.into()
+    }
+}
+
+/// Counts once, and only if asked.
+struct LazyTotal {
+    counter: Counter,
+    value: OnceCell<i32>,
+}
+
+impl LazyTotal {
+    fn new(counter: Counter) -> Self {
+        LazyTotal {
+            counter,
+            value: OnceCell::new(),
+        }
+    }
+
+    async fn get(&self) -> Result<i32, AppError> {
+        self.value
+            .get_or_try_init(|| async {
+                let n = self.counter.count().await?;
+                Ok::<i32, AppError>(i32::try_from(n).unwrap_or(i32::MAX))
+            })
+            .await
+            .copied()
+    }
+}
+
+pub struct Connection<N> {
+    edges: Vec<Edge<N>>,
+    page_info: PageInfo,
+    total: LazyTotal,
+}
+
+impl<N: ListItem> Connection<N> {
+    pub fn new<M>(slice: Slice<M>, node: impl Fn(M) -> N, counter: Counter) -> Self {
+        let edges: Vec<Edge<N>> = slice
+            .rows
+            .into_iter()
+            .map(|(cursor, row)| Edge {
+                cursor,
+                node: node(row),
+            })
+            .collect();
+        let page_info = PageInfo {
+            has_next_page: slice.has_next_page,
+            has_previous_page: slice.has_previous_page,
+            start_cursor: edges.first().map(|e| e.cursor.clone()),
+            end_cursor: edges.last().map(|e| e.cursor.clone()),
+        };
+        Connection {
+            edges,
+            page_info,
+            total: LazyTotal::new(counter),
+        }
+    }
+}
+
+#[Object(name_type)]
+impl<N: ListItem> Connection<N> {
+    async fn edges(&self) -> &[Edge<N>] {
+        &self.edges
+    }
+    async fn nodes(&self) -> Vec<N> {
+        self.edges.iter().map(|e| e.node.clone()).collect()
+    }
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+    /// All rows matching the filter; counted only when asked for.
+    async fn total_count(&self) -> async_graphql::Result<i32> {
+        Ok(self.total.get().await?)
+    }
+}
+
+impl<N: ListItem> TypeName for Connection<N> {
+    fn type_name() -> Cow<'static, str> {
+        N::CONNECTION.into()
+    }
+}
+
+pub struct Page<N> {
+    items: Vec<N>,
+    page: i32,
+    page_size: i32,
+    has_next_page: bool,
+    total: LazyTotal,
+}
+
+impl<N: ListItem> Page<N> {
+    pub fn new<M>(numbered: NumberedPage<M>, node: impl Fn(M) -> N, counter: Counter) -> Self {
+        Page {
+            items: numbered.rows.into_iter().map(node).collect(),
+            page: numbered.page,
+            page_size: numbered.page_size,
+            has_next_page: numbered.has_next_page,
+            total: LazyTotal::new(counter),
+        }
+    }
+}
+
+#[Object(name_type)]
+impl<N: ListItem> Page<N> {
+    async fn items(&self) -> &[N] {
+        &self.items
+    }
+    async fn page(&self) -> i32 {
+        self.page
+    }
+    async fn page_size(&self) -> i32 {
+        self.page_size
+    }
+    /// Counted only when asked for (with `totalPages`, once).
+    async fn total_count(&self) -> async_graphql::Result<i32> {
+        Ok(self.total.get().await?)
+    }
+    async fn total_pages(&self) -> async_graphql::Result<i32> {
+        let total = self.total.get().await?;
+        Ok((total + self.page_size - 1) / self.page_size)
+    }
+    async fn has_next_page(&self) -> bool {
+        self.has_next_page
+    }
+    async fn has_previous_page(&self) -> bool {
+        self.page > 1
+    }
+}
+
+impl<N: ListItem> TypeName for Page<N> {
+    fn type_name() -> Cow<'static, str> {
+        N::PAGE.into()
+    }
+}

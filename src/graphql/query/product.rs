@@ -1,0 +1,86 @@
+use async_graphql::{Context, ID, Object, Result};
+
+use crate::graphql::guards::IsAuthenticatedOrReadOnly;
+use crate::graphql::pagination::{Connection, Page, page_cost};
+use crate::graphql::types::{Product, ProductFilter, ProductOrder, uuid_arg};
+use crate::services::pagination::{self, Counter, Cursors, Window};
+use crate::services::products;
+use crate::state::Core;
+
+#[derive(Default)]
+pub struct ProductQuery;
+
+#[Object]
+impl ProductQuery {
+    /// A product, or null if there is none with this id.
+    #[graphql(guard = "IsAuthenticatedOrReadOnly")]
+    async fn product(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Product>> {
+        let id = uuid_arg(&id, "id")?;
+        Ok(products::find(Core::of(ctx)?, id).await?.map(Product))
+    }
+
+    /// Relay cursor pagination (keyset): `first`/`after` or `last`/`before`.
+    #[graphql(
+        guard = "IsAuthenticatedOrReadOnly",
+        complexity = "page_cost(first.or(last).unwrap_or(20)) * child_complexity + 1"
+    )]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the arguments are the contract's, one per GraphQL argument"
+    )]
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ProductFilter>,
+        order_by: Option<ProductOrder>,
+    ) -> Result<Connection<Product>> {
+        let core = Core::of(ctx)?;
+        let select = products::filtered(filter.unwrap_or_default().into_service()?)?;
+        let ordering = ProductOrder::ordering(order_by);
+        let window = Window {
+            first,
+            after,
+            last,
+            before,
+        };
+        let cursors = Cursors {
+            secret: core.settings.secret_bytes(),
+        };
+        let slice =
+            pagination::keyset(&core.db, select.clone(), &ordering, window, &cursors).await?;
+        Ok(Connection::new(
+            slice,
+            Product,
+            Counter::new(core.db.clone(), select),
+        ))
+    }
+
+    /// Page-number pagination: `page` is 1-based.
+    #[graphql(
+        guard = "IsAuthenticatedOrReadOnly",
+        complexity = "page_cost(page_size) * child_complexity + 1"
+    )]
+    async fn products_page(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 1)] page: i32,
+        #[graphql(default = 20)] page_size: i32,
+        filter: Option<ProductFilter>,
+        order_by: Option<ProductOrder>,
+    ) -> Result<Page<Product>> {
+        let core = Core::of(ctx)?;
+        let select = products::filtered(filter.unwrap_or_default().into_service()?)?;
+        let ordering = ProductOrder::ordering(order_by);
+        let numbered =
+            pagination::numbered(&core.db, select.clone(), &ordering, page, page_size).await?;
+        Ok(Page::new(
+            numbered,
+            Product,
+            Counter::new(core.db.clone(), select),
+        ))
+    }
+}

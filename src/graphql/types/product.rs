@@ -1,0 +1,161 @@
+//! Products as the API shows them, and their inputs, filter and ordering.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use entity::product;
+
+use super::{User, uuid_arg};
+use crate::error::AppError;
+use crate::graphql::loaders::UserLoader;
+use crate::graphql::pagination::{ListItem, OrderDirection};
+use crate::services::products::{self, ProductInput, ProductSort};
+
+#[derive(Clone)]
+pub struct Product(pub product::Model);
+
+impl ListItem for Product {
+    const EDGE: &'static str = "ProductEdge";
+    const CONNECTION: &'static str = "ProductConnection";
+    const PAGE: &'static str = "ProductPage";
+}
+
+#[Object]
+impl Product {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn price_cents(&self) -> i32 {
+        self.0.price_cents
+    }
+    async fn in_stock(&self) -> bool {
+        self.0.in_stock
+    }
+    /// Batched per request: a page of products costs one owner query.
+    async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+        let loader = ctx
+            .data_opt::<DataLoader<UserLoader>>()
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("user loader missing")))?;
+        let owner = loader
+            .load_one(self.0.owner_id)
+            .await
+            .map_err(|e| AppError::internal(anyhow::anyhow!("loading owners: {e}")))?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("product without owner")))?;
+        Ok(User::new(owner))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateProductInput {
+    pub name: String,
+    #[graphql(default_with = "Some(String::new())")]
+    pub description: Option<String>,
+    pub price_cents: i32,
+    #[graphql(default_with = "Some(true)")]
+    pub in_stock: Option<bool>,
+}
+
+impl From<CreateProductInput> for ProductInput {
+    fn from(i: CreateProductInput) -> Self {
+        ProductInput {
+            name: Some(i.name),
+            description: i.description,
+            price_cents: Some(i.price_cents),
+            in_stock: i.in_stock,
+        }
+    }
+}
+
+/// Omitted fields stay as they are.
+#[derive(InputObject)]
+pub struct UpdateProductInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub price_cents: Option<i32>,
+    pub in_stock: Option<bool>,
+}
+
+impl From<UpdateProductInput> for ProductInput {
+    fn from(i: UpdateProductInput) -> Self {
+        ProductInput {
+            name: i.name,
+            description: i.description,
+            price_cents: i.price_cents,
+            in_stock: i.in_stock,
+        }
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct ProductFilter {
+    /// Case-insensitive substring of the name or the description.
+    pub search: Option<String>,
+    pub min_price_cents: Option<i32>,
+    pub max_price_cents: Option<i32>,
+    pub in_stock: Option<bool>,
+    pub owner_id: Option<ID>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+}
+
+impl ProductFilter {
+    pub fn into_service(self) -> Result<products::ProductFilter, AppError> {
+        Ok(products::ProductFilter {
+            search: self.search,
+            min_price_cents: self.min_price_cents,
+            max_price_cents: self.max_price_cents,
+            in_stock: self.in_stock,
+            owner_id: self
+                .owner_id
+                .as_ref()
+                .map(|id| uuid_arg(id, "ownerId"))
+                .transpose()?,
+            created_after: self.created_after,
+            created_before: self.created_before,
+        })
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ProductOrderField {
+    CreatedAt,
+    Name,
+    Price,
+}
+
+#[derive(InputObject)]
+pub struct ProductOrder {
+    #[graphql(default_with = "ProductOrderField::CreatedAt")]
+    pub field: ProductOrderField,
+    #[graphql(default_with = "OrderDirection::Desc")]
+    pub direction: OrderDirection,
+}
+
+impl ProductOrder {
+    pub fn ordering(
+        order: Option<ProductOrder>,
+    ) -> crate::services::pagination::Ordering<product::Entity> {
+        let (field, direction) = order
+            .map_or((ProductOrderField::CreatedAt, OrderDirection::Desc), |o| {
+                (o.field, o.direction)
+            });
+        let sort = match field {
+            ProductOrderField::CreatedAt => ProductSort::CreatedAt,
+            ProductOrderField::Name => ProductSort::Name,
+            ProductOrderField::Price => ProductSort::Price,
+        };
+        products::ordering(sort, direction.is_desc())
+    }
+}
