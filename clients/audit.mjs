@@ -28,8 +28,7 @@ await runCheck(async () => {
     .filter((l) => counts[l])
     .map((l) => {
       const c = counts[l];
-      const missed = c.warn + c.error + c.notice;
-      return `${l} ${c.ok}/${c.ok + missed} passed` + (missed ? ` (${c.error} failed, ${c.warn} warned, ${c.notice} notices)` : '');
+      return `${l} ${c.ok} passed/${c.warn} warned/${c.error} failed` + (c.notice ? `/${c.notice} notices` : '');
     })
     .join(', ');
   const required = misses.filter((m) => m.level === 'MUST' || m.level === 'SHOULD');
