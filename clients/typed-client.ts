@@ -8,6 +8,8 @@ import type {
   LoginMutationVariables,
   MeQuery,
   MeQueryVariables,
+  ProductsQuery,
+  ProductsQueryVariables,
   RefreshTokenMutation,
   RefreshTokenMutationVariables,
   RegisterMutation,
@@ -111,6 +113,19 @@ export class AuthqlClient {
       if (!(err instanceof AuthqlError) || err.status !== 401 || !this.refreshToken) throw err;
       await this.refresh();
       return (await run<MeQuery, MeQueryVariables>(this.url, 'Me', {}, this.accessToken)).me;
+    }
+  }
+
+  /** Every product matching `search`, following `endCursor` page by page. */
+  async allProducts(search: string): Promise<ProductsQuery['products']['edges'][number]['node'][]> {
+    const found: ProductsQuery['products']['edges'][number]['node'][] = [];
+    let after: string | null = null;
+    for (;;) {
+      const variables: ProductsQueryVariables = { first: 50, after, filter: { search } };
+      const { products } = await run<ProductsQuery, ProductsQueryVariables>(this.url, 'Products', variables, this.accessToken);
+      found.push(...products.edges.map((edge) => edge.node));
+      if (!products.pageInfo.hasNextPage) return found;
+      after = products.pageInfo.endCursor;
     }
   }
 
