@@ -9,6 +9,15 @@ mod m20261123_000004_create_rate_limit;
 mod m20261123_000005_create_sessions_and_tokens;
 mod m20261123_000006_create_products;
 
+/// Folded text columns compare byte-wise on both backends (SQLite's BINARY,
+/// PostgreSQL's "C" collation), so keyset cursors order rows alike everywhere.
+fn bytewise(mut col: ColumnDef, backend: sea_orm::DbBackend) -> ColumnDef {
+    if backend == sea_orm::DbBackend::Postgres {
+        col.extra("COLLATE \"C\"");
+    }
+    col
+}
+
 pub struct Migrator;
 
 #[async_trait::async_trait]

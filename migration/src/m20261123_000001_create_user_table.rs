@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::bytewise;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -21,6 +23,7 @@ pub enum Users {
     IsSuperuser,
     TwoFactorEnabled,
     SecurityStamp,
+    SearchFold,
     DateJoined,
     ActivatedAt,
     LastLogin,
@@ -49,6 +52,11 @@ impl MigrationTrait for Migration {
                     .col(boolean(Users::IsSuperuser).default(false))
                     .col(boolean(Users::TwoFactorEnabled).default(false))
                     .col(string_len(Users::SecurityStamp, 64))
+                    // Case-folded email, username and names for the admin's search.
+                    .col(bytewise(
+                        string_len(Users::SearchFold, 1024).default("").take(),
+                        manager.get_database_backend(),
+                    ))
                     .col(timestamp_with_time_zone(Users::DateJoined))
                     .col(timestamp_with_time_zone_null(Users::ActivatedAt))
                     .col(timestamp_with_time_zone_null(Users::LastLogin))

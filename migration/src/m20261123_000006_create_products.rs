@@ -1,6 +1,6 @@
-use sea_orm_migration::sea_orm::DbBackend;
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::bytewise;
 use crate::m20261123_000001_create_user_table::Users;
 
 #[derive(DeriveMigrationName)]
@@ -19,21 +19,6 @@ enum Products {
     InStock,
     CreatedAt,
     UpdatedAt,
-}
-
-#[derive(DeriveIden)]
-enum UsersSearch {
-    SearchFold,
-}
-
-/// Folded text is compared byte-wise on both backends (SQLite's BINARY;
-/// PostgreSQL's "C"), so keyset cursors order rows the same way everywhere.
-fn bytewise(col: ColumnDef, backend: DbBackend) -> ColumnDef {
-    let mut col = col;
-    if backend == DbBackend::Postgres {
-        col.extra("COLLATE \"C\"");
-    }
-    col
 }
 
 #[async_trait::async_trait]
@@ -84,17 +69,6 @@ impl MigrationTrait for Migration {
                 .await?;
         }
         manager
-            .alter_table(
-                Table::alter()
-                    .table(Users::Table)
-                    .add_column(bytewise(
-                        string_len(UsersSearch::SearchFold, 1024).default("").take(),
-                        backend,
-                    ))
-                    .to_owned(),
-            )
-            .await?;
-        manager
             .create_index(
                 Index::create()
                     .name("idx_users_email_key_id")
@@ -112,14 +86,6 @@ impl MigrationTrait for Migration {
                 Index::drop()
                     .name("idx_users_email_key_id")
                     .table(Users::Table)
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Users::Table)
-                    .drop_column(UsersSearch::SearchFold)
                     .to_owned(),
             )
             .await?;

@@ -1,53 +1,14 @@
-//! async-graphql reports parse, validation, depth and complexity failures with
-//! no `extensions.code`; this extension adds the contract's codes at the
-//! source, so clients can branch on them (API.md §2).
+//! The contract's codes for errors that async-graphql raises itself, before
+//! or during execution, without any `extensions.code` (API.md §2). The HTTP
+//! layer applies them to every response (see `http::graphql::render`), so no
+//! error leaves without a code. This is done on the response rather than in
+//! an async-graphql extension: any registered extension wraps every field
+//! resolution, a cost paid on each of a list's rows.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
-};
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::ServerError;
 
 pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
 pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
-
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables)
-            .await
-            .map_err(|e| with_code(e, PARSE_FAILED))
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|e| with_code(e, VALIDATION_FAILED))
-                .collect()
-        })
-    }
-}
 
 /// Sets `extensions.code` unless the error already has one.
 pub fn with_code(mut err: ServerError, code: &str) -> ServerError {

@@ -1,9 +1,8 @@
 //! The async-graphql schema: root types merged from per-capability parts,
-//! request limits, and the extension that gives every pre-execution error its
-//! contract code.
+//! and the request limits.
 
+pub mod codes;
 pub mod document;
-pub mod extensions;
 pub mod guards;
 pub mod loaders;
 pub mod mutation;
@@ -24,8 +23,7 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 pub fn builder(settings: &Settings) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(settings.max_depth)
-        .limit_complexity(settings.max_complexity)
-        .extension(extensions::ErrorCodes);
+        .limit_complexity(settings.max_complexity);
     if settings.graphiql {
         builder
     } else {

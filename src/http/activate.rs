@@ -45,7 +45,7 @@ pub async fn activate(
         page(
             StatusCode::BAD_REQUEST,
             "This link is not valid",
-            "<p>The activation link is wrong, expired or was replaced by a newer one. Ask for a new activation email.</p>",
+            "<p>The activation link is wrong or has expired. Ask for a new activation email.</p>",
         )
     }
 }

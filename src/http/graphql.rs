@@ -18,8 +18,8 @@ use serde_json::{Map, Value, json};
 use crate::auth::{self, RequestContext, Viewer};
 use crate::config::Settings;
 use crate::error::AppError;
+use crate::graphql::codes::{PARSE_FAILED, VALIDATION_FAILED, with_code};
 use crate::graphql::document::{self, ANONYMOUS_AUTH_FIELDS, OperationShape, PASSWORD_FIELDS};
-use crate::graphql::extensions::{PARSE_FAILED, VALIDATION_FAILED, with_code};
 use crate::graphql::loaders::UserLoader;
 use crate::http::client_ip;
 use crate::http::graphiql;
@@ -363,7 +363,12 @@ async fn execute(
         Some(credentials) if !ignores_credentials => {
             match auth::authenticate(&state.core, credentials).await {
                 Ok(viewer) => viewer,
-                Err(_) => return unauthorized(flavor, batch.operations.len(), batch.is_batch),
+                Err(AppError::Unauthenticated) => {
+                    return unauthorized(flavor, batch.operations.len(), batch.is_batch);
+                }
+                // The credential could not be checked (say the database is
+                // down): that is the server's fault, not a reason to sign out.
+                Err(e) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, flavor, &e),
             }
         }
         _ => Viewer::Anonymous,
@@ -443,16 +448,11 @@ fn render(resp: async_graphql::Response) -> (Value, bool) {
                 e
             } else if request_error {
                 with_code(e, VALIDATION_FAILED)
-            } else if e.message.starts_with("Failed to parse")
-                || e.message.starts_with("Invalid value")
-            {
-                with_code(e, "BAD_USER_INPUT")
             } else {
-                tracing::error!(error = %e.message, "uncoded resolver error");
-                let mut hidden = ServerError::new("internal error", None);
-                hidden.path = e.path;
-                hidden.locations = e.locations;
-                with_code(hidden, "INTERNAL_SERVER_ERROR")
+                // Resolvers only raise coded `AppError`s; an uncoded error at a
+                // field is async-graphql refusing the input (an argument or
+                // variable of the wrong type, a missing variable).
+                with_code(e, "BAD_USER_INPUT")
             }
         })
         .collect();

@@ -26,8 +26,9 @@ use crate::config::Settings;
 use crate::db::now;
 use crate::services::rate_limit;
 
-/// How long a claimed row belongs to its worker.
-const LEASE: Duration = Duration::from_secs(60);
+/// How long a claimed row belongs to its worker: longer than a whole batch
+/// of sends at the SMTP timeout, so a slow batch is never claimed twice.
+const LEASE: Duration = Duration::from_secs(300);
 const BATCH: u64 = 10;
 /// When nothing wakes the worker, it still looks for due rows this often
 /// (retries, and rows written by other instances).

@@ -407,7 +407,7 @@ pub async fn activate_with_code(
     }
     let now = now();
     let limits = crate::services::rate_limit::LoginLimits::new(settings, email.key(), client_ip);
-    limits.ensure_allowed(&core.db, now).await?;
+    limits.begin(&core.db, now).await?;
 
     let user = find_by_email(&core.db, &email).await?;
     let pending = match &user {
@@ -415,14 +415,12 @@ pub async fn activate_with_code(
         _ => None,
     };
     let (Some(user), Some(row)) = (user, pending) else {
-        limits.record_failure(&core.db, now).await?;
         return Err(AppError::InvalidToken);
     };
     if !constant_time_eq(
         &row.code_hash,
         &code_digest(settings.secret_bytes(), &row.id, code),
     ) {
-        limits.record_failure(&core.db, now).await?;
         return Err(match count_wrong_try(&core.db, row.id).await? {
             Some(attempts) => AppError::InvalidOtp {
                 attempts_left: Ord::max(row.max_attempts - attempts, 0) as u32,
@@ -447,7 +445,7 @@ pub async fn activate_with_code(
         Some(u) if consumed.rows_affected == 1 && u.activated_at.is_none() => {
             let activated = activate(&txn, u, now).await?;
             txn.commit().await?;
-            limits.clear_identifier(&core.db).await?;
+            limits.succeeded(&core.db).await?;
             Ok(activated)
         }
         _ => {

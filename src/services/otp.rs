@@ -114,7 +114,7 @@ pub async fn verify(
     let (row, user) = find_challenge(core, challenge_id).await?;
     let now = now();
     let limits = LoginLimits::new(&core.settings, &user.email_key, &client.ip);
-    limits.ensure_allowed(&core.db, now).await?;
+    limits.begin(&core.db, now).await?;
     if !is_live(&row, now) {
         return Err(AppError::InvalidToken);
     }
@@ -122,7 +122,6 @@ pub async fn verify(
         &row.code_hash,
         &code_digest(core.settings.secret_bytes(), &row.id, code),
     ) {
-        limits.record_failure(&core.db, now).await?;
         return Err(match count_wrong_try(&core.db, row.id).await? {
             Some(attempts) => AppError::InvalidOtp {
                 attempts_left: Ord::max(row.max_attempts - attempts, 0) as u32,
@@ -151,7 +150,7 @@ pub async fn verify(
     };
     let tokens = sessions::open_session(&txn, core, fresh, client).await?;
     txn.commit().await?;
-    limits.clear_identifier(&core.db).await?;
+    limits.succeeded(&core.db).await?;
     Ok(tokens)
 }
 

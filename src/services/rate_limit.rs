@@ -61,29 +61,6 @@ pub async fn hit(
     Ok(verdict(count, window_start, limit, now))
 }
 
-/// Whether `key` is over `limit` now, without counting an event.
-pub async fn check(
-    conn: &impl ConnectionTrait,
-    key: &str,
-    limit: RateLimit,
-    now: DateTime<Utc>,
-) -> Result<Verdict, DbErr> {
-    use entity::rate_limit;
-    use sea_orm::EntityTrait;
-    let Some(row) = rate_limit::Entity::find_by_id(key.to_owned())
-        .one(conn)
-        .await?
-    else {
-        return Ok(Verdict::Allowed);
-    };
-    let window = chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::MAX);
-    if row.window_start <= now - window {
-        return Ok(Verdict::Allowed);
-    }
-    // `check` asks whether one more would be allowed.
-    Ok(verdict(row.count + 1, row.window_start, limit, now))
-}
-
 /// Forgets the counter (e.g. after a successful login).
 pub async fn clear(conn: &impl ConnectionTrait, key: &str) -> Result<(), DbErr> {
     use entity::rate_limit;
@@ -143,36 +120,35 @@ impl LoginLimits {
         }
     }
 
-    /// Refuses while either limit is reached, even before the password is
-    /// checked, so a right password is refused the same way as a wrong one.
-    pub async fn ensure_allowed(
+    /// Counts this attempt before its secret is checked, and refuses it if
+    /// either limit is now exceeded, so a right password is refused the same
+    /// way as a wrong one, and parallel attempts cannot slip past the limit
+    /// between a check and a count. A success is forgiven by `succeeded`.
+    pub async fn begin(
         &self,
         conn: &impl ConnectionTrait,
         now: DateTime<Utc>,
     ) -> Result<(), crate::error::AppError> {
-        for (key, limit) in [
-            (&self.identifier_key, self.per_identifier),
-            (&self.ip_key, self.per_ip),
-        ] {
-            if let Verdict::Limited { retry_after_secs } = check(conn, key, limit, now).await? {
+        let identifier = hit(conn, &self.identifier_key, self.per_identifier, now).await?;
+        let ip = hit(conn, &self.ip_key, self.per_ip, now).await?;
+        for verdict in [identifier, ip] {
+            if let Verdict::Limited { retry_after_secs } = verdict {
                 return Err(crate::error::AppError::RateLimited { retry_after_secs });
             }
         }
         Ok(())
     }
 
-    pub async fn record_failure(
-        &self,
-        conn: &impl ConnectionTrait,
-        now: DateTime<Utc>,
-    ) -> Result<(), DbErr> {
-        hit(conn, &self.identifier_key, self.per_identifier, now).await?;
-        hit(conn, &self.ip_key, self.per_ip, now).await?;
+    /// The attempt succeeded: it was not a failure, so it is uncounted from
+    /// the IP, and the identifier's failures are forgiven.
+    pub async fn succeeded(&self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+        clear(conn, &self.identifier_key).await?;
+        let stmt = statement(
+            conn.get_database_backend(),
+            "UPDATE rate_limit SET count = count - 1 WHERE key = ? AND count > 0",
+            [Value::from(self.ip_key.clone())],
+        );
+        conn.execute_raw(stmt).await?;
         Ok(())
-    }
-
-    /// A success forgives the identifier's failures (not the IP's).
-    pub async fn clear_identifier(&self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
-        clear(conn, &self.identifier_key).await
     }
 }

@@ -15,7 +15,7 @@ use crate::auth::tokens::{random_token, sha256_hex};
 use crate::auth::viewer::{Authenticated, Credential};
 use crate::config::TwoFactorPolicy;
 use crate::db::{begin_write, now};
-use crate::domain::{Email, FieldErrors, Password};
+use crate::domain::{Email, FieldErrors, Password, Username};
 use crate::error::{AppError, AppResult};
 use crate::services::otp::{self, ChallengeIssued};
 use crate::services::rate_limit::LoginLimits;
@@ -62,7 +62,7 @@ pub async fn check_password(
 ) -> AppResult<user::Model> {
     let now = now();
     let limits = LoginLimits::new(&core.settings, identifier.limit_key(), ip);
-    limits.ensure_allowed(&core.db, now).await?;
+    limits.begin(&core.db, now).await?;
     let found = identifier.find(&core.db).await?;
     let verified = match &found {
         Some(user) => core.hasher.verify(password, &user.password_hash).await?,
@@ -73,13 +73,10 @@ pub async fn check_password(
     };
     match found {
         Some(user) if verified => {
-            limits.clear_identifier(&core.db).await?;
+            limits.succeeded(&core.db).await?;
             Ok(user)
         }
-        _ => {
-            limits.record_failure(&core.db, now).await?;
-            Err(AppError::InvalidCredentials)
-        }
+        _ => Err(AppError::InvalidCredentials),
     }
 }
 
@@ -121,7 +118,10 @@ fn parse_login(req: &LoginRequest) -> AppResult<(Identifier, Password)> {
             Ok(email) => Identifier::Email(email),
             Err(_) => Identifier::Unmatched(e.trim().to_lowercase().chars().take(320).collect()),
         },
-        (None, Some(u)) => Identifier::Username(u.trim().to_lowercase().chars().take(64).collect()),
+        (None, Some(u)) => match Username::parse(u) {
+            Ok(username) => Identifier::Username(username.key().to_owned()),
+            Err(_) => Identifier::Unmatched(u.trim().to_lowercase().chars().take(64).collect()),
+        },
         _ => {
             let mut errors = FieldErrors::new();
             errors.add("email", "provide exactly one of email or username");

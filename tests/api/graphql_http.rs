@@ -455,6 +455,27 @@ async fn responses_carry_a_request_id() {
 }
 
 #[tokio::test]
+async fn a_missing_or_mistyped_variable_is_bad_user_input() {
+    let app = spawn_app().await;
+    let (_, _, b) = post(
+        &app,
+        r#"{"query":"query($id: ID!) { product(id: $id) { id } }"}"#,
+        JSON,
+    )
+    .await;
+    assert!(
+        ["BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"].contains(&code(&b)),
+        "{b}"
+    );
+    let (_, _, b) = post(&app, r#"{"query":"query($n: Int) { products(first: $n) { totalCount } }","variables":{"n":"ten"}}"#, JSON).await;
+    assert!(
+        ["BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"].contains(&code(&b)),
+        "{b}"
+    );
+    assert!(!b.to_string().contains("INTERNAL_SERVER_ERROR"));
+}
+
+#[tokio::test]
 async fn me_without_credentials_is_unauthenticated() {
     let app = spawn_app().await;
     let (status, body) = app.gql("{ me { id } }", json!({})).await;

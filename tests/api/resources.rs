@@ -661,8 +661,13 @@ async fn a_page_of_products_loads_its_owners_in_one_query() {
             app.queries.load(Ordering::SeqCst) - before
         }
     };
-    let five = measure(5).await;
-    let fifty = measure(50).await;
+    // The gauge also counts the background workers' statements (the outbox
+    // polls every second): the least of a few runs is the request's own.
+    let (mut five, mut fifty) = (u64::MAX, u64::MAX);
+    for _ in 0..3 {
+        five = five.min(measure(5).await);
+        fifty = fifty.min(measure(50).await);
+    }
     assert_eq!(
         five, fifty,
         "the statements per page do not grow with the page"

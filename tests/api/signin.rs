@@ -566,3 +566,36 @@ async fn expired_sessions_and_tokens_are_purged() {
         "a live API token stays"
     );
 }
+
+#[tokio::test]
+async fn parallel_wrong_logins_cannot_slip_past_the_limit() {
+    let app = spawn_app_with(&[("LOGIN_RATE_LIMIT", "3/1h")]).await;
+    app.activated_user("burst@example.com").await;
+    let body = json!({ "query": LOGIN, "variables": { "input": { "email": "burst@example.com", "password": "wrong password!!" } } });
+    let answers = app.concurrently(vec![(app.base.clone(), body); 10]).await;
+    let wrong = answers
+        .iter()
+        .filter(|b| code(b) == "INVALID_CREDENTIALS")
+        .count();
+    let limited = answers.iter().filter(|b| code(b) == "RATE_LIMITED").count();
+    assert_eq!((wrong, limited), (3, 7), "{answers:?}");
+}
+
+#[tokio::test]
+async fn a_credential_that_cannot_be_checked_is_a_server_error_not_a_sign_out() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user("dbdown@example.com").await;
+    if app.db.is_postgres() {
+        app.db.drop_now().await;
+        let (status, body) = app.gql_as(Some(&user.bearer()), ME, json!({})).await;
+        assert_eq!(
+            (status, code(&body)),
+            (500, "INTERNAL_SERVER_ERROR"),
+            "{body}"
+        );
+        assert!(
+            !body.to_string().contains("database"),
+            "no internals: {body}"
+        );
+    }
+}
