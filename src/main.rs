@@ -12,6 +12,12 @@ use authql::state::Core;
 use authql::{config, db, graphql, telemetry};
 use clap::Parser;
 
+/// glibc's malloc spends a tenth of a request's CPU time under contention
+/// between the runtime's and the database driver's threads; mimalloc keeps
+/// per-thread heaps (measured with `bench/run.sh`, see README "Performance").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

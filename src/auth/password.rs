@@ -30,7 +30,7 @@ const P_COST: u32 = 1;
 const OUTPUT_LEN: usize = 32;
 const SALT_LEN: usize = 16;
 /// Niceness of the hashing threads (0 is normal, 19 the lowest).
-const HASH_THREAD_NICE: i32 = 10;
+const HASH_THREAD_NICE: i32 = 19;
 
 /// A hash to compute, and where to send its result.
 struct Job {

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# bench/run.sh [sqlite|postgres]: load-test the release binary.
+#
+# Builds authql (release) and the yardstick in ../shared/bench-floor, starts
+# authql on a fresh database seeded straight through the services (a bench
+# user and 1,000 products), starts the floor (the same poem + async-graphql +
+# JWT stack with no database), and drives both with wrk, one after the other
+# and with the same settings. Every response is checked (HTTP 200, `data`
+# present, no `errors`). Prints, per scenario, requests/s, p50/p99 latency,
+# errors, the server's peak RSS (VmHWM, reset before each scenario) and CPU
+# time per request, and authql ÷ floor. The table is also written to
+# bench/results/.
+#
+# Environment: DURATION (default 10s per scenario), PORT_BASE (default 18080).
+set -euo pipefail
+backend=${1:-sqlite}
+case "$backend" in sqlite | postgres) ;; *) echo "usage: bench/run.sh [sqlite|postgres]" >&2; exit 2 ;; esac
+cd "$(dirname "$0")/.."
+root=$(pwd)
+DURATION=${DURATION:-10s}
+PORT_BASE=${PORT_BASE:-18080}
+authql_port=$PORT_BASE
+floor_port=$((PORT_BASE + 10))
+work=$(mktemp -d)
+mkdir -p bench/results
+results="bench/results/$(date -u +%Y%m%d-%H%M%S)-$backend.md"
+pids=()
+pg_db=""
+
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -n "$pg_db" ]; then
+    psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+log() { printf '== %s\n' "$*" >&2; }
+
+# --- tools -------------------------------------------------------------------
+if ! command -v wrk >/dev/null 2>&1; then
+  log "installing wrk"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+ulimit -n 65536 2>/dev/null || ulimit -n 4096 || true
+
+log "building authql and the floor (release)"
+cargo build --release --quiet --bin authql --example bench_seed
+CARGO_TARGET_DIR="$root/target/bench-floor" cargo build --release --quiet \
+  --manifest-path "$root/../shared/bench-floor/Cargo.toml"
+floor_bin="$root/target/bench-floor/release/floor"
+probe_bin="$root/target/bench-floor/release/argon2-probe"
+
+# --- database ----------------------------------------------------------------
+if [ "$backend" = sqlite ]; then
+  db_url="sqlite://$work/bench.db?mode=rwc"
+else
+  pg_db="authql_bench_$$"
+  psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $pg_db" >/dev/null
+  db_url="postgres://postgres@127.0.0.1:5432/$pg_db"
+fi
+
+export DATABASE_URL="$db_url"
+export SECRET_KEY="bench-secret-key-that-is-long-enough-0123456789"
+export BIND_ADDR="127.0.0.1:$authql_port"
+export EMAIL_URL="file://$work/mail"
+export RUST_LOG=warn
+export ACCESS_TOKEN_TTL=1h
+# Successful logins are not counted; generous limits keep S7's answers about hashing.
+export LOGIN_RATE_LIMIT="1000000/15m"
+
+log "seeding the bench user and 1,000 products"
+"$root/target/release/examples/bench_seed" 1000 >&2
+
+"$root/target/release/authql" serve >"$work/authql.log" 2>&1 &
+authql_pid=$!
+pids+=("$authql_pid")
+"$floor_bin" "127.0.0.1:$floor_port" >"$work/floor.log" 2>&1 &
+floor_pid=$!
+pids+=("$floor_pid")
+for port in "$authql_port" "$floor_port"; do
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+done
+
+log "measuring one argon2 hash (argon2-probe)"
+probe_json=$("$probe_bin" | grep '"probe":"owasp')
+hash_limit=$(echo "$probe_json" | sed -E 's/.*"max_logins_per_s":([0-9.]+).*/\1/')
+hash_ms=$(echo "$probe_json" | sed -E 's/.*"median_ms":([0-9.]+).*/\1/')
+
+# --- bodies ------------------------------------------------------------------
+body() { printf '%s' "$2" >"$work/$1.json"; }
+body S0 '{"query":"{ __typename }"}'
+body S1 '{"query":"{ me { id email } }"}'
+body S2 '{"query":"{ products(first: 20) { edges { node { id name priceCents owner { id } } } pageInfo { endCursor hasNextPage } } }"}'
+body S3 '{"query":"{ productsPage(page: 3, pageSize: 20) { items { id name } totalCount } }"}'
+body S4 '{"query":"mutation($i: LoginInput!) { login(input: $i) { ... on AuthPayload { accessToken } } }","variables":{"i":{"email":"bench@example.com","password":"correct horse battery staple"}}}'
+body S5 '{"query":"mutation { createProduct(input: {name: \"Bench product\", priceCents: 1999}) { id } }"}'
+
+token_for() {
+  curl -fsS "http://127.0.0.1:$1/graphql" -H 'content-type: application/json' --data @"$work/S4.json" |
+    sed -E 's/.*"accessToken":"([^"]+)".*/\1/'
+}
+authql_token=$(token_for "$authql_port")
+floor_token=$(token_for "$floor_port")
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+# run NAME PORT PID CONNS BODY AUTH [wrk args…] → prints "RESULT … rss_mib=… cpu_us=…"
+run() {
+  local name=$1 port=$2 pid=$3 conns=$4 bodyname=$5 auth=$6
+  shift 6
+  echo 5 >"/proc/$pid/clear_refs" 2>/dev/null || true
+  local before after line requests
+  before=$(cpu_ticks "$pid")
+  line=$(BODY_FILE="$work/$bodyname.json" AUTH="$auth" wrk -t2 -c"$conns" -d"$DURATION" --timeout 30s \
+    -s "$root/bench/gql.lua" "$@" "http://127.0.0.1:$port/graphql" | grep '^RESULT')
+  after=$(cpu_ticks "$pid")
+  requests=$(echo "$line" | sed -E 's/.*requests=([0-9]+).*/\1/')
+  local hwm cpu_us
+  hwm=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$pid/status")
+  cpu_us=$(awk -v t=$((after - before)) -v hz="$hz" -v n="$requests" 'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "n/a" }')
+  echo "$line rss_mib=$hwm cpu_us=$cpu_us name=$name"
+}
+
+field() { echo "$1" | sed -E "s/.* $2=([^ ]+).*/\1/"; }
+
+declare -A A F
+scenarios=(S0 S1 S2 S3 S4 S5)
+conns_of() { [ "$1" = S4 ] && echo 8 || echo 32; }
+auth_of() { case "$1" in S1 | S5) echo "Bearer $2" ;; *) echo "" ;; esac; }
+
+for s in "${scenarios[@]}"; do
+  c=$(conns_of "$s")
+  log "$s on the floor"
+  F[$s]=$(run "$s" "$floor_port" "$floor_pid" "$c" "$s" "$(auth_of "$s" "$floor_token")")
+  log "$s on authql"
+  A[$s]=$(run "$s" "$authql_port" "$authql_pid" "$c" "$s" "$(auth_of "$s" "$authql_token")")
+done
+
+log "S6: S1 while S4 saturates the hashing pool"
+BODY_FILE="$work/S4.json" AUTH="" wrk -t1 -c8 -d"$DURATION" --timeout 30s -s "$root/bench/gql.lua" \
+  "http://127.0.0.1:$authql_port/graphql" >"$work/s6-logins.txt" &
+sleep 1
+S6=$(run S6 "$authql_port" "$authql_pid" 32 S1 "Bearer $authql_token")
+wait $! || true
+S6_logins=$(grep '^RESULT' "$work/s6-logins.txt" || true)
+
+log "S7: 1,000 concurrent logins"
+S7=$(run S7 "$authql_port" "$authql_pid" 1000 S4 "")
+
+# --- report ------------------------------------------------------------------
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+{
+  echo "### $backend — $(date -u +%Y-%m-%d) — commit $commit"
+  echo
+  echo "wrk, 2 threads, $DURATION per scenario, 32 connections (S4: 8); load generator on the same 2-core machine."
+  echo "Hash limit (argon2-probe, OWASP m=19456 t=2 p=1): ${hash_ms} ms/hash → **${hash_limit} logins/s**."
+  echo
+  echo "| scenario | authql req/s | floor req/s | authql ÷ floor | p50 / p99 ms | errors | peak RSS MiB | CPU µs/req |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+  for s in "${scenarios[@]}"; do
+    a=${A[$s]} f=${F[$s]}
+    ar=$(field "$a" rps) fr=$(field "$f" rps)
+    ratio=$(awk -v a="$ar" -v f="$fr" 'BEGIN { if (f > 0) printf "%.2f", a / f; else print "n/a" }')
+    [ "$s" = S4 ] && ratio="$ratio (÷ hash limit: $(awk -v a="$ar" -v h="$hash_limit" 'BEGIN { printf "%.2f", a / h }'))"
+    echo "| $s | $ar | $fr | $ratio | $(field "$a" p50_ms) / $(field "$a" p99_ms) | $(field "$a" errors) | $(field "$a" rss_mib) | $(field "$a" cpu_us) |"
+  done
+  echo "| S6 (S1 during S4) | $(field "$S6" rps) | | | $(field "$S6" p50_ms) / **$(field "$S6" p99_ms)** | $(field "$S6" errors) | $(field "$S6" rss_mib) | |"
+  echo "| S7 (1,000 logins at once) | $(field "$S7" rps) | | | $(field "$S7" p50_ms) / $(field "$S7" p99_ms) | | **$(field "$S7" rss_mib)** | |"
+  echo
+  echo "S6 logins alongside: $(field "$S6_logins" rps) req/s, $(field "$S6_logins" errors) errors."
+  echo "S7 outcomes: $(field "$S7" login_ok) signed in, $(field "$S7" rate_limited) RATE_LIMITED, $(field "$S7" unavailable) SERVICE_UNAVAILABLE, $(field "$S7" other) other, $(field "$S7" socket_errors) socket errors."
+  echo "Floor peak RSS during S4: $(field "${F[S4]}" rss_mib) MiB."
+} | tee "$results"
+log "written to $results"
