@@ -7,8 +7,11 @@ use std::borrow::Cow;
 use async_graphql::{Enum, Object, OutputType, SimpleObject, TypeName};
 use tokio::sync::OnceCell;
 
+use sea_orm::{EntityTrait, Select};
+
 use crate::error::AppError;
-use crate::services::pagination::{Counter, NumberedPage, Slice};
+use crate::services::pagination::{self, Counter, Cursors, NumberedPage, Ordering, Slice, Window};
+use crate::state::Core;
 
 /// What one item of a list costs times: its page size. An out-of-range size
 /// counts as 1 so that it reaches the resolver and is answered
@@ -199,4 +202,53 @@ impl<N: ListItem> TypeName for Page<N> {
     fn type_name() -> Cow<'static, str> {
         N::PAGE.into()
     }
+}
+
+/// A connection field's whole body: one keyset page of `select` in
+/// `ordering`, with the total counted only if selected.
+pub async fn connection<E, N>(
+    core: &Core,
+    select: Select<E>,
+    ordering: &Ordering<E>,
+    window: Window,
+    node: impl Fn(E::Model) -> N,
+) -> Result<Connection<N>, AppError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    Select<E>: Clone + Send + Sync + 'static,
+    N: ListItem,
+{
+    let cursors = Cursors {
+        secret: core.settings.secret_bytes(),
+    };
+    let slice = pagination::keyset(&core.db, select.clone(), ordering, window, &cursors).await?;
+    Ok(Connection::new(
+        slice,
+        node,
+        Counter::new(core.db.clone(), select),
+    ))
+}
+
+/// A page-number field's whole body.
+pub async fn page<E, N>(
+    core: &Core,
+    select: Select<E>,
+    ordering: &Ordering<E>,
+    (page, page_size): (i32, i32),
+    node: impl Fn(E::Model) -> N,
+) -> Result<Page<N>, AppError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    Select<E>: Clone + Send + Sync + 'static,
+    N: ListItem,
+{
+    let numbered =
+        pagination::numbered(&core.db, select.clone(), ordering, page, page_size).await?;
+    Ok(Page::new(
+        numbered,
+        node,
+        Counter::new(core.db.clone(), select),
+    ))
 }

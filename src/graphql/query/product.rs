@@ -1,9 +1,9 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::graphql::guards::IsAuthenticatedOrReadOnly;
-use crate::graphql::pagination::{Connection, Page, page_cost};
+use crate::graphql::pagination::{Connection, Page, connection, page as page_of, page_cost};
 use crate::graphql::types::{Product, ProductFilter, ProductOrder, uuid_arg};
-use crate::services::pagination::{self, Counter, Cursors, Window};
+use crate::services::pagination::Window;
 use crate::services::products;
 use crate::state::Core;
 
@@ -38,25 +38,15 @@ impl ProductQuery {
         filter: Option<ProductFilter>,
         order_by: Option<ProductOrder>,
     ) -> Result<Connection<Product>> {
-        let core = Core::of(ctx)?;
         let select = products::filtered(filter.unwrap_or_default().into_service()?)?;
-        let ordering = ProductOrder::ordering(order_by);
         let window = Window {
             first,
             after,
             last,
             before,
         };
-        let cursors = Cursors {
-            secret: core.settings.secret_bytes(),
-        };
-        let slice =
-            pagination::keyset(&core.db, select.clone(), &ordering, window, &cursors).await?;
-        Ok(Connection::new(
-            slice,
-            Product,
-            Counter::new(core.db.clone(), select),
-        ))
+        let ordering = ProductOrder::ordering(order_by);
+        Ok(connection(Core::of(ctx)?, select, &ordering, window, Product).await?)
     }
 
     /// Page-number pagination: `page` is 1-based.
@@ -72,15 +62,15 @@ impl ProductQuery {
         filter: Option<ProductFilter>,
         order_by: Option<ProductOrder>,
     ) -> Result<Page<Product>> {
-        let core = Core::of(ctx)?;
         let select = products::filtered(filter.unwrap_or_default().into_service()?)?;
         let ordering = ProductOrder::ordering(order_by);
-        let numbered =
-            pagination::numbered(&core.db, select.clone(), &ordering, page, page_size).await?;
-        Ok(Page::new(
-            numbered,
+        Ok(page_of(
+            Core::of(ctx)?,
+            select,
+            &ordering,
+            (page, page_size),
             Product,
-            Counter::new(core.db.clone(), select),
-        ))
+        )
+        .await?)
     }
 }

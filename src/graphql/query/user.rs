@@ -1,9 +1,9 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::graphql::guards::IsStaff;
-use crate::graphql::pagination::{Connection, Page, page_cost};
+use crate::graphql::pagination::{Connection, Page, connection, page as page_of, page_cost};
 use crate::graphql::types::{User, UserFilter, UserOrder, uuid_arg};
-use crate::services::pagination::{self, Counter, Cursors, Window};
+use crate::services::pagination::Window;
 use crate::services::users;
 use crate::state::Core;
 
@@ -38,25 +38,15 @@ impl UserQuery {
         filter: Option<UserFilter>,
         order_by: Option<UserOrder>,
     ) -> Result<Connection<User>> {
-        let core = Core::of(ctx)?;
         let select = users::filtered(filter.unwrap_or_default().into())?;
-        let ordering = UserOrder::ordering(order_by);
         let window = Window {
             first,
             after,
             last,
             before,
         };
-        let cursors = Cursors {
-            secret: core.settings.secret_bytes(),
-        };
-        let slice =
-            pagination::keyset(&core.db, select.clone(), &ordering, window, &cursors).await?;
-        Ok(Connection::new(
-            slice,
-            User::new,
-            Counter::new(core.db.clone(), select),
-        ))
+        let ordering = UserOrder::ordering(order_by);
+        Ok(connection(Core::of(ctx)?, select, &ordering, window, User::new).await?)
     }
 
     /// Staff only: users by page number.
@@ -72,15 +62,15 @@ impl UserQuery {
         filter: Option<UserFilter>,
         order_by: Option<UserOrder>,
     ) -> Result<Page<User>> {
-        let core = Core::of(ctx)?;
         let select = users::filtered(filter.unwrap_or_default().into())?;
         let ordering = UserOrder::ordering(order_by);
-        let numbered =
-            pagination::numbered(&core.db, select.clone(), &ordering, page, page_size).await?;
-        Ok(Page::new(
-            numbered,
+        Ok(page_of(
+            Core::of(ctx)?,
+            select,
+            &ordering,
+            (page, page_size),
             User::new,
-            Counter::new(core.db.clone(), select),
-        ))
+        )
+        .await?)
     }
 }
