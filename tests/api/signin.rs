@@ -599,3 +599,36 @@ async fn a_credential_that_cannot_be_checked_is_a_server_error_not_a_sign_out() 
         );
     }
 }
+
+#[tokio::test]
+async fn the_client_ip_is_the_peer_unless_the_peer_is_a_trusted_proxy() {
+    for (trusted, expected) in [(None, "127.0.0.1"), (Some("127.0.0.0/8"), "203.0.113.7")] {
+        let mut overrides = vec![];
+        if let Some(t) = trusted {
+            overrides.push(("TRUSTED_PROXIES", t));
+        }
+        let app = spawn_app_with(&overrides).await;
+        app.activated_user("ip@example.com").await;
+        let resp = app
+            .client
+            .post(app.url("/graphql"))
+            .header("x-forwarded-for", "198.51.100.1, 203.0.113.7")
+            .json(&json!({ "query": LOGIN, "variables": { "input": { "email": "ip@example.com", "password": PASSWORD } } }))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = resp.json().await.unwrap();
+        let token = body["data"]["login"]["accessToken"].as_str().unwrap();
+        let (_, body) = app
+            .gql_as(
+                Some(&format!("Bearer {token}")),
+                "{ sessions { ip } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["sessions"][0]["ip"], expected,
+            "TRUSTED_PROXIES={trusted:?}"
+        );
+    }
+}
