@@ -18,6 +18,33 @@ fn bytewise(mut col: ColumnDef, backend: sea_orm::DbBackend) -> ColumnDef {
     col
 }
 
+/// A foreign key whose rows are deleted with the row they point at.
+fn cascade(
+    name: &str,
+    from: (impl IntoIden, impl IntoIden),
+    to: (impl IntoIden, impl IntoIden),
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(name)
+        .from(from.0, from.1)
+        .to(to.0, to.1)
+        .on_delete(ForeignKeyAction::Cascade)
+        .to_owned()
+}
+
+/// An index named `name` over `columns` of `table`, in that order.
+fn index<C: IntoIndexColumn>(
+    name: &str,
+    table: impl IntoIden,
+    columns: impl IntoIterator<Item = C>,
+) -> IndexCreateStatement {
+    let mut index = Index::create().name(name).table(table).to_owned();
+    for column in columns {
+        index.col(column);
+    }
+    index
+}
+
 pub struct Migrator;
 
 #[async_trait::async_trait]

@@ -1,6 +1,6 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::bytewise;
+use crate::{bytewise, index};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -65,14 +65,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_users_date_joined_id")
-                    .table(Users::Table)
-                    .col(Users::DateJoined)
-                    .col(Users::Id)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "idx_users_date_joined_id",
+                Users::Table,
+                [Users::DateJoined, Users::Id],
+            ))
             .await
     }
 

@@ -1,5 +1,7 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::index;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -42,14 +44,11 @@ impl MigrationTrait for Migration {
             .await?;
         // The worker's claim query: unsent rows that are due.
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_email_outbox_due")
-                    .table(EmailOutbox::Table)
-                    .col(EmailOutbox::SentAt)
-                    .col(EmailOutbox::NextAttemptAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "idx_email_outbox_due",
+                EmailOutbox::Table,
+                [EmailOutbox::SentAt, EmailOutbox::NextAttemptAt],
+            ))
             .await
     }
 

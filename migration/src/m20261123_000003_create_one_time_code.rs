@@ -1,6 +1,6 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::m20261123_000001_create_user_table::Users;
+use crate::{cascade, index, m20261123_000001_create_user_table::Users};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -41,25 +41,20 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(OneTimeCode::ExpiresAt))
                     .col(timestamp_with_time_zone_null(OneTimeCode::ConsumedAt))
                     .col(timestamp_with_time_zone(OneTimeCode::CreatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_one_time_code_user")
-                            .from(OneTimeCode::Table, OneTimeCode::UserId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        "fk_one_time_code_user",
+                        (OneTimeCode::Table, OneTimeCode::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_one_time_code_user_purpose")
-                    .table(OneTimeCode::Table)
-                    .col(OneTimeCode::UserId)
-                    .col(OneTimeCode::Purpose)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "idx_one_time_code_user_purpose",
+                OneTimeCode::Table,
+                [OneTimeCode::UserId, OneTimeCode::Purpose],
+            ))
             .await
     }
 

@@ -1,6 +1,6 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::m20261123_000001_create_user_table::Users;
+use crate::{cascade, index, m20261123_000001_create_user_table::Users};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -58,24 +58,20 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(Sessions::RevokedAt))
                     .col(string_len_null(Sessions::UserAgent, 512))
                     .col(string_len_null(Sessions::Ip, 64))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_sessions_user")
-                            .from(Sessions::Table, Sessions::UserId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        "fk_sessions_user",
+                        (Sessions::Table, Sessions::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_sessions_user")
-                    .table(Sessions::Table)
-                    .col(Sessions::UserId)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "idx_sessions_user",
+                Sessions::Table,
+                [Sessions::UserId],
+            ))
             .await?;
         manager
             .create_table(
@@ -87,24 +83,20 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(RefreshToken::CreatedAt))
                     .col(timestamp_with_time_zone(RefreshToken::ExpiresAt))
                     .col(timestamp_with_time_zone_null(RefreshToken::UsedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_refresh_token_session")
-                            .from(RefreshToken::Table, RefreshToken::SessionId)
-                            .to(Sessions::Table, Sessions::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        "fk_refresh_token_session",
+                        (RefreshToken::Table, RefreshToken::SessionId),
+                        (Sessions::Table, Sessions::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_refresh_token_session")
-                    .table(RefreshToken::Table)
-                    .col(RefreshToken::SessionId)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "idx_refresh_token_session",
+                RefreshToken::Table,
+                [RefreshToken::SessionId],
+            ))
             .await?;
         manager
             .create_table(
@@ -119,24 +111,20 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(ApiToken::LastUsedAt))
                     .col(timestamp_with_time_zone_null(ApiToken::ExpiresAt))
                     .col(timestamp_with_time_zone_null(ApiToken::RevokedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_api_token_user")
-                            .from(ApiToken::Table, ApiToken::UserId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        "fk_api_token_user",
+                        (ApiToken::Table, ApiToken::UserId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_api_token_user")
-                    .table(ApiToken::Table)
-                    .col(ApiToken::UserId)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "idx_api_token_user",
+                ApiToken::Table,
+                [ApiToken::UserId],
+            ))
             .await
     }
 

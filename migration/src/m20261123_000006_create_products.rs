@@ -1,7 +1,6 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::bytewise;
-use crate::m20261123_000001_create_user_table::Users;
+use crate::{bytewise, cascade, index, m20261123_000001_create_user_table::Users};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -39,13 +38,11 @@ impl MigrationTrait for Migration {
                     .col(boolean(Products::InStock))
                     .col(timestamp_with_time_zone(Products::CreatedAt))
                     .col(timestamp_with_time_zone(Products::UpdatedAt))
-                    .foreign_key(
-                        ForeignKey::create()
-                            .name("fk_products_owner")
-                            .from(Products::Table, Products::OwnerId)
-                            .to(Users::Table, Users::Id)
-                            .on_delete(ForeignKeyAction::Cascade),
-                    )
+                    .foreign_key(&mut cascade(
+                        "fk_products_owner",
+                        (Products::Table, Products::OwnerId),
+                        (Users::Table, Users::Id),
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -58,25 +55,15 @@ impl MigrationTrait for Migration {
             ("idx_products_owner", Products::OwnerId),
         ] {
             manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(Products::Table)
-                        .col(col)
-                        .col(Products::Id)
-                        .to_owned(),
-                )
+                .create_index(index(name, Products::Table, [col, Products::Id]))
                 .await?;
         }
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_users_email_key_id")
-                    .table(Users::Table)
-                    .col(Users::EmailKey)
-                    .col(Users::Id)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "idx_users_email_key_id",
+                Users::Table,
+                [Users::EmailKey, Users::Id],
+            ))
             .await
     }
 
