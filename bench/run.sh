@@ -11,7 +11,8 @@
 # time per request, and authql ÷ floor. The table is also written to
 # bench/results/.
 #
-# Environment: DURATION (default 10s per scenario), PORT_BASE (default 18080).
+# Environment: DURATION (default 10s per scenario), PORT_BASE (default 18080),
+# SCENARIOS (default "S0 S1 S2 S3 S4 S5 S6 S7"; a subset for quick runs).
 set -euo pipefail
 backend=${1:-sqlite}
 case "$backend" in sqlite | postgres) ;; *) echo "usage: bench/run.sh [sqlite|postgres]" >&2; exit 2 ;; esac
@@ -131,7 +132,9 @@ run() {
 field() { echo "$1" | sed -E "s/.* $2=([^ ]+).*/\1/"; }
 
 declare -A A F
-scenarios=(S0 S1 S2 S3 S4 S5)
+wanted=" ${SCENARIOS:-S0 S1 S2 S3 S4 S5 S6 S7} "
+scenarios=()
+for s in S0 S1 S2 S3 S4 S5; do [[ $wanted == *" $s "* ]] && scenarios+=("$s"); done
 conns_of() { [ "$1" = S4 ] && echo 8 || echo 32; }
 auth_of() { case "$1" in S1 | S5) echo "Bearer $2" ;; *) echo "" ;; esac; }
 
@@ -143,16 +146,20 @@ for s in "${scenarios[@]}"; do
   A[$s]=$(run "$s" "$authql_port" "$authql_pid" "$c" "$s" "$(auth_of "$s" "$authql_token")")
 done
 
-log "S6: S1 while S4 saturates the hashing pool"
-BODY_FILE="$work/S4.json" AUTH="" wrk -t1 -c8 -d"$DURATION" --timeout 30s -s "$root/bench/gql.lua" \
-  "http://127.0.0.1:$authql_port/graphql" >"$work/s6-logins.txt" &
-sleep 1
-S6=$(run S6 "$authql_port" "$authql_pid" 32 S1 "Bearer $authql_token")
-wait $! || true
-S6_logins=$(grep '^RESULT' "$work/s6-logins.txt" || true)
-
-log "S7: 1,000 concurrent logins"
-S7=$(run S7 "$authql_port" "$authql_pid" 1000 S4 "")
+S6="" S6_logins="" S7=""
+if [[ $wanted == *" S6 "* ]]; then
+  log "S6: S1 while S4 saturates the hashing pool"
+  BODY_FILE="$work/S4.json" AUTH="" wrk -t1 -c8 -d"$DURATION" --timeout 30s -s "$root/bench/gql.lua" \
+    "http://127.0.0.1:$authql_port/graphql" >"$work/s6-logins.txt" &
+  sleep 1
+  S6=$(run S6 "$authql_port" "$authql_pid" 32 S1 "Bearer $authql_token")
+  wait $! || true
+  S6_logins=$(grep '^RESULT' "$work/s6-logins.txt" || true)
+fi
+if [[ $wanted == *" S7 "* ]]; then
+  log "S7: 1,000 concurrent logins"
+  S7=$(run S7 "$authql_port" "$authql_pid" 1000 S4 "")
+fi
 
 # --- report ------------------------------------------------------------------
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -171,11 +178,12 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
     [ "$s" = S4 ] && ratio="$ratio (÷ hash limit: $(awk -v a="$ar" -v h="$hash_limit" 'BEGIN { printf "%.2f", a / h }'))"
     echo "| $s | $ar | $fr | $ratio | $(field "$a" p50_ms) / $(field "$a" p99_ms) | $(field "$a" errors) | $(field "$a" rss_mib) | $(field "$a" cpu_us) |"
   done
-  echo "| S6 (S1 during S4) | $(field "$S6" rps) | | | $(field "$S6" p50_ms) / **$(field "$S6" p99_ms)** | $(field "$S6" errors) | $(field "$S6" rss_mib) | |"
-  echo "| S7 (1,000 logins at once) | $(field "$S7" rps) | | | $(field "$S7" p50_ms) / $(field "$S7" p99_ms) | | **$(field "$S7" rss_mib)** | |"
+  [ -n "$S6" ] && echo "| S6 (S1 during S4) | $(field "$S6" rps) | | | $(field "$S6" p50_ms) / **$(field "$S6" p99_ms)** | $(field "$S6" errors) | $(field "$S6" rss_mib) | |"
+  [ -n "$S7" ] && echo "| S7 (1,000 logins at once) | $(field "$S7" rps) | | | $(field "$S7" p50_ms) / $(field "$S7" p99_ms) | | **$(field "$S7" rss_mib)** | |"
   echo
-  echo "S6 logins alongside: $(field "$S6_logins" rps) req/s, $(field "$S6_logins" errors) errors."
-  echo "S7 outcomes: $(field "$S7" login_ok) signed in, $(field "$S7" rate_limited) RATE_LIMITED, $(field "$S7" unavailable) SERVICE_UNAVAILABLE, $(field "$S7" other) other, $(field "$S7" socket_errors) socket errors."
-  echo "Floor peak RSS during S4: $(field "${F[S4]}" rss_mib) MiB."
+  [ -n "$S6" ] && echo "S6 logins alongside: $(field "$S6_logins" rps) req/s, $(field "$S6_logins" errors) errors."
+  [ -n "$S7" ] && echo "S7 outcomes: $(field "$S7" login_ok) signed in, $(field "$S7" rate_limited) RATE_LIMITED, $(field "$S7" unavailable) SERVICE_UNAVAILABLE, $(field "$S7" other) other, $(field "$S7" socket_errors) socket errors."
+  [ -n "${F[S4]:-}" ] && echo "Floor peak RSS during S4: $(field "${F[S4]}" rss_mib) MiB."
+  true
 } | tee "$results"
 log "written to $results"

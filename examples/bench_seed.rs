@@ -23,7 +23,7 @@ async fn main() -> anyhow::Result<()> {
     let core = Core::new(
         authql::db::connect(&settings.database_url).await?,
         Arc::new(settings),
-    );
+    )?;
     let user = accounts::create_superuser(&core, EMAIL, Some("bench"), PASSWORD)
         .await
         .map_err(|e| anyhow::anyhow!("creating the bench user: {}", e.message()))?;

@@ -80,7 +80,7 @@ async fn create_superuser(
     let core = Core::new(
         db::connect(&settings.database_url).await?,
         Arc::new(settings),
-    );
+    )?;
     match accounts::create_superuser(&core, email, username, password.expose_secret()).await {
         Ok(user) => {
             println!("created superuser {} ({})", user.email, user.id);

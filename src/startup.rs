@@ -39,7 +39,7 @@ impl Application {
             .await
             .context("connecting to the database")?;
         let settings = Arc::new(settings);
-        let core = Core::new(db, settings.clone());
+        let core = Core::new(db, settings.clone())?;
         // Checked here so a bad EMAIL_URL or EMAIL_FROM stops start-up, not the first mail.
         let outbox = Outbox::new(core.db.clone(), &settings, core.mail_wake.clone())?;
         let schema = graphql::builder(&settings).data(core.clone()).finish();

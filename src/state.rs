@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 
 use crate::auth::PasswordHasher;
 use crate::config::Settings;
+use crate::db::Reader;
 use crate::error::AppError;
 use crate::graphql::AppSchema;
 
@@ -19,6 +20,10 @@ const SLOW_QUERY: Duration = Duration::from_millis(250);
 #[derive(Clone)]
 pub struct Core {
     pub db: DatabaseConnection,
+    /// For hot, bounded reads outside transactions (the session check,
+    /// pages, owners, counts): on a SQLite file they run in place instead of
+    /// on sqlx's connection threads; on PostgreSQL they use `db`'s pool.
+    pub reader: Reader,
     pub settings: Arc<Settings>,
     pub hasher: Arc<PasswordHasher>,
     /// Wakes this process's outbox worker after a commit that queued mail.
@@ -44,7 +49,10 @@ pub struct AppState {
 }
 
 impl Core {
-    pub fn new(mut db: DatabaseConnection, settings: Arc<Settings>) -> Core {
+    pub fn new(
+        mut db: DatabaseConnection,
+        settings: Arc<Settings>,
+    ) -> Result<Core, sea_orm::DbErr> {
         let queries = Arc::new(AtomicU64::new(0));
         let counter = queries.clone();
         db.set_metric_callback(move |info| {
@@ -58,8 +66,10 @@ impl Core {
                 );
             }
         });
-        Core {
+        let reader = Reader::new(&settings.database_url, &db, queries.clone())?;
+        Ok(Core {
             queries,
+            reader,
             hasher: Arc::new(PasswordHasher::new(
                 settings.hash_concurrency,
                 settings.hash_queue_timeout,
@@ -67,6 +77,6 @@ impl Core {
             mail_wake: Arc::new(Notify::new()),
             db,
             settings,
-        }
+        })
     }
 }

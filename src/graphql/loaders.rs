@@ -6,16 +6,18 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use entity::user;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use crate::db::Reader;
+
 pub struct UserLoader {
-    db: DatabaseConnection,
+    reader: Reader,
 }
 
 impl UserLoader {
-    pub fn new(db: DatabaseConnection) -> Self {
-        UserLoader { db }
+    pub fn new(reader: Reader) -> Self {
+        UserLoader { reader }
     }
 }
 
@@ -24,9 +26,9 @@ impl Loader<Uuid> for UserLoader {
     type Error = Arc<sea_orm::DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let users = user::Entity::find()
-            .filter(user::Column::Id.is_in(keys.iter().copied()))
-            .all(&self.db)
+        let users = self
+            .reader
+            .all(user::Entity::find().filter(user::Column::Id.is_in(keys.iter().copied())))
             .await
             .map_err(Arc::new)?;
         Ok(users.into_iter().map(|u| (u.id, u)).collect())

@@ -216,17 +216,19 @@ pub async fn connection<E, N>(
 where
     E: EntityTrait,
     E::Model: Sync,
+    E::ActiveModel: sea_orm::TryIntoModel<E::Model>,
     Select<E>: Clone + Send + Sync + 'static,
     N: ListItem,
 {
     let cursors = Cursors {
         secret: core.settings.secret_bytes(),
     };
-    let slice = pagination::keyset(&core.db, select.clone(), ordering, window, &cursors).await?;
+    let slice =
+        pagination::keyset(&core.reader, select.clone(), ordering, window, &cursors).await?;
     Ok(Connection::new(
         slice,
         node,
-        Counter::new(core.db.clone(), select),
+        Counter::new(core.reader.clone(), select),
     ))
 }
 
@@ -241,14 +243,15 @@ pub async fn page<E, N>(
 where
     E: EntityTrait,
     E::Model: Sync,
+    E::ActiveModel: sea_orm::TryIntoModel<E::Model>,
     Select<E>: Clone + Send + Sync + 'static,
     N: ListItem,
 {
     let numbered =
-        pagination::numbered(&core.db, select.clone(), ordering, page, page_size).await?;
+        pagination::numbered(&core.reader, select.clone(), ordering, page, page_size).await?;
     Ok(Page::new(
         numbered,
         node,
-        Counter::new(core.db.clone(), select),
+        Counter::new(core.reader.clone(), select),
     ))
 }

@@ -403,7 +403,8 @@ async fn execute(
                 context.operation = op.shape.as_ref().map_or(OperationType::Query, |s| s.ty);
                 // One DataLoader per operation: batching within it, no
                 // cache shared between requests.
-                let owners = DataLoader::new(UserLoader::new(state.core.db.clone()), tokio::spawn);
+                let owners =
+                    DataLoader::new(UserLoader::new(state.core.reader.clone()), tokio::spawn);
                 render(
                     state
                         .schema

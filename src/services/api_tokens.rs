@@ -71,7 +71,7 @@ pub async fn create(
 /// The user's tokens that still work, newest first.
 pub async fn list(core: &Core, user_id: Uuid) -> AppResult<Vec<api_token::Model>> {
     let now = now();
-    Ok(api_token::Entity::find()
+    let live = api_token::Entity::find()
         .filter(api_token::Column::UserId.eq(user_id))
         .filter(api_token::Column::RevokedAt.is_null())
         .filter(
@@ -80,9 +80,8 @@ pub async fn list(core: &Core, user_id: Uuid) -> AppResult<Vec<api_token::Model>
                 .or(api_token::Column::ExpiresAt.gt(now)),
         )
         .order_by_desc(api_token::Column::CreatedAt)
-        .order_by_desc(api_token::Column::Id)
-        .all(&core.db)
-        .await?)
+        .order_by_desc(api_token::Column::Id);
+    Ok(core.reader.all(live).await?)
 }
 
 /// Revokes one of the user's tokens; returns whether one was revoked.
@@ -117,12 +116,10 @@ pub async fn authenticate(core: &Core, token: &str) -> AppResult<Authenticated> 
         return Err(AppError::Unauthenticated);
     }
     let now = now();
-    let Some((row, Some(user))) = api_token::Entity::find()
+    let by_hash = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(sha256_hex(token)))
-        .find_also_related(user::Entity)
-        .one(&core.db)
-        .await?
-    else {
+        .find_also_related(user::Entity);
+    let Some((row, Some(user))) = core.reader.one_also(by_hash).await? else {
         return Err(AppError::Unauthenticated);
     };
     if row.revoked_at.is_some() || row.expires_at.is_some_and(|t| t <= now) || !user.is_active {

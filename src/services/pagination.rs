@@ -15,13 +15,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, ExprTrait};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select,
+    ColumnTrait, DbErr, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select,
+    TryIntoModel,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::tokens::{constant_time_eq, hmac_hex};
+use crate::db::Reader;
 use crate::error::{AppError, AppResult};
 
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
@@ -94,15 +95,15 @@ type CountFuture = Pin<Box<dyn Future<Output = Result<u64, DbErr>> + Send>>;
 pub struct Counter(Arc<dyn Fn() -> CountFuture + Send + Sync>);
 
 impl Counter {
-    pub fn new<E>(db: DatabaseConnection, select: Select<E>) -> Counter
+    pub fn new<E>(reader: Reader, select: Select<E>) -> Counter
     where
         E: EntityTrait,
         E::Model: Sync,
         Select<E>: Clone + Send + Sync + 'static,
     {
         Counter(Arc::new(move || {
-            let (db, select) = (db.clone(), select.clone());
-            Box::pin(async move { select.count(&db).await })
+            let (reader, select) = (reader.clone(), select.clone());
+            Box::pin(async move { reader.count(select).await })
         }))
     }
 
@@ -212,7 +213,7 @@ fn sorted<E: EntityTrait>(select: Select<E>, ordering: &Ordering<E>, reverse: bo
 
 /// A Relay connection page over `select` (already filtered) in `ordering`.
 pub async fn keyset<E>(
-    db: &DatabaseConnection,
+    reader: &Reader,
     select: Select<E>,
     ordering: &Ordering<E>,
     window: Window,
@@ -220,6 +221,7 @@ pub async fn keyset<E>(
 ) -> AppResult<Slice<E::Model>>
 where
     E: EntityTrait,
+    E::ActiveModel: TryIntoModel<E::Model>,
     Select<E>: Clone,
 {
     let first = size(window.first, "first")?;
@@ -247,9 +249,8 @@ where
     }
     let backward = last.is_some();
     let limit = last.or(first).unwrap_or(DEFAULT_PAGE_SIZE as u64);
-    let mut rows = sorted(bounded, ordering, backward)
-        .limit(limit + 1)
-        .all(db)
+    let mut rows = reader
+        .all(sorted(bounded, ordering, backward).limit(limit + 1))
         .await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
@@ -264,10 +265,8 @@ where
         async move {
             match cursor {
                 None => Ok::<bool, AppError>(false),
-                Some((key, id)) => Ok(select
-                    .filter(past(ordering, &key, id, ahead)?)
-                    .limit(1)
-                    .one(db)
+                Some((key, id)) => Ok(reader
+                    .one(select.filter(past(ordering, &key, id, ahead)?))
                     .await?
                     .is_some()),
             }
@@ -290,7 +289,7 @@ where
 
 /// Page `page` (1-based) of `page_size` rows; past the end it is empty.
 pub async fn numbered<E>(
-    db: &DatabaseConnection,
+    reader: &Reader,
     select: Select<E>,
     ordering: &Ordering<E>,
     page: i32,
@@ -298,16 +297,19 @@ pub async fn numbered<E>(
 ) -> AppResult<NumberedPage<E::Model>>
 where
     E: EntityTrait,
+    E::ActiveModel: TryIntoModel<E::Model>,
 {
     if page < 1 {
         return Err(AppError::field("page", "must be at least 1"));
     }
     let size = size(Some(page_size), "pageSize")?.unwrap_or(DEFAULT_PAGE_SIZE as u64);
     let offset = (page as u64 - 1) * size;
-    let mut rows = sorted(select, ordering, false)
-        .offset(offset)
-        .limit(size + 1)
-        .all(db)
+    let mut rows = reader
+        .all(
+            sorted(select, ordering, false)
+                .offset(offset)
+                .limit(size + 1),
+        )
         .await?;
     let has_next_page = rows.len() as u64 > size;
     rows.truncate(size as usize);

@@ -125,7 +125,7 @@ pub async fn create(
 }
 
 pub async fn find(core: &Core, id: Uuid) -> AppResult<Option<product::Model>> {
-    Ok(product::Entity::find_by_id(id).one(&core.db).await?)
+    Ok(core.reader.one(product::Entity::find_by_id(id)).await?)
 }
 
 /// DRF's object permission: the owner, or staff.

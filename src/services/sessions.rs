@@ -301,14 +301,13 @@ pub async fn revoke_sessions(
 
 /// Every live session of a user, newest first.
 pub async fn list(core: &Core, user_id: Uuid) -> AppResult<Vec<session::Model>> {
-    Ok(session::Entity::find()
+    let live = session::Entity::find()
         .filter(session::Column::UserId.eq(user_id))
         .filter(session::Column::RevokedAt.is_null())
         .filter(session::Column::ExpiresAt.gt(now()))
         .order_by_desc(session::Column::CreatedAt)
-        .order_by_desc(session::Column::Id)
-        .all(&core.db)
-        .await?)
+        .order_by_desc(session::Column::Id);
+    Ok(core.reader.all(live).await?)
 }
 
 /// Revokes one of the user's own sessions; another user's is `NOT_FOUND`.
@@ -352,9 +351,9 @@ pub async fn authenticate(core: &Core, token: &str) -> AppResult<Authenticated> 
     let (user_id, session_id) =
         jwt::verify(core.settings.secret_bytes(), token).ok_or(AppError::Unauthenticated)?;
     let now = now();
-    let Some((sess, Some(user))) = session::Entity::find_by_id(session_id)
-        .find_also_related(user::Entity)
-        .one(&core.db)
+    let Some((sess, Some(user))) = core
+        .reader
+        .one_also(session::Entity::find_by_id(session_id).find_also_related(user::Entity))
         .await?
     else {
         return Err(AppError::Unauthenticated);

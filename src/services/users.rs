@@ -72,7 +72,7 @@ pub fn filtered(filter: UserFilter) -> AppResult<Select<user::Entity>> {
 }
 
 pub async fn find(core: &Core, id: Uuid) -> AppResult<Option<user::Model>> {
-    Ok(user::Entity::find_by_id(id).one(&core.db).await?)
+    Ok(core.reader.one(user::Entity::find_by_id(id)).await?)
 }
 
 /// Activates or deactivates an account and mails its owner. Deactivation

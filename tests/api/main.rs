@@ -7,6 +7,7 @@ mod accounts;
 mod cli;
 mod graphql_http;
 mod passwords;
+mod reads;
 mod resources;
 mod schema;
 mod signin;

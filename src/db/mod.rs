@@ -1,6 +1,10 @@
 //! Connecting to SQLite or PostgreSQL, migrations, and write transactions
 //! that behave alike on both.
 
+mod reader;
+
+pub use reader::Reader;
+
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};

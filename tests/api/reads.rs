@@ -1,0 +1,106 @@
+//! The hot reads (`authql::db::Reader`) return exactly what the pool
+//! returns: on SQLite they run in place on read-only connections with their
+//! own binding and decoding, so every entity they read is compared, field
+//! by field, with sea-orm's own reading of the same rows, nulls included.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use authql::db::Reader;
+use entity::{api_token, product, session, user};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn in_place_reads_match_the_pool_row_for_row() {
+    let app = spawn_app().await;
+    let owner = app.signed_in_user("reads-owner@example.com").await;
+    let auth = owner.bearer();
+    // A second session, and one that is revoked, so null and set
+    // timestamps both occur.
+    app.login("reads-owner@example.com", crate::helpers::PASSWORD)
+        .await;
+    app.gql_as(
+        Some(&auth),
+        "mutation { createApiToken(name: \"ci\", expiresInDays: 3) { token } }",
+        json!({}),
+    )
+    .await;
+    app.gql_as(
+        Some(&auth),
+        "mutation { createApiToken(name: \"forever\") { token } }",
+        json!({}),
+    )
+    .await;
+    for i in 0..7 {
+        let (_, body) = app
+            .gql_as(
+                Some(&auth),
+                "mutation($i: CreateProductInput!) { createProduct(input: $i) { id } }",
+                json!({ "i": { "name": format!("Ünïcode naïve {i}"), "priceCents": i * 250, "inStock": i % 2 == 0, "description": if i % 3 == 0 { String::new() } else { format!("line one\nline {i}") } } }),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    app.gql_as(Some(&auth), "mutation { logout }", json!({}))
+        .await;
+
+    let db = app.db_conn().await;
+    let reader =
+        Reader::new(&app.db.url, &db, Arc::new(AtomicU64::new(0))).expect("open the reader");
+    same_rows(&reader, &db).await;
+}
+
+async fn same_rows(reader: &Reader, db: &DatabaseConnection) {
+    let users = user::Entity::find().order_by_asc(user::Column::Id);
+    assert_eq!(
+        reader.all(users.clone()).await.unwrap(),
+        users.all(db).await.unwrap()
+    );
+
+    let products = product::Entity::find()
+        .filter(product::Column::PriceCents.gte(250))
+        .order_by_desc(product::Column::CreatedAt)
+        .order_by_desc(product::Column::Id);
+    let in_place = reader.all(products.clone().limit(4)).await.unwrap();
+    assert_eq!(in_place.len(), 4);
+    assert_eq!(in_place, products.clone().limit(4).all(db).await.unwrap());
+    assert_eq!(
+        reader.count(products.clone()).await.unwrap(),
+        products.count(db).await.unwrap()
+    );
+
+    let sessions = session::Entity::find().order_by_asc(session::Column::Id);
+    let all_sessions = sessions.clone().all(db).await.unwrap();
+    assert!(all_sessions.iter().any(|s| s.revoked_at.is_some()));
+    assert!(all_sessions.iter().any(|s| s.revoked_at.is_none()));
+    assert_eq!(reader.all(sessions).await.unwrap(), all_sessions);
+    for s in &all_sessions {
+        let joined = session::Entity::find_by_id(s.id).find_also_related(user::Entity);
+        assert_eq!(
+            reader.one_also(joined.clone()).await.unwrap(),
+            joined.one(db).await.unwrap()
+        );
+    }
+
+    let tokens = api_token::Entity::find().order_by_asc(api_token::Column::Id);
+    let all_tokens = tokens.clone().all(db).await.unwrap();
+    assert!(all_tokens.iter().any(|t| t.expires_at.is_none()));
+    assert!(all_tokens.iter().any(|t| t.expires_at.is_some()));
+    assert_eq!(reader.all(tokens).await.unwrap(), all_tokens);
+
+    let missing = session::Entity::find_by_id(uuid::Uuid::now_v7()).find_also_related(user::Entity);
+    assert_eq!(reader.one_also(missing).await.unwrap(), None);
+    assert_eq!(
+        reader
+            .one(product::Entity::find_by_id(uuid::Uuid::now_v7()))
+            .await
+            .unwrap(),
+        None
+    );
+}
