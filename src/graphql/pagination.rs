@@ -4,13 +4,15 @@
 
 use std::borrow::Cow;
 
-use async_graphql::{Enum, Object, OutputType, SimpleObject, TypeName};
+use async_graphql::{Context, Enum, Object, OutputType, TypeName};
 use tokio::sync::OnceCell;
 
 use sea_orm::{EntityTrait, Select};
 
 use crate::error::AppError;
-use crate::services::pagination::{self, Counter, Cursors, NumberedPage, Ordering, Slice, Window};
+use crate::services::pagination::{
+    self, Counter, Cursors, NumberedPage, Ordering, Position, Slice, Window,
+};
 use crate::state::Core;
 
 /// What one item of a list costs times: its page size. An out-of-range size
@@ -43,24 +45,45 @@ impl OrderDirection {
     }
 }
 
-#[derive(SimpleObject, Clone, Debug)]
+/// Signs a cursor when a client selects it (see `Position`).
+fn cursor(ctx: &Context<'_>, position: &Position) -> Result<String, AppError> {
+    let secret = Core::of(ctx)?.settings.secret_bytes();
+    Ok(Cursors { secret }.encode(position))
+}
+
 pub struct PageInfo {
-    pub has_next_page: bool,
-    pub has_previous_page: bool,
-    pub start_cursor: Option<String>,
-    pub end_cursor: Option<String>,
+    has_next_page: bool,
+    has_previous_page: bool,
+    start: Option<Position>,
+    end: Option<Position>,
+}
+
+#[Object]
+impl PageInfo {
+    async fn has_next_page(&self) -> bool {
+        self.has_next_page
+    }
+    async fn has_previous_page(&self) -> bool {
+        self.has_previous_page
+    }
+    async fn start_cursor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self.start.as_ref().map(|p| cursor(ctx, p)).transpose()?)
+    }
+    async fn end_cursor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self.end.as_ref().map(|p| cursor(ctx, p)).transpose()?)
+    }
 }
 
 pub struct Edge<N> {
-    cursor: String,
+    position: Position,
     node: N,
 }
 
 #[Object(name_type)]
 impl<N: ListItem> Edge<N> {
     /// Opaque; pass it as `after` or `before`.
-    async fn cursor(&self) -> &str {
-        &self.cursor
+    async fn cursor(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        Ok(cursor(ctx, &self.position)?)
     }
     async fn node(&self) -> &N {
         &self.node
@@ -109,16 +132,16 @@ impl<N: ListItem> Connection<N> {
         let edges: Vec<Edge<N>> = slice
             .rows
             .into_iter()
-            .map(|(cursor, row)| Edge {
-                cursor,
+            .map(|(position, row)| Edge {
+                position,
                 node: node(row),
             })
             .collect();
         let page_info = PageInfo {
             has_next_page: slice.has_next_page,
             has_previous_page: slice.has_previous_page,
-            start_cursor: edges.first().map(|e| e.cursor.clone()),
-            end_cursor: edges.last().map(|e| e.cursor.clone()),
+            start: edges.first().map(|e| e.position.clone()),
+            end: edges.last().map(|e| e.position.clone()),
         };
         Connection {
             edges,

@@ -75,7 +75,7 @@ pub struct Window {
 
 /// One page of a connection.
 pub struct Slice<M> {
-    pub rows: Vec<(String, M)>,
+    pub rows: Vec<(Position, M)>,
     pub has_next_page: bool,
     pub has_previous_page: bool,
 }
@@ -125,13 +125,43 @@ pub struct Cursors<'a> {
     pub secret: &'a [u8],
 }
 
+/// Where a row sits in its ordering: what its cursor says, kept unsigned
+/// so that a page signs (HMAC) only the cursors a client selects.
+#[derive(Clone, Debug)]
+pub struct Position {
+    ordering: &'static str,
+    descending: bool,
+    key: SortKey,
+    id: Uuid,
+}
+
+impl Position {
+    fn of<E: EntityTrait>(ordering: &Ordering<E>, row: &E::Model) -> Position {
+        Position {
+            ordering: ordering.name,
+            descending: ordering.descending,
+            key: (ordering.key)(row),
+            id: (ordering.id)(row),
+        }
+    }
+}
+
+/// `CursorBody` as written, borrowing from a `Position`.
+#[derive(Serialize)]
+struct CursorOut<'a> {
+    o: &'a str,
+    d: bool,
+    k: &'a SortKey,
+    i: Uuid,
+}
+
 impl Cursors<'_> {
-    fn encode<E: EntityTrait>(&self, ordering: &Ordering<E>, row: &E::Model) -> String {
-        let body = CursorBody {
-            o: ordering.name.to_owned(),
-            d: ordering.descending,
-            k: (ordering.key)(row),
-            i: (ordering.id)(row),
+    pub fn encode(&self, position: &Position) -> String {
+        let body = CursorOut {
+            o: position.ordering,
+            d: position.descending,
+            k: &position.key,
+            i: position.id,
         };
         let json = serde_json::to_string(&body).unwrap_or_default();
         let sig = &hmac_hex(self.secret, &[b"cursor", json.as_bytes()])[..32];
@@ -280,7 +310,7 @@ where
     Ok(Slice {
         rows: rows
             .into_iter()
-            .map(|row| (cursors.encode(ordering, &row), row))
+            .map(|row| (Position::of(ordering, &row), row))
             .collect(),
         has_next_page,
         has_previous_page,
