@@ -55,7 +55,11 @@ impl Application {
         Ok(Application {
             addr,
             acceptor,
-            state: AppState { core, schema },
+            state: AppState {
+                core,
+                schema,
+                documents: Default::default(),
+            },
             outbox,
         })
     }

@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::db::Reader;
 use crate::error::AppError;
 use crate::graphql::AppSchema;
+use crate::graphql::document::DocumentCache;
 
 const SLOW_QUERY: Duration = Duration::from_millis(250);
 
@@ -46,6 +47,7 @@ impl Core {
 pub struct AppState {
     pub core: Core,
     pub schema: AppSchema,
+    pub documents: Arc<DocumentCache>,
 }
 
 impl Core {

@@ -41,8 +41,9 @@ use rusqlite::{Connection, OpenFlags, Row};
 use sea_orm::sea_query::{Expr, SelectStatement};
 use sea_orm::sqlx::sqlite::SqliteConnectOptions;
 use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, PaginatorTrait,
-    QuerySelect, QueryTrait, Select, SelectTwo, Statement, StatementBuilder, TryIntoModel, Value,
+    ActiveModelTrait, ColumnTrait, ColumnType, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    PaginatorTrait, QuerySelect, QueryTrait, Select, SelectTwo, Statement, StatementBuilder,
+    TryIntoModel, Value,
 };
 
 /// Idle connections kept; more are opened when more requests read at once
@@ -250,7 +251,7 @@ impl SqliteReader {
     fn run<T>(
         &self,
         statement: &Statement,
-        read: impl FnOnce(&[Shape], &mut rusqlite::Rows<'_>) -> Result<T, DbErr>,
+        read: impl FnOnce(&[String], &mut rusqlite::Rows<'_>) -> Result<T, DbErr>,
     ) -> Result<T, DbErr> {
         self.queries.fetch_add(1, Ordering::Relaxed);
         let conn = self.take()?;
@@ -262,26 +263,13 @@ impl SqliteReader {
                         .map_err(db_err)?;
                 }
             }
-            let shape: Vec<Shape> = stmt
-                .columns()
-                .iter()
-                .map(|c| Shape {
-                    name: c.name().to_owned(),
-                    kind: Kind::of(c.decl_type()),
-                })
-                .collect();
+            let names: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
             let mut rows = stmt.raw_query();
-            read(&shape, &mut rows)
+            read(&names, &mut rows)
         })();
         self.release(conn);
         result
     }
-}
-
-/// A result column: its name and what its declared type says it holds.
-pub struct Shape {
-    name: String,
-    kind: Kind,
 }
 
 /// A result column that fills a field of entity `E`.
@@ -292,17 +280,16 @@ struct Field<E: EntityTrait> {
 }
 
 /// The result columns named (after `prefix`) like `E`'s columns.
-fn fields<E: EntityTrait>(shape: &[Shape], prefix: &str) -> Vec<Field<E>> {
-    shape
+fn fields<E: EntityTrait>(names: &[String], prefix: &str) -> Vec<Field<E>> {
+    names
         .iter()
         .enumerate()
-        .filter_map(|(index, s)| {
-            let name = s.name.strip_prefix(prefix)?;
-            let column = E::Column::from_str(name).ok()?;
+        .filter_map(|(index, name)| {
+            let column = E::Column::from_str(name.strip_prefix(prefix)?).ok()?;
             Some(Field {
                 index,
                 column,
-                kind: s.kind,
+                kind: Kind::of(column.def().get_column_type()),
             })
         })
         .collect()
@@ -375,15 +362,16 @@ fn bind(value: &Value) -> Result<ToSqlOutput<'_>, DbErr> {
     })
 }
 
-/// What a result column holds, from its declared type in the migrations
-/// (`uuid_text`, `timestamp_with_timezone_text`, `boolean`, `integer`,
-/// `varchar(n)`, `text`); expressions such as `COUNT(*)` have none.
+/// What a column holds, and so which `Value` its SQLite value becomes: the
+/// active model accepts only the exact variant of the field's type (and a
+/// null of that variant for an optional field).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Uuid,
     Timestamp,
     Bool,
     Int,
+    BigInt,
     Real,
     Text,
     Bytes,
@@ -391,27 +379,18 @@ enum Kind {
 }
 
 impl Kind {
-    fn of(declared: Option<&str>) -> Kind {
-        let Some(declared) = declared else {
-            return Kind::Untyped;
-        };
-        let t = declared.to_ascii_lowercase();
-        if t.starts_with("uuid") {
-            Kind::Uuid
-        } else if t.starts_with("timestamp") || t.starts_with("datetime") {
-            Kind::Timestamp
-        } else if t.starts_with("bool") {
-            Kind::Bool
-        } else if t.contains("int") {
-            Kind::Int
-        } else if t.contains("char") || t.contains("text") || t.contains("clob") {
-            Kind::Text
-        } else if t.contains("real") || t.contains("floa") || t.contains("doub") {
-            Kind::Real
-        } else if t.contains("blob") || t.contains("binary") {
-            Kind::Bytes
-        } else {
-            Kind::Untyped
+    /// From the entity's column type, as the migrations declare it.
+    fn of(column: &ColumnType) -> Kind {
+        match column {
+            ColumnType::Uuid => Kind::Uuid,
+            ColumnType::TimestampWithTimeZone => Kind::Timestamp,
+            ColumnType::Boolean => Kind::Bool,
+            ColumnType::TinyInteger | ColumnType::SmallInteger | ColumnType::Integer => Kind::Int,
+            ColumnType::BigInteger => Kind::BigInt,
+            ColumnType::Float | ColumnType::Double => Kind::Real,
+            ColumnType::Char(_) | ColumnType::String(_) | ColumnType::Text => Kind::Text,
+            ColumnType::Blob | ColumnType::Binary(_) | ColumnType::VarBinary(_) => Kind::Bytes,
+            _ => Kind::Untyped,
         }
     }
 
@@ -439,10 +418,11 @@ impl Kind {
             (Kind::Bool, ValueRef::Null) => Value::Bool(None),
             (Kind::Bool, ValueRef::Integer(i)) => Value::Bool(Some(i != 0)),
             (Kind::Int, ValueRef::Null) => Value::Int(None),
-            (Kind::Int, ValueRef::Integer(i)) => match i32::try_from(i) {
-                Ok(i) => Value::Int(Some(i)),
-                Err(_) => Value::BigInt(Some(i)),
-            },
+            (Kind::Int, ValueRef::Integer(i)) => {
+                Value::Int(Some(i32::try_from(i).map_err(|_| wrong())?))
+            }
+            (Kind::BigInt, ValueRef::Null) => Value::BigInt(None),
+            (Kind::BigInt, ValueRef::Integer(i)) => Value::BigInt(Some(i)),
             (Kind::Real, ValueRef::Null) => Value::Double(None),
             (Kind::Text, ValueRef::Null) => Value::String(None),
             (Kind::Bytes, ValueRef::Null) => Value::Bytes(None),
@@ -481,17 +461,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn declared_types_of_the_migrations_map_to_their_values() {
-        assert_eq!(Kind::of(Some("uuid_text")), Kind::Uuid);
-        assert_eq!(
-            Kind::of(Some("timestamp_with_timezone_text")),
-            Kind::Timestamp
-        );
-        assert_eq!(Kind::of(Some("boolean")), Kind::Bool);
-        assert_eq!(Kind::of(Some("integer")), Kind::Int);
-        assert_eq!(Kind::of(Some("varchar(320)")), Kind::Text);
-        assert_eq!(Kind::of(Some("text")), Kind::Text);
-        assert_eq!(Kind::of(None), Kind::Untyped);
+    fn every_column_of_the_entities_has_a_kind() {
+        use sea_orm::Iterable;
+        fn check<E: EntityTrait>() {
+            for c in E::Column::iter() {
+                assert_ne!(Kind::of(c.def().get_column_type()), Kind::Untyped, "{c:?}");
+            }
+        }
+        check::<entity::user::Entity>();
+        check::<entity::session::Entity>();
+        check::<entity::api_token::Entity>();
+        check::<entity::product::Entity>();
     }
 
     #[test]

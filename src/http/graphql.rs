@@ -19,7 +19,9 @@ use crate::auth::{self, RequestContext, Viewer};
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::graphql::codes::{PARSE_FAILED, VALIDATION_FAILED, with_code};
-use crate::graphql::document::{self, ANONYMOUS_AUTH_FIELDS, OperationShape, PASSWORD_FIELDS};
+use crate::graphql::document::{
+    self, ANONYMOUS_AUTH_FIELDS, DocumentCache, OperationShape, PASSWORD_FIELDS,
+};
 use crate::graphql::loaders::UserLoader;
 use crate::http::client_ip;
 use crate::http::graphiql;
@@ -113,14 +115,22 @@ struct Operation {
 }
 
 impl Operation {
-    fn new(mut request: async_graphql::Request, max_complexity: usize) -> Operation {
-        let operation_name = request.operation_name.clone();
-        match request.parsed_query() {
-            Ok(doc) => Operation {
-                shape: document::shape(doc, operation_name.as_deref(), max_complexity),
-                request,
-                parse_error: None,
-            },
+    fn new(
+        mut request: async_graphql::Request,
+        documents: &DocumentCache,
+        max_complexity: usize,
+    ) -> Operation {
+        match documents.parse(&request.query) {
+            Ok(doc) => {
+                let shape =
+                    document::shape(&doc, request.operation_name.as_deref(), max_complexity);
+                request.set_parsed_query(doc);
+                Operation {
+                    shape,
+                    request,
+                    parse_error: None,
+                }
+            }
             Err(e) => Operation {
                 request,
                 shape: None,
@@ -173,7 +183,7 @@ pub async fn post(req: &Request, body: Body, Data(state): Data<&AppState>) -> Re
             );
         }
     };
-    match parse_post_body(&bytes, &state.core.settings) {
+    match parse_post_body(&bytes, &state.core.settings, &state.documents) {
         Ok(batch) => execute(req, state, batch, flavor, false).await,
         Err(e) => error_response(StatusCode::BAD_REQUEST, flavor, &e),
     }
@@ -192,7 +202,11 @@ pub async fn get(req: &Request, Data(state): Data<&AppState>) -> Response {
     match request {
         Ok(request) => {
             let batch = Batch {
-                operations: vec![Operation::new(request, state.core.settings.max_complexity)],
+                operations: vec![Operation::new(
+                    request,
+                    &state.documents,
+                    state.core.settings.max_complexity,
+                )],
                 is_batch: false,
             };
             execute(req, state, batch, flavor, true).await
@@ -243,7 +257,11 @@ fn request_from_get(params: GetParams) -> Result<async_graphql::Request, AppErro
 
 /// Strict reading of the body, so a wrongly typed parameter is a clear 400
 /// instead of a guess (GraphQL over HTTP, "request parameters").
-fn parse_post_body(bytes: &[u8], settings: &Settings) -> Result<Batch, AppError> {
+fn parse_post_body(
+    bytes: &[u8],
+    settings: &Settings,
+    documents: &DocumentCache,
+) -> Result<Batch, AppError> {
     let max_batch = settings.max_batch;
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))?;
@@ -279,7 +297,7 @@ fn parse_post_body(bytes: &[u8], settings: &Settings) -> Result<Batch, AppError>
                 fields.remove("operationName"),
                 fields.remove("extensions"),
             )
-            .map(|request| Operation::new(request, settings.max_complexity))
+            .map(|request| Operation::new(request, documents, settings.max_complexity))
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Batch {
@@ -575,11 +593,26 @@ mod tests {
             r#"[1]"#,
         ] {
             assert!(
-                parse_post_body(body.as_bytes(), &settings(10)).is_err(),
+                parse_post_body(body.as_bytes(), &settings(10), &DocumentCache::default()).is_err(),
                 "{body}"
             );
         }
-        assert!(parse_post_body(br#"[{"query":"{a}"},{"query":"{b}"}]"#, &settings(1)).is_err());
-        assert!(parse_post_body(br#"{"query":"{a}","variables":null}"#, &settings(1)).is_ok());
+        let documents = DocumentCache::default();
+        assert!(
+            parse_post_body(
+                br#"[{"query":"{a}"},{"query":"{b}"}]"#,
+                &settings(1),
+                &documents
+            )
+            .is_err()
+        );
+        assert!(
+            parse_post_body(
+                br#"{"query":"{a}","variables":null}"#,
+                &settings(1),
+                &documents
+            )
+            .is_ok()
+        );
     }
 }
