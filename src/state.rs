@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 
 use crate::auth::PasswordHasher;
 use crate::config::Settings;
-use crate::db::Reader;
+use crate::db::{Reader, Writer};
 use crate::error::AppError;
 use crate::graphql::AppSchema;
 use crate::graphql::document::DocumentCache;
@@ -25,6 +25,9 @@ pub struct Core {
     /// pages, owners, counts): on a SQLite file they run in place instead of
     /// on sqlx's connection threads; on PostgreSQL they use `db`'s pool.
     pub reader: Reader,
+    /// For single-row inserts outside transactions: committed in groups by
+    /// one writer thread on a SQLite file, else on the pool.
+    pub writer: Writer,
     pub settings: Arc<Settings>,
     pub hasher: Arc<PasswordHasher>,
     /// Wakes this process's outbox worker after a commit that queued mail.
@@ -69,9 +72,11 @@ impl Core {
             }
         });
         let reader = Reader::new(&settings.database_url, &db, queries.clone())?;
+        let writer = Writer::new(&settings.database_url, &db)?;
         Ok(Core {
             queries,
             reader,
+            writer,
             hasher: Arc::new(PasswordHasher::new(
                 settings.hash_concurrency,
                 settings.hash_queue_timeout,

@@ -2,8 +2,10 @@
 //! that behave alike on both.
 
 mod reader;
+mod writer;
 
 pub use reader::Reader;
+pub use writer::Writer;
 
 use std::time::Duration;
 

@@ -190,7 +190,7 @@ impl Reader {
     }
 }
 
-fn file_of(url: &str) -> Option<PathBuf> {
+pub(super) fn file_of(url: &str) -> Option<PathBuf> {
     if url.contains(":memory:") || url.contains("mode=memory") {
         return None;
     }
@@ -246,8 +246,6 @@ impl SqliteReader {
         }
     }
 
-    /// Prepares (or reuses) `statement`, binds its values, and hands its
-    /// columns and rows to `read`.
     fn run<T>(
         &self,
         statement: &Statement,
@@ -255,32 +253,40 @@ impl SqliteReader {
     ) -> Result<T, DbErr> {
         self.queries.fetch_add(1, Ordering::Relaxed);
         let conn = self.take()?;
-        let result = (|| {
-            let mut stmt = conn.prepare_cached(&statement.sql).map_err(db_err)?;
-            if let Some(values) = &statement.values {
-                for (i, value) in values.0.iter().enumerate() {
-                    stmt.raw_bind_parameter(i + 1, bind(value)?)
-                        .map_err(db_err)?;
-                }
-            }
-            let names: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
-            let mut rows = stmt.raw_query();
-            read(&names, &mut rows)
-        })();
+        let result = execute(&conn, statement, read);
         self.release(conn);
         result
     }
 }
 
+/// Prepares (or reuses) `statement` on `conn`, binds its values, and hands
+/// its column names and rows to `read`.
+pub(super) fn execute<T>(
+    conn: &Connection,
+    statement: &Statement,
+    read: impl FnOnce(&[String], &mut rusqlite::Rows<'_>) -> Result<T, DbErr>,
+) -> Result<T, DbErr> {
+    let mut stmt = conn.prepare_cached(&statement.sql).map_err(db_err)?;
+    if let Some(values) = &statement.values {
+        for (i, value) in values.0.iter().enumerate() {
+            stmt.raw_bind_parameter(i + 1, bind(value)?)
+                .map_err(db_err)?;
+        }
+    }
+    let names: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+    let mut rows = stmt.raw_query();
+    read(&names, &mut rows)
+}
+
 /// A result column that fills a field of entity `E`.
-struct Field<E: EntityTrait> {
+pub(super) struct Field<E: EntityTrait> {
     index: usize,
     column: E::Column,
     kind: Kind,
 }
 
 /// The result columns named (after `prefix`) like `E`'s columns.
-fn fields<E: EntityTrait>(names: &[String], prefix: &str) -> Vec<Field<E>> {
+pub(super) fn fields<E: EntityTrait>(names: &[String], prefix: &str) -> Vec<Field<E>> {
     names
         .iter()
         .enumerate()
@@ -297,7 +303,7 @@ fn fields<E: EntityTrait>(names: &[String], prefix: &str) -> Vec<Field<E>> {
 
 /// One row as `E`'s model: every value is type-checked by the active
 /// model, and a missing column fails the conversion.
-fn model<E: EntityTrait>(row: &Row<'_>, fields: &[Field<E>]) -> Result<E::Model, DbErr>
+pub(super) fn model<E: EntityTrait>(row: &Row<'_>, fields: &[Field<E>]) -> Result<E::Model, DbErr>
 where
     E::ActiveModel: TryIntoModel<E::Model>,
 {
@@ -311,7 +317,7 @@ where
 
 /// Binds a value the way sqlx's SQLite driver does, so comparisons with
 /// stored values (timestamps in cursors, UUID keys) agree byte for byte.
-fn bind(value: &Value) -> Result<ToSqlOutput<'_>, DbErr> {
+pub(super) fn bind(value: &Value) -> Result<ToSqlOutput<'_>, DbErr> {
     fn int(v: Option<i64>) -> ToSqlOutput<'static> {
         ToSqlOutput::Owned(v.map_or(SqlValue::Null, SqlValue::Integer))
     }
@@ -452,7 +458,7 @@ fn parse_timestamp(t: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
-fn db_err(e: rusqlite::Error) -> DbErr {
+pub(super) fn db_err(e: rusqlite::Error) -> DbErr {
     DbErr::Custom(format!("SQLite read: {e}"))
 }
 

@@ -108,7 +108,7 @@ pub async fn create(
     let price = check_price(&mut errors, input.price_cents.unwrap_or_default());
     errors.into_result()?;
     let now = now();
-    Ok(product::ActiveModel {
+    let row = product::ActiveModel {
         id: Set(Uuid::now_v7()),
         owner_id: Set(owner.id),
         name_fold: Set(fold(&name)),
@@ -119,9 +119,8 @@ pub async fn create(
         in_stock: Set(input.in_stock.unwrap_or(true)),
         created_at: Set(now),
         updated_at: Set(now),
-    }
-    .insert(&core.db)
-    .await?)
+    };
+    Ok(core.writer.insert(row).await?)
 }
 
 pub async fn find(core: &Core, id: Uuid) -> AppResult<Option<product::Model>> {

@@ -1,13 +1,15 @@
-//! The hot reads (`authql::db::Reader`) return exactly what the pool
-//! returns: on SQLite they run in place on read-only connections with their
-//! own binding and decoding, so every entity they read is compared, field
-//! by field, with sea-orm's own reading of the same rows, nulls included.
+//! The paths that bypass sqlx on SQLite behave as the pool does: hot reads
+//! (`authql::db::Reader`) return exactly what sea-orm reads from the same
+//! rows, nulls included, and grouped inserts (`authql::db::Writer`) commit
+//! each row or fail it alone. On PostgreSQL both are the pool itself, and
+//! the same assertions hold.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use authql::db::Reader;
+use authql::db::{Reader, Writer};
 use entity::{api_token, product, session, user};
+use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -103,4 +105,65 @@ async fn same_rows(reader: &Reader, db: &DatabaseConnection) {
             .unwrap(),
         None
     );
+}
+
+fn new_product(owner: uuid::Uuid, name: &str) -> product::ActiveModel {
+    let now = authql::db::now();
+    product::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        owner_id: Set(owner),
+        name: Set(name.to_owned()),
+        name_fold: Set(name.to_lowercase()),
+        description: Set(String::new()),
+        description_fold: Set(String::new()),
+        price_cents: Set(100),
+        in_stock: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
+#[tokio::test]
+async fn grouped_inserts_commit_each_row_and_fail_a_bad_one_alone() {
+    let app = spawn_app().await;
+    app.signed_in_user("writer-owner@example.com").await;
+    let db = app.db_conn().await;
+    let owner = user::Entity::find().one(&db).await.unwrap().unwrap().id;
+    let writer = Writer::new(&app.db.url, &db).expect("start the writer");
+
+    // Sixty at once, so they are committed in groups; every fifth names an
+    // owner that does not exist, which the foreign key refuses.
+    let attempts = (0..60).map(|i| {
+        let writer = writer.clone();
+        let owner = if i % 5 == 0 {
+            uuid::Uuid::now_v7()
+        } else {
+            owner
+        };
+        tokio::spawn(async move {
+            writer
+                .insert(new_product(owner, &format!("grouped {i}")))
+                .await
+        })
+    });
+    let mut stored = Vec::new();
+    for (i, attempt) in attempts.enumerate() {
+        match attempt.await.unwrap() {
+            Ok(model) => {
+                assert_ne!(i % 5, 0, "a product of no one was stored");
+                stored.push(model);
+            }
+            Err(_) => assert_eq!(i % 5, 0, "insert {i} failed"),
+        }
+    }
+    assert_eq!(stored.len(), 48);
+    // What the writer returned is what every other connection now reads.
+    for model in &stored {
+        let read = product::Entity::find_by_id(model.id)
+            .one(&db)
+            .await
+            .unwrap();
+        assert_eq!(read.as_ref(), Some(model));
+    }
+    assert_eq!(product::Entity::find().count(&db).await.unwrap(), 48);
 }

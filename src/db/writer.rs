@@ -1,0 +1,177 @@
+//! Single-row inserts, and on SQLite committed in groups.
+//!
+//! An insert of a product touches its table and five indexes, and SQLite's
+//! WAL appends every page a transaction dirtied: about 24 KiB per one-row
+//! commit. Through sqlx that is one commit per insert plus its worker-thread
+//! round trips, and it was the whole cost of a create mutation (the
+//! benchmark's S5). On a SQLite file, inserts go instead to one writer
+//! thread of our own that takes every insert waiting for it and commits them
+//! together in one transaction (group commit): concurrent inserts share the
+//! pages they dirty, and the thread hops are paid once per group.
+//!
+//! What keeps it sound:
+//! - A caller hears back only after the group's `COMMIT` succeeded, so the
+//!   row is durable (`synchronous=NORMAL`, as on the pool) and visible to
+//!   every connection and instance when `insert` returns.
+//! - Each insert runs under its own savepoint: one that fails (a foreign key
+//!   gone, say) is rolled back alone and reported to its own caller.
+//! - The thread is not an async worker, so it may wait: `BEGIN IMMEDIATE`
+//!   queues behind other writers with a busy timeout, and the WAL is
+//!   checkpointed on commit as on the pool's connections.
+//! - Foreign keys are enforced, as on the pool.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use sea_orm::{
+    ActiveModelTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, IntoActiveModel,
+    QueryTrait, StatementBuilder, TryIntoModel,
+};
+use tokio::sync::oneshot;
+
+use super::reader::{db_err, execute, fields, file_of, model};
+
+/// Most inserts committed together; more wait for the next group.
+const MAX_GROUP: usize = 128;
+/// How long the writer waits for another connection's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An insert, run inside the group's transaction: whether it succeeded, and
+/// what is told the commit's outcome and answers the caller.
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
+type Reply = Box<dyn FnOnce(Result<(), &DbErr>) + Send>;
+
+/// Where single-row inserts go: the group-commit thread on a SQLite file,
+/// else the pool.
+#[derive(Clone)]
+pub enum Writer {
+    Grouped(mpsc::Sender<Job>),
+    Pool(DatabaseConnection),
+}
+
+impl Writer {
+    pub fn new(url: &str, db: &DatabaseConnection) -> Result<Writer, DbErr> {
+        let path = (db.get_database_backend() == DbBackend::Sqlite)
+            .then(|| file_of(url))
+            .flatten();
+        let Some(path) = path else {
+            return Ok(Writer::Pool(db.clone()));
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(db_err)?;
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+            .map_err(db_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("authql-sqlite-writer".into())
+            .spawn(move || run(conn, queue))
+            .map_err(|e| DbErr::Custom(format!("starting the SQLite writer: {e}")))?;
+        Ok(Writer::Grouped(jobs))
+    }
+
+    /// Inserts one row and returns it as stored, once committed.
+    pub async fn insert<A, E>(&self, row: A) -> Result<E::Model, DbErr>
+    where
+        A: ActiveModelTrait<Entity = E> + sea_orm::ActiveModelBehavior + Send + 'static,
+        E: EntityTrait<ActiveModel = A>,
+        E::Model: IntoActiveModel<A>,
+        A: TryIntoModel<E::Model>,
+    {
+        let jobs = match self {
+            Writer::Pool(db) => return row.insert(db).await,
+            Writer::Grouped(jobs) => jobs,
+        };
+        let mut query = E::insert(row).into_query();
+        query.returning_all();
+        let statement = StatementBuilder::build(&query, &DbBackend::Sqlite);
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let inserted = insert_returning::<E>(conn, &statement);
+            let ok = inserted.is_ok();
+            let reply: Reply = Box::new(move |committed| {
+                let outcome = match (inserted, committed) {
+                    (Ok(model), Ok(())) => Ok(model),
+                    (Err(e), _) => Err(e),
+                    (Ok(_), Err(e)) => Err(DbErr::Custom(format!("SQLite commit: {e}"))),
+                };
+                let _ = tx.send(outcome);
+            });
+            (ok, reply)
+        });
+        jobs.send(job)
+            .map_err(|_| DbErr::Custom("the SQLite writer has stopped".into()))?;
+        rx.await
+            .map_err(|_| DbErr::Custom("the SQLite writer dropped an insert".into()))?
+    }
+}
+
+/// The writer thread: one transaction per group of waiting inserts. It ends
+/// when every `Writer` (and so every sender) is gone.
+fn run(conn: Connection, queue: mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let began = conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err);
+        let mut replies = Vec::with_capacity(group.len());
+        match &began {
+            // The callers hear "dropped" when their jobs are dropped unrun.
+            Err(e) => tracing::warn!(error = %e, "could not begin a group of inserts"),
+            Ok(()) => {
+                for job in group {
+                    replies.push(savepoint(&conn, job));
+                }
+            }
+        }
+        let committed = began.and_then(|()| conn.execute_batch("COMMIT").map_err(db_err));
+        if committed.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+            tracing::warn!(error = ?committed, "a group of inserts could not be committed");
+        }
+        for reply in replies {
+            reply(committed.as_ref().map(|_| ()));
+        }
+    }
+}
+
+/// Runs one job under a savepoint, undoing just its changes if it fails.
+fn savepoint(conn: &Connection, job: Job) -> Reply {
+    let marked = conn.execute_batch("SAVEPOINT one_insert").is_ok();
+    let (ok, reply) = job(conn);
+    if marked {
+        if !ok {
+            let _ = conn.execute_batch("ROLLBACK TO one_insert");
+        }
+        let _ = conn.execute_batch("RELEASE one_insert");
+    }
+    reply
+}
+
+fn insert_returning<E: EntityTrait>(
+    conn: &Connection,
+    statement: &sea_orm::Statement,
+) -> Result<E::Model, DbErr>
+where
+    E::ActiveModel: TryIntoModel<E::Model>,
+{
+    execute(conn, statement, |names, rows| {
+        let columns = fields::<E>(names, "");
+        let row = rows
+            .next()
+            .map_err(db_err)?
+            .ok_or(DbErr::RecordNotInserted)?;
+        let inserted = model::<E>(row, &columns)?;
+        // Step to the end, so the statement is done before the next one.
+        while rows.next().map_err(db_err)?.is_some() {}
+        Ok(inserted)
+    })
+}
