@@ -353,7 +353,9 @@ pub async fn authenticate(core: &Core, token: &str) -> AppResult<Authenticated> 
     let now = now();
     let Some((sess, Some(user))) = core
         .reader
-        .one_also(session::Entity::find_by_id(session_id).find_also_related(user::Entity))
+        .one_also_by_id(session_id, |id| {
+            session::Entity::find_by_id(id).find_also_related(user::Entity)
+        })
         .await?
     else {
         return Err(AppError::Unauthenticated);

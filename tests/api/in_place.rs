@@ -84,10 +84,16 @@ async fn same_rows(reader: &Reader, db: &DatabaseConnection) {
     assert_eq!(reader.all(sessions).await.unwrap(), all_sessions);
     for s in &all_sessions {
         let joined = session::Entity::find_by_id(s.id).find_also_related(user::Entity);
-        assert_eq!(
-            reader.one_also(joined.clone()).await.unwrap(),
-            joined.one(db).await.unwrap()
-        );
+        let expected = joined.clone().one(db).await.unwrap();
+        assert_eq!(reader.one_also(joined).await.unwrap(), expected);
+        // Built once, then only the key changes from one session to the next.
+        let keyed = reader
+            .one_also_by_id(s.id, |id| {
+                session::Entity::find_by_id(id).find_also_related(user::Entity)
+            })
+            .await
+            .unwrap();
+        assert_eq!(keyed, expected);
     }
 
     let tokens = api_token::Entity::find().order_by_asc(api_token::Column::Id);
