@@ -32,8 +32,9 @@ pub struct Core {
     pub hasher: Arc<PasswordHasher>,
     /// Wakes this process's outbox worker after a commit that queued mail.
     pub mail_wake: Arc<Notify>,
-    /// Statements run on `db` since start: an operational gauge, and how
-    /// tests see that a page of products costs a fixed number of queries.
+    /// Statements run on `db` and `reader` since start (not the grouped
+    /// inserts of `writer`): an operational gauge, and how tests see that a
+    /// page of products costs a fixed number of queries.
     pub queries: Arc<AtomicU64>,
 }
 
