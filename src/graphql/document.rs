@@ -276,8 +276,11 @@ pub struct DocumentCache {
 }
 
 impl DocumentCache {
-    const MAX_ENTRIES: usize = 1024;
-    const MAX_QUERY_BYTES: usize = 16 * 1024;
+    // A parsed document takes several times its text; these bounds keep the
+    // worst case (a client sending many distinct large queries) to some tens
+    // of MiB. The standard introspection query is about 1.2 KiB.
+    const MAX_ENTRIES: usize = 512;
+    const MAX_QUERY_BYTES: usize = 4 * 1024;
 
     pub fn parse(&self, query: &str) -> Result<ExecutableDocument, async_graphql::ServerError> {
         let cacheable = query.len() <= Self::MAX_QUERY_BYTES;
