@@ -84,10 +84,7 @@ impl Reader {
         db: &DatabaseConnection,
         queries: Arc<AtomicU64>,
     ) -> Result<Reader, DbErr> {
-        let path = (db.get_database_backend() == DbBackend::Sqlite)
-            .then(|| file_of(url))
-            .flatten();
-        let Some(path) = path else {
+        let Some(path) = sqlite_file(url, db) else {
             return Ok(Reader::Pool(db.clone()));
         };
         let reader = SqliteReader {
@@ -206,7 +203,15 @@ impl Reader {
     }
 }
 
-pub(super) fn file_of(url: &str) -> Option<PathBuf> {
+/// The file behind `db` when it is SQLite and other connections can open
+/// it too (not an in-memory database).
+pub(super) fn sqlite_file(url: &str, db: &DatabaseConnection) -> Option<PathBuf> {
+    (db.get_database_backend() == DbBackend::Sqlite)
+        .then(|| file_of(url))
+        .flatten()
+}
+
+fn file_of(url: &str) -> Option<PathBuf> {
     if url.contains(":memory:") || url.contains("mode=memory") {
         return None;
     }

@@ -30,7 +30,7 @@ use sea_orm::{
 };
 use tokio::sync::oneshot;
 
-use super::reader::{db_err, execute, fields, file_of, model};
+use super::reader::{db_err, execute, fields, model, sqlite_file};
 
 /// Most inserts committed together; more wait for the next group.
 const MAX_GROUP: usize = 128;
@@ -52,10 +52,7 @@ pub enum Writer {
 
 impl Writer {
     pub fn new(url: &str, db: &DatabaseConnection) -> Result<Writer, DbErr> {
-        let path = (db.get_database_backend() == DbBackend::Sqlite)
-            .then(|| file_of(url))
-            .flatten();
-        let Some(path) = path else {
+        let Some(path) = sqlite_file(url, db) else {
             return Ok(Writer::Pool(db.clone()));
         };
         let conn = Connection::open_with_flags(
