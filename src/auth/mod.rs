@@ -1,6 +1,7 @@
 //! Who is asking, and the secrets that prove it: password hashing, link
 //! tokens, random tokens and codes, and the request's `Viewer`.
 
+mod hash_memory;
 pub mod jwt;
 pub mod link_token;
 pub mod password;

@@ -3,8 +3,9 @@
 //! Each hash needs 19 MiB. `argon2::verify_password` allocates that afresh
 //! per call and glibc keeps the freed arenas, so a naive server grows past
 //! 2 GB under a login flood. Here `HASH_CONCURRENCY` dedicated threads do
-//! all hashing, each with one block buffer it reuses, so memory stays at one
-//! buffer per thread; a caller that waits longer than `HASH_QUEUE_TIMEOUT`
+//! all hashing, each with one block buffer it reuses (on huge pages where
+//! the kernel has them: `hash_memory`), so memory stays at one buffer per
+//! thread; a caller that waits longer than `HASH_QUEUE_TIMEOUT`
 //! for a turn gets `SERVICE_UNAVAILABLE`. The threads run at a lower CPU
 //! priority: when logins saturate the machine, ordinary requests still get
 //! the CPU first and keep their latency, while idle cores still go to hashing.
@@ -13,13 +14,14 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use argon2::{Algorithm, Argon2, Block, Params, Version};
+use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 use tokio::sync::{Semaphore, oneshot};
 
+use super::hash_memory::BlockBuffer;
 use crate::domain::Password;
 use crate::error::AppError;
 
@@ -150,7 +152,7 @@ impl PasswordHasher {
 /// block buffer for all of them.
 fn hashing_thread(queue: &Mutex<Receiver<Job>>) {
     lower_priority();
-    let mut memory: Vec<Block> = Vec::new();
+    let mut memory = BlockBuffer::new();
     loop {
         let job = match queue.lock() {
             Ok(queue) => queue.recv(),
@@ -159,11 +161,11 @@ fn hashing_thread(queue: &Mutex<Receiver<Job>>) {
         let Ok(job) = job else {
             return;
         };
-        memory.resize(job.params.block_count(), Block::default());
+        let blocks = memory.blocks(job.params.block_count());
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, job.params);
         let mut out = vec![0u8; OUTPUT_LEN];
         let result = argon
-            .hash_password_into_with_memory(&job.password, &job.salt, &mut out, &mut memory[..])
+            .hash_password_into_with_memory(&job.password, &job.salt, &mut out, blocks)
             .map(|()| out)
             .map_err(|e| e.to_string());
         let _ = job.reply.send(result);
