@@ -88,9 +88,10 @@ for port in "$authql_port" "$floor_port"; do
   done
 done
 
-# The hash limit is measured right before S4 (or here when S4 is not run),
-# so that it and the logins it is compared with see the same machine: on a
-# shared host the speed of one hash drifts by a fifth within minutes.
+# The hash limit is measured right before authql's S4 (after the floor's;
+# here when S4 is not run), so that it and the logins it is compared with
+# see the same machine: on a shared host the speed of one hash drifts by a
+# fifth within minutes. The floor's S4 is shown against the same limit.
 hash_limit="" hash_ms=""
 probe() {
   log "measuring one argon2 hash (argon2-probe)"
@@ -147,9 +148,9 @@ auth_of() { case "$1" in S1 | S5) echo "Bearer $2" ;; *) echo "" ;; esac; }
 
 for s in "${scenarios[@]}"; do
   c=$(conns_of "$s")
-  [ "$s" = S4 ] && probe
   log "$s on the floor"
   F[$s]=$(run "$s" "$floor_port" "$floor_pid" "$c" "$s" "$(auth_of "$s" "$floor_token")")
+  [ "$s" = S4 ] && probe
   log "$s on authql"
   A[$s]=$(run "$s" "$authql_port" "$authql_pid" "$c" "$s" "$(auth_of "$s" "$authql_token")")
 done
@@ -176,7 +177,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
   echo "### $backend — $(date -u +%Y-%m-%d) — commit $commit"
   echo
   echo "wrk, 2 threads, $DURATION per scenario, 32 connections (S4: 8); load generator on the same 2-core machine."
-  echo "Hash limit (argon2-probe, OWASP m=19456 t=2 p=1, measured just before S4): ${hash_ms} ms/hash → **${hash_limit} logins/s**."
+  echo "Hash limit (argon2-probe, OWASP m=19456 t=2 p=1, measured just before authql's S4): ${hash_ms} ms/hash → **${hash_limit} logins/s**."
   echo
   echo "| scenario | authql req/s | floor req/s | authql ÷ floor | p50 / p99 ms | errors | peak RSS MiB | CPU µs/req |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|"
@@ -184,7 +185,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
     a=${A[$s]} f=${F[$s]}
     ar=$(field "$a" rps) fr=$(field "$f" rps)
     ratio=$(awk -v a="$ar" -v f="$fr" 'BEGIN { if (f > 0) printf "%.2f", a / f; else print "n/a" }')
-    [ "$s" = S4 ] && ratio="$ratio (÷ hash limit: $(awk -v a="$ar" -v h="$hash_limit" 'BEGIN { printf "%.2f", a / h }'))"
+    [ "$s" = S4 ] && ratio="$ratio (÷ hash limit: $(awk -v a="$ar" -v h="$hash_limit" 'BEGIN { printf "%.2f", a / h }'); floor's: $(awk -v f="$fr" -v h="$hash_limit" 'BEGIN { printf "%.2f", f / h }'))"
     echo "| $s | $ar | $fr | $ratio | $(field "$a" p50_ms) / $(field "$a" p99_ms) | $(field "$a" errors) | $(field "$a" rss_mib) | $(field "$a" cpu_us) |"
   done
   [ -n "$S6" ] && echo "| S6 (S1 during S4) | $(field "$S6" rps) | | | $(field "$S6" p50_ms) / **$(field "$S6" p99_ms)** | $(field "$S6" errors) | $(field "$S6" rss_mib) | |"
