@@ -191,7 +191,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
   [ -n "$S6" ] && echo "| S6 (S1 during S4) | $(field "$S6" rps) | | | $(field "$S6" p50_ms) / **$(field "$S6" p99_ms)** | $(field "$S6" errors) | $(field "$S6" rss_mib) | |"
   [ -n "$S7" ] && echo "| S7 (1,000 logins at once) | $(field "$S7" rps) | | | $(field "$S7" p50_ms) / $(field "$S7" p99_ms) | | **$(field "$S7" rss_mib)** | |"
   echo
-  [ -n "$S6" ] && echo "S6 logins alongside: $(field "$S6_logins" rps) req/s, $(field "$S6_logins" errors) errors."
+  [ -n "$S6" ] && echo "S6 logins alongside: $(field "$S6_logins" rps) req/s, $(field "$S6_logins" errors) errors ($(field "$S6_logins" login_ok) signed in, $(field "$S6_logins" rate_limited) RATE_LIMITED, $(field "$S6_logins" unavailable) SERVICE_UNAVAILABLE, $(field "$S6_logins" other) other, $(field "$S6_logins" socket_errors) socket errors)."
   [ -n "$S7" ] && echo "S7 outcomes: $(field "$S7" login_ok) signed in, $(field "$S7" rate_limited) RATE_LIMITED, $(field "$S7" unavailable) SERVICE_UNAVAILABLE, $(field "$S7" other) other, $(field "$S7" socket_errors) socket errors."
   [ -n "${F[S4]:-}" ] && echo "Floor peak RSS during S4: $(field "${F[S4]}" rss_mib) MiB."
   true
