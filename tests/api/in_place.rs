@@ -2,7 +2,8 @@
 //! (`authql::db::Reader`) return exactly what sea-orm reads from the same
 //! rows, nulls included, and grouped inserts (`authql::db::Writer`) commit
 //! each row or fail it alone. On PostgreSQL both are the pool itself, and
-//! the same assertions hold.
+//! the same assertions hold. On SQLite the writer's commits are moved into
+//! the database file by a checkpoint thread of its own, soon after.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -172,4 +173,47 @@ async fn grouped_inserts_commit_each_row_and_fail_a_bad_one_alone() {
         assert_eq!(read.as_ref(), Some(model));
     }
     assert_eq!(product::Entity::find().count(&db).await.unwrap(), 48);
+}
+
+/// Rows the writer commits reach the database file itself, not only the
+/// WAL, without a commit having to run the checkpoint: twenty inserts are
+/// far below SQLite's automatic checkpoint of 1,000 WAL pages.
+#[tokio::test]
+async fn grouped_inserts_are_checkpointed_into_the_database_file() {
+    let app = spawn_app().await;
+    let Some(file) = app.db.sqlite_file() else {
+        return; // PostgreSQL: no WAL file to look past.
+    };
+    app.signed_in_user("checkpoint-owner@example.com").await;
+    let db = app.db_conn().await;
+    let owner = user::Entity::find().one(&db).await.unwrap().unwrap().id;
+    let writer = Writer::new(&app.db.url, &db).expect("start the writer");
+    for i in 0..20 {
+        writer
+            .insert(new_product(owner, &format!("checkpointed {i}")))
+            .await
+            .expect("insert");
+    }
+
+    // Read a copy of the database file alone: what it holds was checkpointed.
+    // A copy taken while a checkpoint writes may be torn; that counts as
+    // not yet.
+    let scratch = app.db.scratch_dir("checkpoint");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    for attempt in 0.. {
+        let copy = scratch.join(format!("main-only-{attempt}.db"));
+        let rows = std::fs::copy(&file, &copy).ok().and_then(|_| {
+            rusqlite::Connection::open(&copy)
+                .and_then(|c| c.query_row("SELECT count(*) FROM products", [], |r| r.get(0)))
+                .ok()
+        });
+        if rows == Some(20_i64) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file holds {rows:?} of the 20 committed rows"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -52,6 +52,14 @@ impl TestDatabase {
         matches!(self.kind, Kind::Postgres { .. })
     }
 
+    /// The SQLite database file (without its WAL); None on PostgreSQL.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        match &self.kind {
+            Kind::Sqlite { dir } => Some(dir.join("authql.db")),
+            Kind::Postgres { .. } => None,
+        }
+    }
+
     /// A scratch directory next to the database (SQLite) or in the temp dir.
     pub fn scratch_dir(&self, what: &str) -> PathBuf {
         let base = match &self.kind {
