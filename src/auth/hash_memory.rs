@@ -30,6 +30,7 @@ impl BlockBuffer {
     /// `n` blocks, their contents unspecified (argon2 overwrites them).
     pub fn blocks(&mut self, n: usize) -> &mut [Block] {
         if self.fallback.is_empty() && self.region.as_ref().is_none_or(|r| r.blocks < n) {
+            // Unmap the smaller region first, so two are never held at once.
             self.region = None;
             self.region = Region::map(n);
         }
