@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use authql::config::Settings;
-use authql::services::{accounts, products};
-use authql::state::Core;
+use authql::services::{products, registration};
+use authql::services::AppContext;
 
 const EMAIL: &str = "bench@example.com";
 const PASSWORD: &str = "correct horse battery staple";
@@ -20,11 +20,11 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(1000);
     let (settings, _) = Settings::from_env()?;
     authql::db::migrate(&settings.database_url, authql::db::MigrateCommand::Up).await?;
-    let core = Core::new(
+    let app = AppContext::new(
         authql::db::connect(&settings.database_url).await?,
         Arc::new(settings),
     )?;
-    let user = accounts::create_superuser(&core, EMAIL, Some("bench"), PASSWORD)
+    let user = registration::create_superuser(&app, EMAIL, Some("bench"), PASSWORD)
         .await
         .map_err(|e| anyhow::anyhow!("creating the bench user: {}", e.message()))?;
     for i in 0..count {
@@ -34,7 +34,7 @@ async fn main() -> anyhow::Result<()> {
             price_cents: Some(((i * 37) % 10_000) as i32),
             in_stock: Some(i % 3 != 0),
         };
-        products::create(&core, &user, input)
+        products::create(&app, &user, input)
             .await
             .map_err(|e| anyhow::anyhow!("creating a product: {}", e.message()))?;
     }

@@ -12,5 +12,4 @@ pub mod http;
 pub mod mail;
 pub mod services;
 pub mod startup;
-pub mod state;
 pub mod telemetry;

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use authql::cli::{Cli, Command};
 use authql::config::Settings;
 use authql::error::AppError;
-use authql::services::accounts;
+use authql::services::registration;
 use authql::startup::Application;
-use authql::state::Core;
+use authql::services::AppContext;
 use authql::{config, db, graphql, telemetry};
 use clap::Parser;
 
@@ -77,11 +77,11 @@ async fn create_superuser(
         }
     };
     db::migrate(&settings.database_url, db::MigrateCommand::Up).await?;
-    let core = Core::new(
+    let app = AppContext::new(
         db::connect(&settings.database_url).await?,
         Arc::new(settings),
     )?;
-    match accounts::create_superuser(&core, email, username, password.expose_secret()).await {
+    match registration::create_superuser(&app, email, username, password.expose_secret()).await {
         Ok(user) => {
             println!("created superuser {} ({})", user.email, user.id);
             Ok(())

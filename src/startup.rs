@@ -17,7 +17,8 @@ use crate::graphql;
 use crate::http;
 use crate::mail::Outbox;
 use crate::services::maintenance;
-use crate::state::{AppState, Core};
+use crate::http::state::AppState;
+use crate::services::AppContext;
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(15);
@@ -39,10 +40,10 @@ impl Application {
             .await
             .context("connecting to the database")?;
         let settings = Arc::new(settings);
-        let core = Core::new(db, settings.clone())?;
+        let app = AppContext::new(db, settings.clone())?;
         // Checked here so a bad EMAIL_URL or EMAIL_FROM stops start-up, not the first mail.
-        let outbox = Outbox::new(core.db.clone(), &settings, core.mail_wake.clone())?;
-        let schema = graphql::builder(&settings).data(core.clone()).finish();
+        let outbox = Outbox::new(app.db.clone(), &settings, app.mail_wake.clone())?;
+        let schema = graphql::builder(&settings).data(app.clone()).finish();
         let acceptor = TcpListener::bind(settings.bind_addr)
             .into_acceptor()
             .await
@@ -56,7 +57,7 @@ impl Application {
             addr,
             acceptor,
             state: AppState {
-                core,
+                app,
                 schema,
                 documents: Default::default(),
             },
@@ -68,9 +69,9 @@ impl Application {
         self.addr
     }
 
-    /// The count of statements run so far (see `Core::queries`).
+    /// The count of statements run so far (see `AppContext::queries`).
     pub fn query_counter(&self) -> Arc<std::sync::atomic::AtomicU64> {
-        self.state.core.queries.clone()
+        self.state.app.queries.clone()
     }
 
     pub fn port(&self) -> u16 {
@@ -88,17 +89,17 @@ impl Application {
         let (stop_workers, workers_stopped) = watch::channel(false);
         let outbox = tokio::spawn(self.outbox.run(workers_stopped.clone()));
         let cleanup = tokio::spawn(maintenance::run(
-            self.state.core.db.clone(),
+            self.state.app.db.clone(),
             workers_stopped,
         ));
-        let app = http::app(self.state.clone());
+        let routes = http::routes(self.state.clone());
         let served = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(app, stop, Some(GRACEFUL_SHUTDOWN))
+            .run_with_graceful_shutdown(routes, stop, Some(GRACEFUL_SHUTDOWN))
             .await;
         let _ = stop_workers.send(true);
         let _ = outbox.await;
         let _ = cleanup.await;
-        self.state.core.db.close_by_ref().await.ok();
+        self.state.app.db.close_by_ref().await.ok();
         served?;
         tracing::info!("stopped");
         Ok(())

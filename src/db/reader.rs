@@ -228,7 +228,7 @@ pub struct SqliteReader {
     /// Statements built once, by the type of the closure that builds them,
     /// with the nil UUID where the key goes (see `one_also_by_id`).
     keyed: Mutex<HashMap<TypeId, Statement>>,
-    /// The application's statement counter (see `Core::queries`).
+    /// The application's statement counter (see `AppContext::queries`).
     queries: Arc<AtomicU64>,
 }
 

@@ -1,12 +1,12 @@
 //! Domain types that are parsed, not validated.
 //!
-//! Every user-supplied value is turned into one of these types at the edge of
-//! the server (the GraphQL resolvers). Once a value has a type it is known to be
-//! well-formed, so the code behind the resolvers never re-checks it and can't
-//! forget to.
+//! Every user-supplied value is turned into one of these types as a service
+//! receives it (resolvers pass the client's strings through untouched). Once
+//! a value has a type it is known to be well-formed, so the code after the
+//! parse never re-checks it and can't forget to.
 //!
 //! Each `parse` returns an [`Invalid`] with a short message that does not name
-//! the field; the resolver gathers them into a [`FieldErrors`] under the input
+//! the field; the service gathers them into a [`FieldErrors`] under the input
 //! field they came from, so that a client sees every problem at once.
 
 use std::collections::BTreeMap;
@@ -23,11 +23,13 @@ pub fn fold(text: &str) -> String {
 }
 
 pub mod email;
+pub mod gender;
 pub mod password;
 pub mod phone;
 pub mod username;
 
 pub use email::Email;
+pub use gender::Gender;
 pub use password::Password;
 pub use phone::Phone;
 pub use username::Username;

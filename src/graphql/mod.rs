@@ -10,9 +10,11 @@ pub mod pagination;
 pub mod query;
 pub mod types;
 
-use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{Context, EmptySubscription, Schema, SchemaBuilder};
 
 use crate::config::Settings;
+use crate::error::AppError;
+use crate::services::AppContext;
 
 pub use mutation::Mutation;
 pub use query::Query;
@@ -34,4 +36,10 @@ pub fn builder(settings: &Settings) -> SchemaBuilder<Query, Mutation, EmptySubsc
 /// The SDL exported by `authql export-schema` and checked in as `schema.graphql`.
 pub fn sdl(settings: &Settings) -> String {
     builder(settings).finish().sdl()
+}
+
+/// The services' context, the schema's global data; its absence is a wiring bug.
+pub fn app<'a>(ctx: &Context<'a>) -> Result<&'a AppContext, AppError> {
+    ctx.data_opt::<AppContext>()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("app context missing from schema data")))
 }

@@ -13,7 +13,8 @@ use crate::error::AppError;
 use crate::services::pagination::{
     self, Counter, Cursors, NumberedPage, Ordering, Position, Slice, Window,
 };
-use crate::state::Core;
+use crate::graphql::app;
+use crate::services::AppContext;
 
 /// What one item of a list costs times: its page size. An out-of-range size
 /// counts as 1 so that it reaches the resolver and is answered
@@ -47,7 +48,7 @@ impl OrderDirection {
 
 /// Signs a cursor when a client selects it (see `Position`).
 fn cursor(ctx: &Context<'_>, position: &Position) -> Result<String, AppError> {
-    let secret = Core::of(ctx)?.settings.secret_bytes();
+    let secret = app(ctx)?.settings.secret_bytes();
     Ok(Cursors { secret }.encode(position))
 }
 
@@ -230,7 +231,7 @@ impl<N: ListItem> TypeName for Page<N> {
 /// A connection field's whole body: one keyset page of `select` in
 /// `ordering`, with the total counted only if selected.
 pub async fn connection<E, N>(
-    core: &Core,
+    app: &AppContext,
     select: Select<E>,
     ordering: &Ordering<E>,
     window: Window,
@@ -244,20 +245,20 @@ where
     N: ListItem,
 {
     let cursors = Cursors {
-        secret: core.settings.secret_bytes(),
+        secret: app.settings.secret_bytes(),
     };
     let slice =
-        pagination::keyset(&core.reader, select.clone(), ordering, window, &cursors).await?;
+        pagination::keyset(&app.reader, select.clone(), ordering, window, &cursors).await?;
     Ok(Connection::new(
         slice,
         node,
-        Counter::new(core.reader.clone(), select),
+        Counter::new(app.reader.clone(), select),
     ))
 }
 
 /// A page-number field's whole body.
 pub async fn page<E, N>(
-    core: &Core,
+    app: &AppContext,
     select: Select<E>,
     ordering: &Ordering<E>,
     (page, page_size): (i32, i32),
@@ -271,10 +272,10 @@ where
     N: ListItem,
 {
     let numbered =
-        pagination::numbered(&core.reader, select.clone(), ordering, page, page_size).await?;
+        pagination::numbered(&app.reader, select.clone(), ordering, page, page_size).await?;
     Ok(Page::new(
         numbered,
         node,
-        Counter::new(core.reader.clone(), select),
+        Counter::new(app.reader.clone(), select),
     ))
 }

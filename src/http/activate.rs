@@ -6,16 +6,16 @@ use poem::{Response, handler};
 
 use super::pages::{page, token_page_headers};
 use crate::error::AppError;
-use crate::services::accounts::{self, LinkActivation};
-use crate::state::AppState;
+use crate::services::activation::{self, LinkActivation};
+use crate::http::state::AppState;
 
 #[handler]
 pub async fn activate(
     Path((uid, token)): Path<(String, String)>,
     Data(state): Data<&AppState>,
 ) -> Response {
-    let core = &state.core;
-    let status = match accounts::activate_with_link(core, &uid, &token).await {
+    let app = &state.app;
+    let status = match activation::activate_with_link(app, &uid, &token).await {
         // An account that is already active answers "activated": mail
         // scanners open links before people do.
         Ok(LinkActivation::Activated(_) | LinkActivation::AlreadyActive) => "activated",
@@ -29,7 +29,7 @@ pub async fn activate(
             );
         }
     };
-    if let Some(target) = &core.settings.activation_redirect_url {
+    if let Some(target) = &app.settings.activation_redirect_url {
         let sep = if target.contains('?') { '&' } else { '?' };
         return token_page_headers(Response::builder().status(StatusCode::SEE_OTHER))
             .header("location", format!("{target}{sep}status={status}"))

@@ -15,7 +15,8 @@ use poem::{Body, Request, Response, handler};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::auth::{self, RequestContext, Viewer};
+use crate::auth::{RequestContext, Viewer};
+use crate::services::authentication;
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::graphql::codes::{PARSE_FAILED, VALIDATION_FAILED, with_code};
@@ -25,7 +26,7 @@ use crate::graphql::document::{
 use crate::graphql::loaders::UserLoader;
 use crate::http::client_ip;
 use crate::http::graphiql;
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const APPLICATION_JSON: &str = "application/json";
@@ -165,7 +166,7 @@ pub async fn post(req: &Request, body: Body, Data(state): Data<&AppState>) -> Re
             &AppError::BadRequest("Content-Type must be application/json".into()),
         );
     }
-    let limit = state.core.settings.max_body_bytes;
+    let limit = state.app.settings.max_body_bytes;
     let bytes = match body.into_bytes_limit(limit).await {
         Ok(bytes) => bytes,
         Err(poem::error::ReadBodyError::PayloadTooLarge) => {
@@ -183,7 +184,7 @@ pub async fn post(req: &Request, body: Body, Data(state): Data<&AppState>) -> Re
             );
         }
     };
-    match parse_post_body(&bytes, &state.core.settings, &state.documents) {
+    match parse_post_body(&bytes, &state.app.settings, &state.documents) {
         Ok(batch) => execute(req, state, batch, flavor, false).await,
         Err(e) => error_response(StatusCode::BAD_REQUEST, flavor, &e),
     }
@@ -191,7 +192,7 @@ pub async fn post(req: &Request, body: Body, Data(state): Data<&AppState>) -> Re
 
 #[handler]
 pub async fn get(req: &Request, Data(state): Data<&AppState>) -> Response {
-    if state.core.settings.graphiql && wants_html(req) {
+    if state.app.settings.graphiql && wants_html(req) {
         return graphiql::page();
     }
     let flavor = Flavor::negotiate(req.header(header::ACCEPT));
@@ -205,7 +206,7 @@ pub async fn get(req: &Request, Data(state): Data<&AppState>) -> Response {
                 operations: vec![Operation::new(
                     request,
                     &state.documents,
-                    state.core.settings.max_complexity,
+                    state.app.settings.max_complexity,
                 )],
                 is_batch: false,
             };
@@ -379,7 +380,7 @@ async fn execute(
     });
     let viewer = match req.header(header::AUTHORIZATION) {
         Some(credentials) if !ignores_credentials => {
-            match auth::authenticate(&state.core, credentials).await {
+            match authentication::authenticate(&state.app, credentials).await {
                 Ok(viewer) => viewer,
                 Err(AppError::Unauthenticated) => {
                     return unauthorized(flavor, batch.operations.len(), batch.is_batch);
@@ -394,7 +395,7 @@ async fn execute(
     let context = RequestContext {
         viewer,
         operation: OperationType::Query,
-        client_ip: client_ip(req, &state.core.settings.trusted_proxies),
+        client_ip: client_ip(req, &state.app.settings.trusted_proxies),
         user_agent: req
             .header(header::USER_AGENT)
             .map(|ua| ua.chars().take(512).collect()),
@@ -406,7 +407,7 @@ async fn execute(
         let too_complex = op
             .shape
             .as_ref()
-            .is_some_and(|s| s.field_count > state.core.settings.max_complexity);
+            .is_some_and(|s| s.field_count > state.app.settings.max_complexity);
         let (body, request_error) = match op.parse_error {
             Some(e) => (json!({ "errors": [e] }), true),
             None if too_complex => {
@@ -422,7 +423,7 @@ async fn execute(
                 // One DataLoader per operation: batching within it, no
                 // cache shared between requests.
                 let owners =
-                    DataLoader::new(UserLoader::new(state.core.reader.clone()), tokio::spawn);
+                    DataLoader::new(UserLoader::new(state.app.reader.clone()), tokio::spawn);
                 render(
                     state
                         .schema

@@ -6,7 +6,7 @@ use poem::http::StatusCode;
 use poem::web::Data;
 use poem::{IntoResponse, handler};
 
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// Alive while the process serves requests.
 #[handler]
@@ -18,7 +18,7 @@ pub async fn healthz() -> &'static str {
 /// traffic to an instance that lost it.
 #[handler]
 pub async fn readyz(Data(state): Data<&AppState>) -> impl IntoResponse {
-    match tokio::time::timeout(Duration::from_secs(3), state.core.db.ping()).await {
+    match tokio::time::timeout(Duration::from_secs(3), state.app.db.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready"),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check: database unavailable");

@@ -7,6 +7,7 @@ mod health;
 pub mod pages;
 mod request_id;
 mod reset_password;
+pub mod state;
 
 use std::net::IpAddr;
 
@@ -18,11 +19,11 @@ use poem::{Endpoint, EndpointExt, Request, Response, Route, get};
 
 use crate::config::Settings;
 use crate::error::AppError;
-use crate::state::AppState;
+use state::AppState;
 
 /// Every route of the server, behind the shared middleware.
-pub fn app(state: AppState) -> BoxEndpoint<'static> {
-    let settings = state.core.settings.clone();
+pub fn routes(state: AppState) -> BoxEndpoint<'static> {
+    let settings = state.app.settings.clone();
     let routes = Route::new()
         .at("/graphql", get(graphql::get).post(graphql::post))
         .at("/graphiql/:file", get(graphiql::asset))

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::pages::{escape, page};
 use crate::error::AppError;
 use crate::services::passwords;
-use crate::state::AppState;
+use crate::http::state::AppState;
 
 /// Two passwords of at most 128 characters fit easily; anything larger is
 /// not this form.
@@ -62,7 +62,7 @@ pub async fn show(
     Path((uid, token)): Path<(String, String)>,
     Data(state): Data<&AppState>,
 ) -> Response {
-    match passwords::check_reset_link(&state.core, &uid, &token).await {
+    match passwords::check_reset_link(&state.app, &uid, &token).await {
         Ok(_) => form(&[]),
         Err(AppError::InvalidToken) => invalid_link(),
         Err(e) => failure(e),
@@ -86,7 +86,7 @@ pub async fn submit(
         return form(&["The form could not be read.".to_owned()]);
     };
     match passwords::reset(
-        &state.core,
+        &state.app,
         &uid,
         &token,
         &fields.new_password,

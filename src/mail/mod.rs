@@ -6,6 +6,6 @@ pub mod outbox;
 pub mod templates;
 pub mod transport;
 
-pub use outbox::{Outbox, enqueue};
+pub use outbox::Outbox;
 pub use templates::Email;
 pub use transport::Transport;

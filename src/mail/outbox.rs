@@ -24,7 +24,6 @@ use super::templates::Email;
 use super::transport::{Outgoing, Transport};
 use crate::config::Settings;
 use crate::db::now;
-use crate::services::rate_limit;
 
 /// How long a claimed row belongs to its worker: longer than a whole batch
 /// of sends at the SMTP timeout, so a slow batch is never claimed twice.
@@ -35,29 +34,14 @@ const BATCH: u64 = 10;
 const POLL: Duration = Duration::from_secs(1);
 const MAX_BACKOFF_SECS: i64 = 600;
 
-/// Queues a message to `to` in the caller's transaction, within the
-/// address's `MAIL_RATE_LIMIT` budget. Over budget the message is silently
-/// dropped: the caller's answer must not change, so the limit reveals nothing.
-/// Returns whether the message was queued.
-pub async fn enqueue(
+/// Writes a message to `to` into the outbox, in the caller's transaction.
+/// Budgets are the caller's business (`services::mail`).
+pub async fn insert(
     conn: &impl ConnectionTrait,
-    settings: &Settings,
     to: &str,
-    to_key: &str,
     email: Email,
-) -> Result<bool, DbErr> {
-    let now = now();
-    let budget = rate_limit::hit(
-        conn,
-        &rate_limit::key("mail", to_key),
-        settings.mail_rate_limit,
-        now,
-    )
-    .await?;
-    if !budget.is_allowed() {
-        tracing::info!("mail budget for an address exhausted; message not queued");
-        return Ok(false);
-    }
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     email_outbox::Entity::insert(email_outbox::ActiveModel {
         id: Set(Uuid::now_v7()),
         to_address: Set(to.to_owned()),
@@ -73,7 +57,7 @@ pub async fn enqueue(
     })
     .exec_without_returning(conn)
     .await?;
-    Ok(true)
+    Ok(())
 }
 
 /// The delivering side: one per process.

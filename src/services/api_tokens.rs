@@ -15,7 +15,7 @@ use crate::auth::viewer::{Authenticated, Credential};
 use crate::db::now;
 use crate::error::{AppError, AppResult};
 use crate::services::sessions::{LAST_USED_RESOLUTION, touch_last_used};
-use crate::state::Core;
+use crate::services::AppContext;
 
 /// Marks authql tokens, so a leaked one is recognisable (secret scanners).
 pub const TOKEN_PREFIX: &str = "aql_";
@@ -28,7 +28,7 @@ pub struct Created {
 }
 
 pub async fn create(
-    core: &Core,
+    app: &AppContext,
     who: &Authenticated,
     name: &str,
     expires_in_days: Option<i32>,
@@ -63,13 +63,13 @@ pub async fn create(
         expires_at: Set(expires_in_days.map(|d| now + chrono::Duration::days(d.into()))),
         revoked_at: Set(None),
     }
-    .insert(&core.db)
+    .insert(&app.db)
     .await?;
     Ok(Created { token, row })
 }
 
 /// The user's tokens that still work, newest first.
-pub async fn list(core: &Core, user_id: Uuid) -> AppResult<Vec<api_token::Model>> {
+pub async fn list(app: &AppContext, user_id: Uuid) -> AppResult<Vec<api_token::Model>> {
     let now = now();
     let live = api_token::Entity::find()
         .filter(api_token::Column::UserId.eq(user_id))
@@ -81,7 +81,7 @@ pub async fn list(core: &Core, user_id: Uuid) -> AppResult<Vec<api_token::Model>
         )
         .order_by_desc(api_token::Column::CreatedAt)
         .order_by_desc(api_token::Column::Id);
-    Ok(core.reader.all(live).await?)
+    Ok(app.reader.all(live).await?)
 }
 
 /// Revokes one of the user's tokens; returns whether one was revoked.
@@ -101,8 +101,8 @@ pub async fn revoke_token(
     Ok(result.rows_affected == 1)
 }
 
-pub async fn revoke(core: &Core, user_id: Uuid, id: Uuid) -> AppResult<()> {
-    if revoke_token(&core.db, user_id, id, now()).await? {
+pub async fn revoke(app: &AppContext, user_id: Uuid, id: Uuid) -> AppResult<()> {
+    if revoke_token(&app.db, user_id, id, now()).await? {
         Ok(())
     } else {
         Err(AppError::NotFound)
@@ -111,7 +111,7 @@ pub async fn revoke(core: &Core, user_id: Uuid, id: Uuid) -> AppResult<()> {
 
 /// The per-request check of `Authorization: Token …`: one query by the
 /// unique digest, joined with the user.
-pub async fn authenticate(core: &Core, token: &str) -> AppResult<Authenticated> {
+pub async fn authenticate(app: &AppContext, token: &str) -> AppResult<Authenticated> {
     if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
         return Err(AppError::Unauthenticated);
     }
@@ -119,7 +119,7 @@ pub async fn authenticate(core: &Core, token: &str) -> AppResult<Authenticated> 
     let by_hash = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(sha256_hex(token)))
         .find_also_related(user::Entity);
-    let Some((row, Some(user))) = core.reader.one_also(by_hash).await? else {
+    let Some((row, Some(user))) = app.reader.one_also(by_hash).await? else {
         return Err(AppError::Unauthenticated);
     };
     if row.revoked_at.is_some() || row.expires_at.is_some_and(|t| t <= now) || !user.is_active {
@@ -130,7 +130,7 @@ pub async fn authenticate(core: &Core, token: &str) -> AppResult<Authenticated> 
         .is_none_or(|t| t < now - LAST_USED_RESOLUTION)
     {
         touch_last_used::<api_token::Entity>(
-            &core.db,
+            &app.db,
             api_token::Column::Id,
             api_token::Column::LastUsedAt,
             row.id,

@@ -2,12 +2,21 @@
 //! connection or transaction and know nothing of HTTP or GraphQL.
 
 pub mod accounts;
+pub mod activation;
+pub mod authentication;
+mod context;
 pub mod api_tokens;
+pub mod codes;
+pub mod mail;
 pub mod maintenance;
 pub mod otp;
 pub mod pagination;
 pub mod passwords;
 pub mod products;
+pub mod profile;
 pub mod rate_limit;
+pub mod registration;
 pub mod sessions;
 pub mod users;
+
+pub use context::AppContext;

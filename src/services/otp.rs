@@ -14,16 +14,17 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 use uuid::Uuid;
 
 use crate::auth::tokens::{
-    code_digest, constant_time_eq, random_token, sha256_hex, six_digit_code,
+    code_digest, random_token, sha256_hex, six_digit_code,
 };
 use crate::db::{begin_write, now};
 use crate::domain::{Email, Password};
 use crate::error::{AppError, AppResult};
-use crate::mail::{enqueue, templates};
-use crate::services::accounts::count_wrong_try;
+use crate::mail::templates;
+use crate::services::mail::WriteTxn;
+use crate::services::codes;
 use crate::services::rate_limit::{LoginLimits, seconds_until};
 use crate::services::sessions::{self, ClientInfo, Identifier, Tokens};
-use crate::state::Core;
+use crate::services::AppContext;
 
 /// A challenge may be re-sent this many times.
 pub const MAX_RESENDS: i32 = 3;
@@ -41,15 +42,15 @@ fn masked(user: &user::Model) -> String {
         .unwrap_or_else(|_| "***".into())
 }
 
-pub async fn start_challenge(core: &Core, user: &user::Model) -> AppResult<ChallengeIssued> {
-    let settings = &core.settings;
+pub async fn start_challenge(app: &AppContext, user: &user::Model) -> AppResult<ChallengeIssued> {
+    let settings = &app.settings;
     let now = now();
     let challenge_id = random_token();
     let id = Uuid::now_v7();
     let code = six_digit_code();
     let expires_at =
         now + chrono::Duration::from_std(settings.otp_ttl).map_err(AppError::internal)?;
-    let txn = begin_write(&core.db).await?;
+    let txn = WriteTxn::begin(app).await?;
     one_time_code::ActiveModel {
         id: Set(id),
         user_id: Set(user.id),
@@ -64,12 +65,11 @@ pub async fn start_challenge(core: &Core, user: &user::Model) -> AppResult<Chall
         consumed_at: Set(None),
         created_at: Set(now),
     }
-    .insert(&txn)
+    .insert(&*txn)
     .await?;
     let mail = templates::login_code(&code, &templates::duration_text(settings.otp_ttl));
-    enqueue(&txn, settings, &user.email, &user.email_key, mail).await?;
+    txn.mail(user, mail).await?;
     txn.commit().await?;
-    core.mail_wake.notify_one();
     Ok(ChallengeIssued {
         challenge_id,
         expires_at,
@@ -78,7 +78,7 @@ pub async fn start_challenge(core: &Core, user: &user::Model) -> AppResult<Chall
 }
 
 async fn find_challenge(
-    core: &Core,
+    app: &AppContext,
     challenge_id: &str,
 ) -> AppResult<(one_time_code::Model, user::Model)> {
     if challenge_id.is_empty() || challenge_id.len() > 128 {
@@ -88,7 +88,7 @@ async fn find_challenge(
         .filter(one_time_code::Column::ChallengeHash.eq(sha256_hex(challenge_id)))
         .filter(one_time_code::Column::Purpose.eq(PURPOSE_LOGIN))
         .find_also_related(user::Entity)
-        .one(&core.db)
+        .one(&app.db)
         .await?
     {
         Some((row, Some(user))) => Ok((row, user)),
@@ -96,79 +96,50 @@ async fn find_challenge(
     }
 }
 
-fn is_live(row: &one_time_code::Model, now: DateTime<Utc>) -> bool {
-    row.consumed_at.is_none() && row.expires_at > now && row.attempts < row.max_attempts
-}
-
 /// Exchanges a challenge and its code for a session, once.
 pub async fn verify(
-    core: &Core,
+    app: &AppContext,
     challenge_id: &str,
     code: &str,
     client: &ClientInfo,
 ) -> AppResult<Tokens> {
-    let code = code.trim();
-    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(AppError::field("code", "must be 6 digits"));
-    }
-    let (row, user) = find_challenge(core, challenge_id).await?;
+    let code = codes::parse(code)?;
+    let (row, user) = find_challenge(app, challenge_id).await?;
     let now = now();
-    let limits = LoginLimits::new(&core.settings, &user.email_key, &client.ip);
-    limits.begin(&core.db, now).await?;
-    if !is_live(&row, now) {
+    let limits = LoginLimits::new(&app.settings, &user.email_key, &client.ip);
+    limits.begin(&app.db, now).await?;
+    if !codes::is_live(&row, now) {
         return Err(AppError::InvalidToken);
     }
-    if !constant_time_eq(
-        &row.code_hash,
-        &code_digest(core.settings.secret_bytes(), &row.id, code),
-    ) {
-        return Err(match count_wrong_try(&core.db, row.id).await? {
-            Some(attempts) => AppError::InvalidOtp {
-                attempts_left: Ord::max(row.max_attempts - attempts, 0) as u32,
-            },
-            None => AppError::InvalidToken,
-        });
-    }
-    let txn = begin_write(&core.db).await?;
-    let consumed = one_time_code::Entity::update_many()
-        .col_expr(one_time_code::Column::ConsumedAt, Expr::value(now))
-        .filter(one_time_code::Column::Id.eq(row.id))
-        .filter(one_time_code::Column::ConsumedAt.is_null())
-        .filter(one_time_code::Column::ExpiresAt.gt(now))
-        .filter(
-            Expr::col(one_time_code::Column::Attempts)
-                .lt(Expr::col(one_time_code::Column::MaxAttempts)),
-        )
-        .exec(&txn)
-        .await?
-        .rows_affected
-        == 1;
+    codes::check(app, &row, code).await?;
+    let txn = begin_write(&app.db).await?;
+    let consumed = codes::consume(&txn, row.id, now).await?;
     let fresh = user::Entity::find_by_id(user.id).one(&txn).await?;
     let Some(fresh) = fresh.filter(|u| consumed && u.is_active) else {
         txn.rollback().await.ok();
         return Err(AppError::InvalidToken);
     };
-    let tokens = sessions::open_session(&txn, core, fresh, client).await?;
+    let tokens = sessions::open_session(&txn, app, fresh, client).await?;
     txn.commit().await?;
-    limits.succeeded(&core.db).await?;
+    limits.succeeded(&app.db).await?;
     Ok(tokens)
 }
 
 /// Mails a new code that replaces the old one: no sooner than
 /// `OTP_RESEND_INTERVAL` after the last, at most `MAX_RESENDS` times, and
 /// without resetting the wrong-try count.
-pub async fn resend(core: &Core, challenge_id: &str) -> AppResult<ChallengeIssued> {
-    let settings = &core.settings;
-    let (row, user) = find_challenge(core, challenge_id).await?;
+pub async fn resend(app: &AppContext, challenge_id: &str) -> AppResult<ChallengeIssued> {
+    let settings = &app.settings;
+    let (row, user) = find_challenge(app, challenge_id).await?;
     let now = now();
-    if !is_live(&row, now) {
+    if !codes::is_live(&row, now) {
         return Err(AppError::InvalidToken);
     }
     let interval =
         chrono::Duration::from_std(settings.otp_resend_interval).map_err(AppError::internal)?;
     let code = six_digit_code();
-    let txn = begin_write(&core.db).await?;
-    let updated = one_time_code::Entity::update_many()
+    let txn = WriteTxn::begin(app).await?;
+    let mut update = one_time_code::Entity::update_many()
         .col_expr(
             one_time_code::Column::CodeHash,
             Expr::value(code_digest(settings.secret_bytes(), &row.id, &code)),
@@ -179,20 +150,14 @@ pub async fn resend(core: &Core, challenge_id: &str) -> AppResult<ChallengeIssue
         )
         .col_expr(one_time_code::Column::LastSentAt, Expr::value(now))
         .filter(one_time_code::Column::Id.eq(row.id))
-        .filter(one_time_code::Column::ConsumedAt.is_null())
-        .filter(one_time_code::Column::ExpiresAt.gt(now))
         .filter(one_time_code::Column::Resends.lt(MAX_RESENDS))
-        .filter(one_time_code::Column::LastSentAt.lte(now - interval))
-        .filter(
-            Expr::col(one_time_code::Column::Attempts)
-                .lt(Expr::col(one_time_code::Column::MaxAttempts)),
-        )
-        .exec(&txn)
-        .await?
-        .rows_affected
-        == 1;
+        .filter(one_time_code::Column::LastSentAt.lte(now - interval));
+    for condition in codes::live(now) {
+        update = update.filter(condition);
+    }
+    let updated = update.exec(&*txn).await?.rows_affected == 1;
     if !updated {
-        txn.rollback().await.ok();
+        txn.rollback().await;
         // Say why, from the row as it was: the spacing, or the count.
         let retry_after_secs = if row.resends >= MAX_RESENDS {
             seconds_until(row.expires_at, now)
@@ -202,9 +167,8 @@ pub async fn resend(core: &Core, challenge_id: &str) -> AppResult<ChallengeIssue
         return Err(AppError::RateLimited { retry_after_secs });
     }
     let mail = templates::login_code(&code, &templates::duration_text(settings.otp_ttl));
-    enqueue(&txn, settings, &user.email, &user.email_key, mail).await?;
+    txn.mail(&user, mail).await?;
     txn.commit().await?;
-    core.mail_wake.notify_one();
     Ok(ChallengeIssued {
         challenge_id: challenge_id.to_owned(),
         expires_at: row.expires_at,
@@ -215,7 +179,7 @@ pub async fn resend(core: &Core, challenge_id: &str) -> AppResult<ChallengeIssue
 /// Turns two-factor on or off after checking the password (wrong ones count
 /// against the sign-in limits), and mails the user a notice.
 pub async fn set_two_factor(
-    core: &Core,
+    app: &AppContext,
     user: &user::Model,
     password: &str,
     enabled: bool,
@@ -224,30 +188,26 @@ pub async fn set_two_factor(
     let password = Password::parse_for_login(password).map_err(|_| AppError::InvalidCredentials)?;
     let identifier =
         Identifier::Email(Email::parse(&user.email).map_err(|_| AppError::InvalidCredentials)?);
-    sessions::check_password(core, &identifier, &password, ip).await?;
-    let txn = begin_write(&core.db).await?;
+    sessions::check_password(app, &identifier, &password, ip).await?;
+    let txn = WriteTxn::begin(app).await?;
     let current = user::Entity::find_by_id(user.id)
-        .one(&txn)
+        .one(&*txn)
         .await?
         .ok_or(AppError::Unauthenticated)?;
     let mut active: user::ActiveModel = current.into();
     active.two_factor_enabled = Set(enabled);
     active.updated_at = Set(now());
-    let updated = active.update(&txn).await?;
+    let updated = active.update(&*txn).await?;
     let what = if enabled {
         "two-factor sign-in was turned on"
     } else {
         "two-factor sign-in was turned off"
     };
-    enqueue(
-        &txn,
-        &core.settings,
-        &updated.email,
-        &updated.email_key,
-        templates::security_notice(what, &core.settings.public_url),
+    txn.mail(
+        &updated,
+        templates::security_notice(what, &app.settings.public_url),
     )
     .await?;
     txn.commit().await?;
-    core.mail_wake.notify_one();
     Ok(updated)
 }

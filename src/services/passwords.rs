@@ -9,13 +9,15 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use crate::auth::link_token::{self, LinkPurpose};
 use crate::auth::tokens::random_token;
 use crate::auth::viewer::Authenticated;
-use crate::db::{begin_write, now};
+use crate::db::now;
 use crate::domain::{Email, FieldErrors, Password};
 use crate::error::{AppError, AppResult};
-use crate::mail::{enqueue, templates};
-use crate::services::accounts::{find_by_id, mail_request_allowed};
+use crate::mail::templates;
+use crate::services::accounts::find_by_id;
+use crate::services::mail::WriteTxn;
+use crate::services::rate_limit;
 use crate::services::sessions::{self, ClientInfo, Identifier, Tokens, revoke_sessions};
-use crate::state::Core;
+use crate::services::AppContext;
 
 /// Parses a new password and its confirmation, for `user`.
 fn parse_new(user: &user::Model, new_password: &str, confirm: &str) -> AppResult<Password> {
@@ -35,34 +37,37 @@ fn parse_new(user: &user::Model, new_password: &str, confirm: &str) -> AppResult
 /// of two concurrent changes (or two uses of one reset link) one wins; then
 /// rotates the security stamp, ends every session and queues the notice.
 async fn replace_password(
-    core: &Core,
+    app: &AppContext,
     user: &user::Model,
     new_hash: String,
     notice: &str,
-) -> AppResult<sea_orm::DatabaseTransaction> {
+) -> AppResult<WriteTxn> {
     let now = now();
-    let txn = begin_write(&core.db).await?;
+    let txn = WriteTxn::begin(app).await?;
     let updated = user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(new_hash))
         .col_expr(user::Column::SecurityStamp, Expr::value(random_token()))
         .col_expr(user::Column::UpdatedAt, Expr::value(now))
         .filter(user::Column::Id.eq(user.id))
         .filter(user::Column::PasswordHash.eq(user.password_hash.clone()))
-        .exec(&txn)
+        .exec(&*txn)
         .await?
         .rows_affected;
     if updated != 1 {
-        txn.rollback().await.ok();
+        txn.rollback().await;
         return Err(AppError::InvalidToken);
     }
-    revoke_sessions(&txn, session::Column::UserId.eq(user.id), now).await?;
-    let mail = templates::security_notice(notice, &core.settings.public_url);
-    enqueue(&txn, &core.settings, &user.email, &user.email_key, mail).await?;
+    revoke_sessions(&*txn, session::Column::UserId.eq(user.id), now).await?;
+    txn.mail(
+        user,
+        templates::security_notice(notice, &app.settings.public_url),
+    )
+    .await?;
     Ok(txn)
 }
 
 pub async fn change(
-    core: &Core,
+    app: &AppContext,
     who: &Authenticated,
     old_password: &str,
     new_password: &str,
@@ -72,7 +77,7 @@ pub async fn change(
     let user = &who.user;
     let old = Password::parse_for_login(old_password).map_err(|_| AppError::InvalidCredentials)?;
     let identifier = Identifier::Email(Email::parse(&user.email).map_err(AppError::internal)?);
-    let current = sessions::check_password(core, &identifier, &old, &client.ip).await?;
+    let current = sessions::check_password(app, &identifier, &old, &client.ip).await?;
     let new = parse_new(&current, new_password, confirm)?;
     if new.expose() == old.expose() {
         return Err(AppError::field(
@@ -80,33 +85,32 @@ pub async fn change(
             "must differ from the current password",
         ));
     }
-    let hash = core.hasher.hash(&new).await?;
-    let txn = replace_password(core, &current, hash, "your password was changed")
+    let hash = app.hasher.hash(&new).await?;
+    let txn = replace_password(app, &current, hash, "your password was changed")
         .await
         .map_err(|e| match e {
             // Changed concurrently: the old password is no longer the current one.
             AppError::InvalidToken => AppError::InvalidCredentials,
             other => other,
         })?;
-    let fresh = find_by_id(&txn, user.id)
+    let fresh = find_by_id(&*txn, user.id)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    let tokens = sessions::open_session(&txn, core, fresh, client).await?;
+    let tokens = sessions::open_session(&txn, app, fresh, client).await?;
     txn.commit().await?;
-    core.mail_wake.notify_one();
     Ok(tokens)
 }
 
 /// Mails a reset link if the address belongs to an active account. The
 /// answer is the same either way; only the per-IP limit shows.
-pub async fn request_reset(core: &Core, email: &str, client_ip: &str) -> AppResult<()> {
-    let settings = &core.settings;
+pub async fn request_reset(app: &AppContext, email: &str, client_ip: &str) -> AppResult<()> {
+    let settings = &app.settings;
     let email = Email::parse(email).map_err(|e| AppError::field("email", &e.0))?;
     let now = now();
-    mail_request_allowed(core, client_ip, now).await?;
+    rate_limit::mail_request_allowed(app, client_ip, now).await?;
     let found = user::Entity::find()
         .filter(user::Column::EmailKey.eq(email.key()))
-        .one(&core.db)
+        .one(&app.db)
         .await?;
     let Some(user) = found.filter(|u| u.is_active) else {
         return Ok(());
@@ -127,25 +131,24 @@ pub async fn request_reset(core: &Core, email: &str, client_ip: &str) -> AppResu
     };
     let mail =
         templates::password_reset(&url, &templates::duration_text(settings.password_reset_ttl));
-    let txn = begin_write(&core.db).await?;
-    enqueue(&txn, settings, &user.email, &user.email_key, mail).await?;
+    let txn = WriteTxn::begin(app).await?;
+    txn.mail(&user, mail).await?;
     txn.commit().await?;
-    core.mail_wake.notify_one();
     Ok(())
 }
 
 /// The account a reset link names, if the link is genuine, fresh and unused.
-pub async fn check_reset_link(core: &Core, uid: &str, token: &str) -> AppResult<user::Model> {
+pub async fn check_reset_link(app: &AppContext, uid: &str, token: &str) -> AppResult<user::Model> {
     let user_id = link_token::user_id_from_uid(uid).ok_or(AppError::InvalidToken)?;
-    let user = find_by_id(&core.db, user_id)
+    let user = find_by_id(&app.db, user_id)
         .await?
         .ok_or(AppError::InvalidToken)?;
     let genuine = link_token::check(
-        core.settings.secret_bytes(),
+        app.settings.secret_bytes(),
         LinkPurpose::PasswordReset,
         &user,
         token,
-        core.settings.password_reset_ttl,
+        app.settings.password_reset_ttl,
         now(),
     );
     if genuine && user.is_active {
@@ -156,17 +159,16 @@ pub async fn check_reset_link(core: &Core, uid: &str, token: &str) -> AppResult<
 }
 
 pub async fn reset(
-    core: &Core,
+    app: &AppContext,
     uid: &str,
     token: &str,
     new_password: &str,
     confirm: &str,
 ) -> AppResult<()> {
-    let user = check_reset_link(core, uid, token).await?;
+    let user = check_reset_link(app, uid, token).await?;
     let new = parse_new(&user, new_password, confirm)?;
-    let hash = core.hasher.hash(&new).await?;
-    let txn = replace_password(core, &user, hash, "your password was reset").await?;
+    let hash = app.hasher.hash(&new).await?;
+    let txn = replace_password(app, &user, hash, "your password was reset").await?;
     txn.commit().await?;
-    core.mail_wake.notify_one();
     Ok(())
 }

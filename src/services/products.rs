@@ -12,7 +12,7 @@ use crate::db::now;
 use crate::domain::{FieldErrors, fold};
 use crate::error::{AppError, AppResult};
 use crate::services::pagination::{Ordering, SortKey, like_pattern};
-use crate::state::Core;
+use crate::services::AppContext;
 
 const NAME_MAX: usize = 200;
 const DESCRIPTION_MAX: usize = 10_000;
@@ -95,7 +95,7 @@ fn check_price(errors: &mut FieldErrors, price: i32) -> i32 {
 }
 
 pub async fn create(
-    core: &Core,
+    app: &AppContext,
     owner: &user::Model,
     input: ProductInput,
 ) -> AppResult<product::Model> {
@@ -120,11 +120,11 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    Ok(core.writer.insert(row).await?)
+    Ok(app.writer.insert(row).await?)
 }
 
-pub async fn find(core: &Core, id: Uuid) -> AppResult<Option<product::Model>> {
-    Ok(core.reader.one(product::Entity::find_by_id(id)).await?)
+pub async fn find(app: &AppContext, id: Uuid) -> AppResult<Option<product::Model>> {
+    Ok(app.reader.one(product::Entity::find_by_id(id)).await?)
 }
 
 /// DRF's object permission: the owner, or staff.
@@ -137,12 +137,12 @@ fn ensure_owner_or_staff(viewer: &user::Model, product: &product::Model) -> AppR
 }
 
 pub async fn update(
-    core: &Core,
+    app: &AppContext,
     viewer: &user::Model,
     id: Uuid,
     input: ProductInput,
 ) -> AppResult<product::Model> {
-    let existing = find(core, id).await?.ok_or(AppError::NotFound)?;
+    let existing = find(app, id).await?.ok_or(AppError::NotFound)?;
     ensure_owner_or_staff(viewer, &existing)?;
     let mut errors = FieldErrors::new();
     let mut active: product::ActiveModel = existing.into();
@@ -164,13 +164,13 @@ pub async fn update(
     }
     errors.into_result()?;
     active.updated_at = Set(now());
-    Ok(active.update(&core.db).await?)
+    Ok(active.update(&app.db).await?)
 }
 
-pub async fn delete(core: &Core, viewer: &user::Model, id: Uuid) -> AppResult<()> {
-    let existing = find(core, id).await?.ok_or(AppError::NotFound)?;
+pub async fn delete(app: &AppContext, viewer: &user::Model, id: Uuid) -> AppResult<()> {
+    let existing = find(app, id).await?.ok_or(AppError::NotFound)?;
     ensure_owner_or_staff(viewer, &existing)?;
-    product::Entity::delete_by_id(id).exec(&core.db).await?;
+    product::Entity::delete_by_id(id).exec(&app.db).await?;
     Ok(())
 }
 

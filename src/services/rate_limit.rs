@@ -7,6 +7,8 @@ use sea_orm::{ConnectionTrait, DbErr, Value};
 use crate::auth::tokens::sha256_hex;
 use crate::config::RateLimit;
 use crate::db::statement;
+use crate::error::{AppError, AppResult};
+use crate::services::AppContext;
 
 /// The outcome of counting one event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,5 +152,31 @@ impl LoginLimits {
         );
         conn.execute_raw(stmt).await?;
         Ok(())
+    }
+}
+
+/// The per-IP limit on anonymous requests that send mail: the only limit
+/// on them that answers `RATE_LIMITED` (the per-address budget is silent).
+pub async fn mail_request_allowed(
+    app: &AppContext,
+    client_ip: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let per_ip = RateLimit {
+        max: app.settings.login_rate_limit.max.saturating_mul(5),
+        window: app.settings.login_rate_limit.window,
+    };
+    match hit(
+        &app.db,
+        &key("mail-ip", client_ip),
+        per_ip,
+        now,
+    )
+    .await?
+    {
+        Verdict::Allowed => Ok(()),
+        Verdict::Limited { retry_after_secs } => {
+            Err(AppError::RateLimited { retry_after_secs })
+        }
     }
 }

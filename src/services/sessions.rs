@@ -19,7 +19,7 @@ use crate::domain::{Email, FieldErrors, Password, Username};
 use crate::error::{AppError, AppResult};
 use crate::services::otp::{self, ChallengeIssued};
 use crate::services::rate_limit::LoginLimits;
-use crate::state::Core;
+use crate::services::AppContext;
 
 /// `lastUsedAt` is written at most this often per session or token: a
 /// write per request would serialise all traffic on the database.
@@ -55,25 +55,25 @@ pub struct LoginRequest {
 /// answer and about the same work whether or not the account exists, and
 /// counting failures against the identifier's and the IP's limits.
 pub async fn check_password(
-    core: &Core,
+    app: &AppContext,
     identifier: &Identifier,
     password: &Password,
     ip: &str,
 ) -> AppResult<user::Model> {
     let now = now();
-    let limits = LoginLimits::new(&core.settings, identifier.limit_key(), ip);
-    limits.begin(&core.db, now).await?;
-    let found = identifier.find(&core.db).await?;
+    let limits = LoginLimits::new(&app.settings, identifier.limit_key(), ip);
+    limits.begin(&app.db, now).await?;
+    let found = identifier.find(&app.db).await?;
     let verified = match &found {
-        Some(user) => core.hasher.verify(password, &user.password_hash).await?,
+        Some(user) => app.hasher.verify(password, &user.password_hash).await?,
         None => {
-            core.hasher.verify_dummy(password).await?;
+            app.hasher.verify_dummy(password).await?;
             false
         }
     };
     match found {
         Some(user) if verified => {
-            limits.succeeded(&core.db).await?;
+            limits.succeeded(&app.db).await?;
             Ok(user)
         }
         _ => Err(AppError::InvalidCredentials),
@@ -134,24 +134,24 @@ fn parse_login(req: &LoginRequest) -> AppResult<(Identifier, Password)> {
     Ok((identifier, password))
 }
 
-pub async fn login(core: &Core, req: LoginRequest, client: &ClientInfo) -> AppResult<LoginOutcome> {
+pub async fn login(app: &AppContext, req: LoginRequest, client: &ClientInfo) -> AppResult<LoginOutcome> {
     let (identifier, password) = parse_login(&req)?;
-    let user = check_password(core, &identifier, &password, &client.ip).await?;
+    let user = check_password(app, &identifier, &password, &client.ip).await?;
     if !user.is_active {
         return Err(AppError::AccountNotActive);
     }
-    let two_factor = match core.settings.two_factor {
+    let two_factor = match app.settings.two_factor {
         TwoFactorPolicy::Off => false,
         TwoFactorPolicy::Required => true,
         TwoFactorPolicy::Optional => user.two_factor_enabled,
     };
     if two_factor {
         return Ok(LoginOutcome::Challenge(
-            otp::start_challenge(core, &user).await?,
+            otp::start_challenge(app, &user).await?,
         ));
     }
-    let txn = begin_write(&core.db).await?;
-    let tokens = open_session(&txn, core, user, client).await?;
+    let txn = begin_write(&app.db).await?;
+    let tokens = open_session(&txn, app, user, client).await?;
     txn.commit().await?;
     Ok(LoginOutcome::Signed(Box::new(tokens)))
 }
@@ -160,11 +160,11 @@ pub async fn login(core: &Core, req: LoginRequest, client: &ClientInfo) -> AppRe
 /// row, its first refresh token, an access token, and `lastLogin`.
 pub async fn open_session(
     txn: &DatabaseTransaction,
-    core: &Core,
+    app: &AppContext,
     user: user::Model,
     client: &ClientInfo,
 ) -> AppResult<Tokens> {
-    let settings = &core.settings;
+    let settings = &app.settings;
     let now = now();
     let expires_at =
         now + chrono::Duration::from_std(settings.refresh_token_ttl).map_err(AppError::internal)?;
@@ -221,13 +221,13 @@ async fn new_refresh_token(
 
 /// Exchanges a refresh token for new tokens. The old one is used up; one
 /// that was already used revokes its whole session (reuse detection).
-pub async fn refresh(core: &Core, presented: &str) -> AppResult<Tokens> {
+pub async fn refresh(app: &AppContext, presented: &str) -> AppResult<Tokens> {
     if presented.is_empty() || presented.len() > 256 {
         return Err(AppError::InvalidToken);
     }
-    let settings = &core.settings;
+    let settings = &app.settings;
     let now = now();
-    let txn = begin_write(&core.db).await?;
+    let txn = begin_write(&app.db).await?;
     let Some((row, Some(sess))) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(sha256_hex(presented)))
         .find_also_related(session::Entity)
@@ -300,20 +300,20 @@ pub async fn revoke_sessions(
 }
 
 /// Every live session of a user, newest first.
-pub async fn list(core: &Core, user_id: Uuid) -> AppResult<Vec<session::Model>> {
+pub async fn list(app: &AppContext, user_id: Uuid) -> AppResult<Vec<session::Model>> {
     let live = session::Entity::find()
         .filter(session::Column::UserId.eq(user_id))
         .filter(session::Column::RevokedAt.is_null())
         .filter(session::Column::ExpiresAt.gt(now()))
         .order_by_desc(session::Column::CreatedAt)
         .order_by_desc(session::Column::Id);
-    Ok(core.reader.all(live).await?)
+    Ok(app.reader.all(live).await?)
 }
 
 /// Revokes one of the user's own sessions; another user's is `NOT_FOUND`.
-pub async fn revoke_one(core: &Core, user_id: Uuid, session_id: Uuid) -> AppResult<()> {
+pub async fn revoke_one(app: &AppContext, user_id: Uuid, session_id: Uuid) -> AppResult<()> {
     let revoked = revoke_sessions(
-        &core.db,
+        &app.db,
         session::Column::Id
             .eq(session_id)
             .and(session::Column::UserId.eq(user_id)),
@@ -327,9 +327,9 @@ pub async fn revoke_one(core: &Core, user_id: Uuid, session_id: Uuid) -> AppResu
 }
 
 /// Ends the credential of this request, or every session of the user.
-pub async fn logout(core: &Core, who: &Authenticated, all_sessions: bool) -> AppResult<()> {
+pub async fn logout(app: &AppContext, who: &Authenticated, all_sessions: bool) -> AppResult<()> {
     let now = now();
-    let txn = begin_write(&core.db).await?;
+    let txn = begin_write(&app.db).await?;
     if all_sessions {
         revoke_sessions(&txn, session::Column::UserId.eq(who.user.id), now).await?;
     }
@@ -347,11 +347,11 @@ pub async fn logout(core: &Core, who: &Authenticated, all_sessions: bool) -> App
 
 /// The per-request check of a Bearer token: one query by primary key (the
 /// session joined with its user) proves the session live and the user active.
-pub async fn authenticate(core: &Core, token: &str) -> AppResult<Authenticated> {
+pub async fn authenticate(app: &AppContext, token: &str) -> AppResult<Authenticated> {
     let (user_id, session_id) =
-        jwt::verify(core.settings.secret_bytes(), token).ok_or(AppError::Unauthenticated)?;
+        jwt::verify(app.settings.secret_bytes(), token).ok_or(AppError::Unauthenticated)?;
     let now = now();
-    let Some((sess, Some(user))) = core
+    let Some((sess, Some(user))) = app
         .reader
         .one_also_by_id(session_id, |id| {
             session::Entity::find_by_id(id).find_also_related(user::Entity)
@@ -369,7 +369,7 @@ pub async fn authenticate(core: &Core, token: &str) -> AppResult<Authenticated> 
         .is_none_or(|t| t < now - LAST_USED_RESOLUTION)
     {
         touch_last_used::<session::Entity>(
-            &core.db,
+            &app.db,
             session::Column::Id,
             session::Column::LastUsedAt,
             session_id,

@@ -7,13 +7,14 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 use uuid::Uuid;
 
 use crate::auth::tokens::random_token;
-use crate::db::{begin_write, now};
+use crate::db::now;
 use crate::domain::fold;
 use crate::error::{AppError, AppResult};
-use crate::mail::{enqueue, templates};
+use crate::mail::templates;
+use crate::services::mail::WriteTxn;
 use crate::services::pagination::{Ordering, SortKey, like_pattern};
 use crate::services::sessions::revoke_sessions;
-use crate::state::Core;
+use crate::services::AppContext;
 
 #[derive(Debug, Default)]
 pub struct UserFilter {
@@ -71,18 +72,18 @@ pub fn filtered(filter: UserFilter) -> AppResult<Select<user::Entity>> {
     Ok(select)
 }
 
-pub async fn find(core: &Core, id: Uuid) -> AppResult<Option<user::Model>> {
-    Ok(core.reader.one(user::Entity::find_by_id(id)).await?)
+pub async fn find(app: &AppContext, id: Uuid) -> AppResult<Option<user::Model>> {
+    Ok(app.reader.one(user::Entity::find_by_id(id)).await?)
 }
 
 /// Activates or deactivates an account and mails its owner. Deactivation
 /// ends every session at once (each request also checks `is_active`) and
 /// rotates the security stamp, so outstanding links die with it.
-pub async fn set_active(core: &Core, id: Uuid, active: bool) -> AppResult<user::Model> {
+pub async fn set_active(app: &AppContext, id: Uuid, active: bool) -> AppResult<user::Model> {
     let now = now();
-    let txn = begin_write(&core.db).await?;
+    let txn = WriteTxn::begin(app).await?;
     let existing = user::Entity::find_by_id(id)
-        .one(&txn)
+        .one(&*txn)
         .await?
         .ok_or(AppError::NotFound)?;
     let mut model: user::ActiveModel = existing.into();
@@ -94,23 +95,19 @@ pub async fn set_active(core: &Core, id: Uuid, active: bool) -> AppResult<user::
         }
     } else {
         model.security_stamp = Set(random_token());
-        revoke_sessions(&txn, session::Column::UserId.eq(id), now).await?;
+        revoke_sessions(&*txn, session::Column::UserId.eq(id), now).await?;
     }
-    let updated = model.update(&txn).await?;
+    let updated = model.update(&*txn).await?;
     let what = if active {
         "your account was activated by an administrator"
     } else {
         "your account was deactivated by an administrator"
     };
-    enqueue(
-        &txn,
-        &core.settings,
-        &updated.email,
-        &updated.email_key,
-        templates::security_notice(what, &core.settings.public_url),
+    txn.mail(
+        &updated,
+        templates::security_notice(what, &app.settings.public_url),
     )
     .await?;
     txn.commit().await?;
-    core.mail_wake.notify_one();
     Ok(updated)
 }

@@ -4,8 +4,10 @@ use crate::auth::RequestContext;
 use crate::error::AppError;
 use crate::graphql::guards::{IsAuthenticated, viewer};
 use crate::graphql::types::{RegisterInput, RegisterPayload, UpdateProfileInput, User};
-use crate::services::accounts::{self, Change, LinkActivation, ProfileUpdate, Registration};
-use crate::state::Core;
+use crate::graphql::app;
+use crate::services::activation::{self, LinkActivation};
+use crate::services::profile::{self, Change, ProfileUpdate};
+use crate::services::registration::{self, Registration};
 
 #[derive(Default)]
 pub struct AccountMutation;
@@ -24,8 +26,8 @@ impl AccountMutation {
     /// off). An address that already has an account gets the same answer and
     /// its owner a notice instead.
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<RegisterPayload> {
-        let registered = accounts::register(
-            Core::of(ctx)?,
+        let registered = registration::register(
+            app(ctx)?,
             Registration {
                 email: input.email,
                 password: input.password,
@@ -34,7 +36,7 @@ impl AccountMutation {
                 first_name: input.first_name,
                 last_name: input.last_name,
                 phone: input.phone,
-                gender: input.gender.map(|g| g.as_db()),
+                gender: input.gender.map(Into::into),
             },
         )
         .await?;
@@ -51,7 +53,7 @@ impl AccountMutation {
         uid: String,
         token: String,
     ) -> Result<User> {
-        match accounts::activate_with_link(Core::of(ctx)?, &uid, &token).await? {
+        match activation::activate_with_link(app(ctx)?, &uid, &token).await? {
             LinkActivation::Activated(user) => Ok(User::to_owner(*user)),
             // Over GraphQL a used link is simply used up.
             LinkActivation::AlreadyActive => Err(AppError::InvalidToken.into()),
@@ -67,7 +69,7 @@ impl AccountMutation {
     ) -> Result<User> {
         let ip = RequestContext::of(ctx)?.client_ip.to_string();
         Ok(User::to_owner(
-            accounts::activate_with_code(Core::of(ctx)?, &email, &code, &ip).await?,
+            activation::activate_with_code(app(ctx)?, &email, &code, &ip).await?,
         ))
     }
 
@@ -75,7 +77,7 @@ impl AccountMutation {
     /// true for a well-formed address.
     async fn resend_activation_email(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
         let ip = RequestContext::of(ctx)?.client_ip.to_string();
-        accounts::resend_activation(Core::of(ctx)?, &email, &ip).await?;
+        activation::resend_activation(app(ctx)?, &email, &ip).await?;
         Ok(true)
     }
 
@@ -87,10 +89,10 @@ impl AccountMutation {
             first_name: change(input.first_name),
             last_name: change(input.last_name),
             phone: change(input.phone),
-            gender: input.gender.map(|g| g.as_db()),
+            gender: input.gender.map(Into::into),
         };
         Ok(User::new(
-            accounts::update_profile(Core::of(ctx)?, me.id, update).await?,
+            profile::update_profile(app(ctx)?, me.id, update).await?,
         ))
     }
 }

@@ -8,7 +8,7 @@ use crate::graphql::types::{
 };
 use crate::services::sessions::{self, ClientInfo, LoginOutcome, LoginRequest};
 use crate::services::{api_tokens, otp};
-use crate::state::Core;
+use crate::graphql::app;
 
 #[derive(Default)]
 pub struct AuthMutation;
@@ -31,7 +31,7 @@ impl AuthMutation {
             password: input.password,
         };
         Ok(
-            match sessions::login(Core::of(ctx)?, request, &client(ctx)?).await? {
+            match sessions::login(app(ctx)?, request, &client(ctx)?).await? {
                 LoginOutcome::Signed(tokens) => {
                     LoginResult::AuthPayload(Box::new((*tokens).into()))
                 }
@@ -48,7 +48,7 @@ impl AuthMutation {
         code: String,
     ) -> Result<AuthPayload> {
         Ok(
-            otp::verify(Core::of(ctx)?, &challenge_id, &code, &client(ctx)?)
+            otp::verify(app(ctx)?, &challenge_id, &code, &client(ctx)?)
                 .await?
                 .into(),
         )
@@ -56,12 +56,12 @@ impl AuthMutation {
 
     /// Mails a new code for a challenge, replacing the old one.
     async fn resend_otp(&self, ctx: &Context<'_>, challenge_id: ID) -> Result<OtpChallenge> {
-        Ok(otp::resend(Core::of(ctx)?, &challenge_id).await?.into())
+        Ok(otp::resend(app(ctx)?, &challenge_id).await?.into())
     }
 
     /// Exchanges a refresh token for new tokens; the old one is used up.
     async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
-        Ok(sessions::refresh(Core::of(ctx)?, &refresh_token)
+        Ok(sessions::refresh(app(ctx)?, &refresh_token)
             .await?
             .into())
     }
@@ -77,7 +77,7 @@ impl AuthMutation {
             .viewer
             .authenticated()
             .ok_or(AppError::Unauthenticated)?;
-        sessions::logout(Core::of(ctx)?, who, all_sessions.unwrap_or(false)).await?;
+        sessions::logout(app(ctx)?, who, all_sessions.unwrap_or(false)).await?;
         Ok(true)
     }
 
@@ -85,7 +85,7 @@ impl AuthMutation {
     #[graphql(guard = "IsAuthenticated")]
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let me = viewer(ctx)?;
-        sessions::revoke_one(Core::of(ctx)?, me.id, uuid_arg(&id, "id")?).await?;
+        sessions::revoke_one(app(ctx)?, me.id, uuid_arg(&id, "id")?).await?;
         Ok(true)
     }
 
@@ -101,7 +101,7 @@ impl AuthMutation {
             .viewer
             .authenticated()
             .ok_or(AppError::Unauthenticated)?;
-        let created = api_tokens::create(Core::of(ctx)?, who, &name, expires_in_days).await?;
+        let created = api_tokens::create(app(ctx)?, who, &name, expires_in_days).await?;
         Ok(ApiTokenCreated {
             token: created.token,
             api_token: created.row.into(),
@@ -111,7 +111,7 @@ impl AuthMutation {
     #[graphql(guard = "IsAuthenticated")]
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let me = viewer(ctx)?;
-        api_tokens::revoke(Core::of(ctx)?, me.id, uuid_arg(&id, "id")?).await?;
+        api_tokens::revoke(app(ctx)?, me.id, uuid_arg(&id, "id")?).await?;
         Ok(true)
     }
 
@@ -120,7 +120,7 @@ impl AuthMutation {
         let me = viewer(ctx)?;
         let ip = client(ctx)?.ip;
         Ok(User::new(
-            otp::set_two_factor(Core::of(ctx)?, me, &password, true, &ip).await?,
+            otp::set_two_factor(app(ctx)?, me, &password, true, &ip).await?,
         ))
     }
 
@@ -129,7 +129,7 @@ impl AuthMutation {
         let me = viewer(ctx)?;
         let ip = client(ctx)?.ip;
         Ok(User::new(
-            otp::set_two_factor(Core::of(ctx)?, me, &password, false, &ip).await?,
+            otp::set_two_factor(app(ctx)?, me, &password, false, &ip).await?,
         ))
     }
 }

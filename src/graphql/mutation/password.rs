@@ -6,7 +6,7 @@ use crate::graphql::guards::IsAuthenticated;
 use crate::graphql::types::AuthPayload;
 use crate::services::passwords;
 use crate::services::sessions::ClientInfo;
-use crate::state::Core;
+use crate::graphql::app;
 
 #[derive(Default)]
 pub struct PasswordMutation;
@@ -30,7 +30,7 @@ impl PasswordMutation {
             user_agent: rc.user_agent.clone(),
         };
         let tokens = passwords::change(
-            Core::of(ctx)?,
+            app(ctx)?,
             who,
             &old_password,
             &new_password,
@@ -45,7 +45,7 @@ impl PasswordMutation {
     /// for a well-formed address.
     async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
         let ip = RequestContext::of(ctx)?.client_ip.to_string();
-        passwords::request_reset(Core::of(ctx)?, &email, &ip).await?;
+        passwords::request_reset(app(ctx)?, &email, &ip).await?;
         Ok(true)
     }
 
@@ -60,7 +60,7 @@ impl PasswordMutation {
         confirm_password: String,
     ) -> Result<bool> {
         passwords::reset(
-            Core::of(ctx)?,
+            app(ctx)?,
             &uid,
             &token,
             &new_password,

@@ -3,7 +3,7 @@ use async_graphql::{Context, ID, Object, Result};
 use crate::graphql::guards::{IsAuthenticatedOrReadOnly, viewer};
 use crate::graphql::types::{CreateProductInput, Product, UpdateProductInput, uuid_arg};
 use crate::services::products;
-use crate::state::Core;
+use crate::graphql::app;
 
 #[derive(Default)]
 pub struct ProductMutation;
@@ -18,7 +18,7 @@ impl ProductMutation {
     ) -> Result<Product> {
         let me = viewer(ctx)?;
         Ok(Product(
-            products::create(Core::of(ctx)?, me, input.into()).await?,
+            products::create(app(ctx)?, me, input.into()).await?,
         ))
     }
 
@@ -33,7 +33,7 @@ impl ProductMutation {
         let me = viewer(ctx)?;
         let id = uuid_arg(&id, "id")?;
         Ok(Product(
-            products::update(Core::of(ctx)?, me, id, input.into()).await?,
+            products::update(app(ctx)?, me, id, input.into()).await?,
         ))
     }
 
@@ -41,7 +41,7 @@ impl ProductMutation {
     #[graphql(guard = "IsAuthenticatedOrReadOnly")]
     async fn delete_product(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let me = viewer(ctx)?;
-        products::delete(Core::of(ctx)?, me, uuid_arg(&id, "id")?).await?;
+        products::delete(app(ctx)?, me, uuid_arg(&id, "id")?).await?;
         Ok(true)
     }
 }

@@ -3,7 +3,7 @@ use async_graphql::{Context, ID, Object, Result};
 use crate::graphql::guards::IsStaff;
 use crate::graphql::types::{User, uuid_arg};
 use crate::services::users;
-use crate::state::Core;
+use crate::graphql::app;
 
 #[derive(Default)]
 pub struct UserMutation;
@@ -16,7 +16,7 @@ impl UserMutation {
     async fn set_user_active(&self, ctx: &Context<'_>, id: ID, active: bool) -> Result<User> {
         let id = uuid_arg(&id, "id")?;
         Ok(User::new(
-            users::set_active(Core::of(ctx)?, id, active).await?,
+            users::set_active(app(ctx)?, id, active).await?,
         ))
     }
 }

@@ -5,7 +5,7 @@ use crate::auth::viewer::Credential;
 use crate::graphql::guards::{IsAuthenticated, viewer};
 use crate::graphql::types::{ApiToken, Session};
 use crate::services::{api_tokens, sessions};
-use crate::state::Core;
+use crate::graphql::app;
 
 #[derive(Default)]
 pub struct AuthQuery;
@@ -20,7 +20,7 @@ impl AuthQuery {
             .viewer
             .authenticated()
             .map(|a| a.credential);
-        let rows = sessions::list(Core::of(ctx)?, me.id).await?;
+        let rows = sessions::list(app(ctx)?, me.id).await?;
         Ok(rows
             .into_iter()
             .map(|row| {
@@ -34,7 +34,7 @@ impl AuthQuery {
     #[graphql(guard = "IsAuthenticated")]
     async fn api_tokens(&self, ctx: &Context<'_>) -> Result<Vec<ApiToken>> {
         let me = viewer(ctx)?;
-        let rows = api_tokens::list(Core::of(ctx)?, me.id).await?;
+        let rows = api_tokens::list(app(ctx)?, me.id).await?;
         Ok(rows.into_iter().map(ApiToken::from).collect())
     }
 }

@@ -5,7 +5,7 @@ use crate::graphql::pagination::{Connection, Page, connection, page as page_of, 
 use crate::graphql::types::{Product, ProductFilter, ProductOrder, uuid_arg};
 use crate::services::pagination::Window;
 use crate::services::products;
-use crate::state::Core;
+use crate::graphql::app;
 
 #[derive(Default)]
 pub struct ProductQuery;
@@ -16,7 +16,7 @@ impl ProductQuery {
     #[graphql(guard = "IsAuthenticatedOrReadOnly")]
     async fn product(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Product>> {
         let id = uuid_arg(&id, "id")?;
-        Ok(products::find(Core::of(ctx)?, id).await?.map(Product))
+        Ok(products::find(app(ctx)?, id).await?.map(Product))
     }
 
     /// Relay cursor pagination (keyset): `first`/`after` or `last`/`before`.
@@ -46,7 +46,7 @@ impl ProductQuery {
             before,
         };
         let ordering = ProductOrder::ordering(order_by);
-        Ok(connection(Core::of(ctx)?, select, &ordering, window, Product).await?)
+        Ok(connection(app(ctx)?, select, &ordering, window, Product).await?)
     }
 
     /// Page-number pagination: `page` is 1-based.
@@ -65,7 +65,7 @@ impl ProductQuery {
         let select = products::filtered(filter.unwrap_or_default().into_service()?)?;
         let ordering = ProductOrder::ordering(order_by);
         Ok(page_of(
-            Core::of(ctx)?,
+            app(ctx)?,
             select,
             &ordering,
             (page, page_size),

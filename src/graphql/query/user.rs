@@ -5,7 +5,7 @@ use crate::graphql::pagination::{Connection, Page, connection, page as page_of, 
 use crate::graphql::types::{User, UserFilter, UserOrder, uuid_arg};
 use crate::services::pagination::Window;
 use crate::services::users;
-use crate::state::Core;
+use crate::graphql::app;
 
 #[derive(Default)]
 pub struct UserQuery;
@@ -16,7 +16,7 @@ impl UserQuery {
     #[graphql(guard = "IsStaff")]
     async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
         let id = uuid_arg(&id, "id")?;
-        Ok(users::find(Core::of(ctx)?, id).await?.map(User::new))
+        Ok(users::find(app(ctx)?, id).await?.map(User::new))
     }
 
     /// Staff only: users with Relay cursor pagination.
@@ -46,7 +46,7 @@ impl UserQuery {
             before,
         };
         let ordering = UserOrder::ordering(order_by);
-        Ok(connection(Core::of(ctx)?, select, &ordering, window, User::new).await?)
+        Ok(connection(app(ctx)?, select, &ordering, window, User::new).await?)
     }
 
     /// Staff only: users by page number.
@@ -65,7 +65,7 @@ impl UserQuery {
         let select = users::filtered(filter.unwrap_or_default().into())?;
         let ordering = UserOrder::ordering(order_by);
         Ok(page_of(
-            Core::of(ctx)?,
+            app(ctx)?,
             select,
             &ordering,
             (page, page_size),

@@ -4,33 +4,14 @@ use entity::user;
 
 use crate::auth::RequestContext;
 
+/// The domain's gender as a GraphQL enum (conversions both ways derived).
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::Gender")]
 pub enum Gender {
     Female,
     Male,
     Other,
     Unspecified,
-}
-
-impl Gender {
-    /// The value stored in `users.gender`.
-    pub fn as_db(self) -> &'static str {
-        match self {
-            Gender::Female => "FEMALE",
-            Gender::Male => "MALE",
-            Gender::Other => "OTHER",
-            Gender::Unspecified => "UNSPECIFIED",
-        }
-    }
-
-    pub fn from_db(value: &str) -> Gender {
-        match value {
-            "FEMALE" => Gender::Female,
-            "MALE" => Gender::Male,
-            "OTHER" => Gender::Other,
-            _ => Gender::Unspecified,
-        }
-    }
 }
 
 /// An account as the API shows it. Private fields answer `null` to anyone but
@@ -95,7 +76,7 @@ impl User {
         self.private(ctx, self.model.phone.clone()).flatten()
     }
     async fn gender(&self) -> Option<Gender> {
-        Some(Gender::from_db(&self.model.gender))
+        Some(crate::domain::Gender::from_stored(&self.model.gender).into())
     }
     async fn is_active(&self) -> bool {
         self.model.is_active

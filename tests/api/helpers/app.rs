@@ -17,7 +17,7 @@ pub struct TestApp {
     pub db: TestDatabase,
     pub mail_dir: PathBuf,
     pub client: reqwest::Client,
-    /// Statements the server has run (its `Core::queries` gauge).
+    /// Statements the server has run (its `AppContext::queries` gauge).
     pub queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,

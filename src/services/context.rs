@@ -1,4 +1,5 @@
-//! What every handler and resolver shares, built once by `startup`.
+//! What every service shares, built once by `startup`: the database, the
+//! settings, the hashing queue and the outbox's wake-up.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,16 +11,13 @@ use tokio::sync::Notify;
 use crate::auth::PasswordHasher;
 use crate::config::Settings;
 use crate::db::{Reader, Writer};
-use crate::error::AppError;
-use crate::graphql::AppSchema;
-use crate::graphql::document::DocumentCache;
 
 const SLOW_QUERY: Duration = Duration::from_millis(250);
 
 /// The application's shared parts, cheap to clone; also the schema's global
 /// data, so resolvers reach the database and settings through it.
 #[derive(Clone)]
-pub struct Core {
+pub struct AppContext {
     pub db: DatabaseConnection,
     /// For hot, bounded reads outside transactions (the session check,
     /// pages, owners, counts): on a SQLite file they run in place instead of
@@ -38,27 +36,11 @@ pub struct Core {
     pub queries: Arc<AtomicU64>,
 }
 
-impl Core {
-    pub fn of<'a>(ctx: &async_graphql::Context<'a>) -> Result<&'a Core, AppError> {
-        ctx.data_opt::<Core>().ok_or_else(|| {
-            AppError::internal(anyhow::anyhow!("core state missing from schema data"))
-        })
-    }
-}
-
-/// Poem's shared state: the core plus the schema built over it.
-#[derive(Clone)]
-pub struct AppState {
-    pub core: Core,
-    pub schema: AppSchema,
-    pub documents: Arc<DocumentCache>,
-}
-
-impl Core {
+impl AppContext {
     pub fn new(
         mut db: DatabaseConnection,
         settings: Arc<Settings>,
-    ) -> Result<Core, sea_orm::DbErr> {
+    ) -> Result<AppContext, sea_orm::DbErr> {
         let queries = Arc::new(AtomicU64::new(0));
         let counter = queries.clone();
         db.set_metric_callback(move |info| {
@@ -74,7 +56,7 @@ impl Core {
         });
         let reader = Reader::new(&settings.database_url, &db, queries.clone())?;
         let writer = Writer::new(&settings.database_url, &db)?;
-        Ok(Core {
+        Ok(AppContext {
             queries,
             reader,
             writer,

@@ -1,0 +1,84 @@
+//! "Queue a mail, commit, wake the worker", written once.
+//!
+//! Mail leaves only through the outbox, in the transaction of the change
+//! that causes it; the worker is woken only after that transaction commits
+//! (before, it would find nothing), and only when something was queued.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use entity::user;
+use sea_orm::{DatabaseTransaction, DbErr};
+use tokio::sync::Notify;
+
+use crate::config::Settings;
+use crate::db::{begin_write, now};
+use crate::mail::{Email, outbox};
+use crate::services::AppContext;
+use crate::services::rate_limit;
+
+/// A write transaction (`IMMEDIATE` on SQLite) that may queue mail.
+pub struct WriteTxn {
+    txn: DatabaseTransaction,
+    settings: Arc<Settings>,
+    wake: Arc<Notify>,
+    queued: AtomicBool,
+}
+
+impl Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+impl WriteTxn {
+    pub async fn begin(app: &AppContext) -> Result<WriteTxn, DbErr> {
+        Ok(WriteTxn {
+            txn: begin_write(&app.db).await?,
+            settings: app.settings.clone(),
+            wake: app.mail_wake.clone(),
+            queued: AtomicBool::new(false),
+        })
+    }
+
+    /// Queues `email` to `user`, within the address's `MAIL_RATE_LIMIT`
+    /// budget. Over budget the message is silently dropped: the caller's
+    /// answer must not change, so the limit reveals nothing. Returns
+    /// whether the message was queued.
+    pub async fn mail(&self, user: &user::Model, email: Email) -> Result<bool, DbErr> {
+        let now = now();
+        let budget = rate_limit::hit(
+            &self.txn,
+            &rate_limit::key("mail", &user.email_key),
+            self.settings.mail_rate_limit,
+            now,
+        )
+        .await?;
+        if !budget.is_allowed() {
+            tracing::info!("mail budget for an address exhausted; message not queued");
+            return Ok(false);
+        }
+        outbox::insert(&self.txn, &user.email, email, now).await?;
+        self.queued.store(true, Ordering::Relaxed);
+        Ok(true)
+    }
+
+    /// Commits, then wakes this process's outbox worker if mail was queued
+    /// (other instances find it on their next poll).
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await?;
+        if self.queued.load(Ordering::Relaxed) {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Undoes everything, mail included. A failed rollback leaves nothing
+    /// to do: the transaction ends with its connection either way.
+    pub async fn rollback(self) {
+        self.txn.rollback().await.ok();
+    }
+}
