@@ -4,7 +4,8 @@ use entity::user;
 
 use crate::auth::RequestContext;
 
-/// The domain's gender as a GraphQL enum (conversions both ways derived).
+// The domain's gender as a GraphQL enum (conversions both ways derived);
+// a plain comment, so the SDL stays as it was.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::Gender")]
 pub enum Gender {
