@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use authql::config::Settings;
-use authql::services::{products, registration};
 use authql::services::AppContext;
+use authql::services::{products, registration};
 
 const EMAIL: &str = "bench@example.com";
 const PASSWORD: &str = "correct horse battery staple";

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use authql::cli::{Cli, Command};
 use authql::config::Settings;
 use authql::error::AppError;
+use authql::services::AppContext;
 use authql::services::registration;
 use authql::startup::Application;
-use authql::services::AppContext;
 use authql::{config, db, graphql, telemetry};
 use clap::Parser;
 

@@ -15,10 +15,10 @@ use crate::config::Settings;
 use crate::db::{self, MigrateCommand};
 use crate::graphql;
 use crate::http;
-use crate::mail::Outbox;
-use crate::services::maintenance;
 use crate::http::state::AppState;
+use crate::mail::Outbox;
 use crate::services::AppContext;
+use crate::services::maintenance;
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(15);
@@ -88,10 +88,7 @@ impl Application {
         tracing::info!(addr = %self.addr, "serving GraphQL at http://{}/graphql", self.addr);
         let (stop_workers, workers_stopped) = watch::channel(false);
         let outbox = tokio::spawn(self.outbox.run(workers_stopped.clone()));
-        let cleanup = tokio::spawn(maintenance::run(
-            self.state.app.db.clone(),
-            workers_stopped,
-        ));
+        let cleanup = tokio::spawn(maintenance::run(self.state.app.db.clone(), workers_stopped));
         let routes = http::routes(self.state.clone());
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(routes, stop, Some(GRACEFUL_SHUTDOWN))

@@ -1,11 +1,12 @@
 //! Connecting to SQLite or PostgreSQL, migrations, and write transactions
-//! that behave alike on both.
+//! that behave alike on both; `Hot`, the one API for hot statements outside
+//! transactions, and `sql_err`, the one classification of constraint errors.
 
-mod reader;
-mod writer;
+mod hot;
+mod in_place;
 
-pub use reader::Reader;
-pub use writer::Writer;
+pub use hot::Hot;
+pub use in_place::sql_err;
 
 use std::time::Duration;
 

@@ -39,7 +39,12 @@ mod tests {
 
     #[test]
     fn stored_values_round_trip() {
-        for g in [Gender::Female, Gender::Male, Gender::Other, Gender::Unspecified] {
+        for g in [
+            Gender::Female,
+            Gender::Male,
+            Gender::Other,
+            Gender::Unspecified,
+        ] {
             assert_eq!(Gender::from_stored(g.as_stored()), g);
         }
         assert_eq!(Gender::from_stored("?"), Gender::Unspecified);

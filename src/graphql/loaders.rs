@@ -6,18 +6,17 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use entity::user;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::db::Reader;
+use crate::services::{AppContext, users};
 
 pub struct UserLoader {
-    reader: Reader,
+    app: AppContext,
 }
 
 impl UserLoader {
-    pub fn new(reader: Reader) -> Self {
-        UserLoader { reader }
+    pub fn new(app: AppContext) -> Self {
+        UserLoader { app }
     }
 }
 
@@ -26,11 +25,7 @@ impl Loader<Uuid> for UserLoader {
     type Error = Arc<sea_orm::DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let users = self
-            .reader
-            .all(user::Entity::find().filter(user::Column::Id.is_in(keys.iter().copied())))
-            .await
-            .map_err(Arc::new)?;
+        let users = users::find_many(&self.app, keys).await.map_err(Arc::new)?;
         Ok(users.into_iter().map(|u| (u.id, u)).collect())
     }
 }

@@ -10,11 +10,11 @@ use tokio::sync::OnceCell;
 use sea_orm::{EntityTrait, Select};
 
 use crate::error::AppError;
+use crate::graphql::app;
+use crate::services::AppContext;
 use crate::services::pagination::{
     self, Counter, Cursors, NumberedPage, Ordering, Position, Slice, Window,
 };
-use crate::graphql::app;
-use crate::services::AppContext;
 
 /// What one item of a list costs times: its page size. An out-of-range size
 /// counts as 1 so that it reaches the resolver and is answered
@@ -247,12 +247,11 @@ where
     let cursors = Cursors {
         secret: app.settings.secret_bytes(),
     };
-    let slice =
-        pagination::keyset(&app.reader, select.clone(), ordering, window, &cursors).await?;
+    let slice = pagination::keyset(&app.hot, select.clone(), ordering, window, &cursors).await?;
     Ok(Connection::new(
         slice,
         node,
-        Counter::new(app.reader.clone(), select),
+        Counter::new(app.hot.clone(), select),
     ))
 }
 
@@ -272,10 +271,10 @@ where
     N: ListItem,
 {
     let numbered =
-        pagination::numbered(&app.reader, select.clone(), ordering, page, page_size).await?;
+        pagination::numbered(&app.hot, select.clone(), ordering, page, page_size).await?;
     Ok(Page::new(
         numbered,
         node,
-        Counter::new(app.reader.clone(), select),
+        Counter::new(app.hot.clone(), select),
     ))
 }

@@ -6,8 +6,8 @@ use poem::{Response, handler};
 
 use super::pages::{page, token_page_headers};
 use crate::error::AppError;
-use crate::services::activation::{self, LinkActivation};
 use crate::http::state::AppState;
+use crate::services::activation::{self, LinkActivation};
 
 #[handler]
 pub async fn activate(

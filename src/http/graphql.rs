@@ -16,7 +16,6 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::auth::{RequestContext, Viewer};
-use crate::services::authentication;
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::graphql::codes::{PARSE_FAILED, VALIDATION_FAILED, with_code};
@@ -27,6 +26,7 @@ use crate::graphql::loaders::UserLoader;
 use crate::http::client_ip;
 use crate::http::graphiql;
 use crate::http::state::AppState;
+use crate::services::authentication;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const APPLICATION_JSON: &str = "application/json";
@@ -422,8 +422,7 @@ async fn execute(
                 context.operation = op.shape.as_ref().map_or(OperationType::Query, |s| s.ty);
                 // One DataLoader per operation: batching within it, no
                 // cache shared between requests.
-                let owners =
-                    DataLoader::new(UserLoader::new(state.app.reader.clone()), tokio::spawn);
+                let owners = DataLoader::new(UserLoader::new(state.app.clone()), tokio::spawn);
                 render(
                     state
                         .schema

@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::pages::{escape, page};
 use crate::error::AppError;
-use crate::services::passwords;
 use crate::http::state::AppState;
+use crate::services::passwords;
 
 /// Two passwords of at most 128 characters fit easily; anything larger is
 /// not this form.

@@ -110,4 +110,3 @@ pub fn new_account(
         updated_at: Set(now),
     }
 }
-

@@ -82,7 +82,11 @@ pub async fn send_activation(
 }
 
 /// Activates the account a link names, if the link is genuine and fresh.
-pub async fn activate_with_link(app: &AppContext, uid: &str, token: &str) -> AppResult<LinkActivation> {
+pub async fn activate_with_link(
+    app: &AppContext,
+    uid: &str,
+    token: &str,
+) -> AppResult<LinkActivation> {
     let settings = &app.settings;
     let user_id = link_token::user_id_from_uid(uid).ok_or(AppError::InvalidToken)?;
     let now = now();
@@ -211,4 +215,3 @@ pub async fn resend_activation(app: &AppContext, email: &str, client_ip: &str) -
     txn.commit().await?;
     Ok(())
 }
-

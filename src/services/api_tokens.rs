@@ -14,8 +14,8 @@ use crate::auth::tokens::{random_token, sha256_hex};
 use crate::auth::viewer::{Authenticated, Credential};
 use crate::db::now;
 use crate::error::{AppError, AppResult};
-use crate::services::sessions::{LAST_USED_RESOLUTION, touch_last_used};
 use crate::services::AppContext;
+use crate::services::sessions::{LAST_USED_RESOLUTION, touch_last_used};
 
 /// Marks authql tokens, so a leaked one is recognisable (secret scanners).
 pub const TOKEN_PREFIX: &str = "aql_";
@@ -81,7 +81,7 @@ pub async fn list(app: &AppContext, user_id: Uuid) -> AppResult<Vec<api_token::M
         )
         .order_by_desc(api_token::Column::CreatedAt)
         .order_by_desc(api_token::Column::Id);
-    Ok(app.reader.all(live).await?)
+    Ok(app.hot.all(live).await?)
 }
 
 /// Revokes one of the user's tokens; returns whether one was revoked.
@@ -119,7 +119,7 @@ pub async fn authenticate(app: &AppContext, token: &str) -> AppResult<Authentica
     let by_hash = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(sha256_hex(token)))
         .find_also_related(user::Entity);
-    let Some((row, Some(user))) = app.reader.one_also(by_hash).await? else {
+    let Some((row, Some(user))) = app.hot.one_also(by_hash).await? else {
         return Err(AppError::Unauthenticated);
     };
     if row.revoked_at.is_some() || row.expires_at.is_some_and(|t| t <= now) || !user.is_active {

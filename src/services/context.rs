@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 
 use crate::auth::PasswordHasher;
 use crate::config::Settings;
-use crate::db::{Reader, Writer};
+use crate::db;
 
 const SLOW_QUERY: Duration = Duration::from_millis(250);
 
@@ -18,21 +18,19 @@ const SLOW_QUERY: Duration = Duration::from_millis(250);
 /// data, so resolvers reach the database and settings through it.
 #[derive(Clone)]
 pub struct AppContext {
+    /// The pool: transactions, and everything not on the hot path.
     pub db: DatabaseConnection,
-    /// For hot, bounded reads outside transactions (the session check,
-    /// pages, owners, counts): on a SQLite file they run in place instead of
-    /// on sqlx's connection threads; on PostgreSQL they use `db`'s pool.
-    pub reader: Reader,
-    /// For single-row inserts outside transactions: committed in groups by
-    /// one writer thread on a SQLite file, else on the pool.
-    pub writer: Writer,
+    /// For hot, bounded statements outside transactions (the session check,
+    /// pages, owners, counts, single inserts): SeaORM's queries and models,
+    /// on the pool or, on a SQLite file, in place (`db::Hot`).
+    pub hot: db::Hot,
     pub settings: Arc<Settings>,
     pub hasher: Arc<PasswordHasher>,
     /// Wakes this process's outbox worker after a commit that queued mail.
     pub mail_wake: Arc<Notify>,
-    /// Statements run on `db` and `reader` since start (not the grouped
-    /// inserts of `writer`): an operational gauge, and how tests see that a
-    /// page of products costs a fixed number of queries.
+    /// Statements run on `db`, and reads run on `hot`, since start (not the
+    /// grouped writes): an operational gauge, and how tests see that a page
+    /// of products costs a fixed number of queries.
     pub queries: Arc<AtomicU64>,
 }
 
@@ -54,12 +52,10 @@ impl AppContext {
                 );
             }
         });
-        let reader = Reader::new(&settings.database_url, &db, queries.clone())?;
-        let writer = Writer::new(&settings.database_url, &db)?;
+        let hot = db::Hot::new(&settings.database_url, &db, queries.clone())?;
         Ok(AppContext {
             queries,
-            reader,
-            writer,
+            hot,
             hasher: Arc::new(PasswordHasher::new(
                 settings.hash_concurrency,
                 settings.hash_queue_timeout,

@@ -3,10 +3,10 @@
 
 pub mod accounts;
 pub mod activation;
-pub mod authentication;
-mod context;
 pub mod api_tokens;
+pub mod authentication;
 pub mod codes;
+mod context;
 pub mod mail;
 pub mod maintenance;
 pub mod otp;

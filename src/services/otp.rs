@@ -13,18 +13,16 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::auth::tokens::{
-    code_digest, random_token, sha256_hex, six_digit_code,
-};
+use crate::auth::tokens::{code_digest, random_token, sha256_hex, six_digit_code};
 use crate::db::{begin_write, now};
 use crate::domain::{Email, Password};
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
-use crate::services::mail::WriteTxn;
+use crate::services::AppContext;
 use crate::services::codes;
+use crate::services::mail::WriteTxn;
 use crate::services::rate_limit::{LoginLimits, seconds_until};
 use crate::services::sessions::{self, ClientInfo, Identifier, Tokens};
-use crate::services::AppContext;
 
 /// A challenge may be re-sent this many times.
 pub const MAX_RESENDS: i32 = 3;

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::tokens::{constant_time_eq, hmac_hex};
-use crate::db::Reader;
+use crate::db::Hot;
 use crate::error::{AppError, AppResult};
 
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
@@ -95,15 +95,15 @@ type CountFuture = Pin<Box<dyn Future<Output = Result<u64, DbErr>> + Send>>;
 pub struct Counter(Arc<dyn Fn() -> CountFuture + Send + Sync>);
 
 impl Counter {
-    pub fn new<E>(reader: Reader, select: Select<E>) -> Counter
+    pub fn new<E>(hot: Hot, select: Select<E>) -> Counter
     where
         E: EntityTrait,
         E::Model: Sync,
         Select<E>: Clone + Send + Sync + 'static,
     {
         Counter(Arc::new(move || {
-            let (reader, select) = (reader.clone(), select.clone());
-            Box::pin(async move { reader.count(select).await })
+            let (hot, select) = (hot.clone(), select.clone());
+            Box::pin(async move { hot.count(select).await })
         }))
     }
 
@@ -243,7 +243,7 @@ fn sorted<E: EntityTrait>(select: Select<E>, ordering: &Ordering<E>, reverse: bo
 
 /// A Relay connection page over `select` (already filtered) in `ordering`.
 pub async fn keyset<E>(
-    reader: &Reader,
+    hot: &Hot,
     select: Select<E>,
     ordering: &Ordering<E>,
     window: Window,
@@ -279,7 +279,7 @@ where
     }
     let backward = last.is_some();
     let limit = last.or(first).unwrap_or(DEFAULT_PAGE_SIZE as u64);
-    let mut rows = reader
+    let mut rows = hot
         .all(sorted(bounded, ordering, backward).limit(limit + 1))
         .await?;
     let more = rows.len() as u64 > limit;
@@ -295,7 +295,7 @@ where
         async move {
             match cursor {
                 None => Ok::<bool, AppError>(false),
-                Some((key, id)) => Ok(reader
+                Some((key, id)) => Ok(hot
                     .one(select.filter(past(ordering, &key, id, ahead)?))
                     .await?
                     .is_some()),
@@ -319,7 +319,7 @@ where
 
 /// Page `page` (1-based) of `page_size` rows; past the end it is empty.
 pub async fn numbered<E>(
-    reader: &Reader,
+    hot: &Hot,
     select: Select<E>,
     ordering: &Ordering<E>,
     page: i32,
@@ -334,7 +334,7 @@ where
     }
     let size = size(Some(page_size), "pageSize")?.unwrap_or(DEFAULT_PAGE_SIZE as u64);
     let offset = (page as u64 - 1) * size;
-    let mut rows = reader
+    let mut rows = hot
         .all(
             sorted(select, ordering, false)
                 .offset(offset)

@@ -13,11 +13,11 @@ use crate::db::now;
 use crate::domain::{Email, FieldErrors, Password};
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
+use crate::services::AppContext;
 use crate::services::accounts::find_by_id;
 use crate::services::mail::WriteTxn;
 use crate::services::rate_limit;
 use crate::services::sessions::{self, ClientInfo, Identifier, Tokens, revoke_sessions};
-use crate::services::AppContext;
 
 /// Parses a new password and its confirmation, for `user`.
 fn parse_new(user: &user::Model, new_password: &str, confirm: &str) -> AppResult<Password> {

@@ -11,8 +11,8 @@ use uuid::Uuid;
 use crate::db::now;
 use crate::domain::{FieldErrors, fold};
 use crate::error::{AppError, AppResult};
-use crate::services::pagination::{Ordering, SortKey, like_pattern};
 use crate::services::AppContext;
+use crate::services::pagination::{Ordering, SortKey, like_pattern};
 
 const NAME_MAX: usize = 200;
 const DESCRIPTION_MAX: usize = 10_000;
@@ -120,11 +120,11 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    Ok(app.writer.insert(row).await?)
+    Ok(app.hot.insert(row).await?)
 }
 
 pub async fn find(app: &AppContext, id: Uuid) -> AppResult<Option<product::Model>> {
-    Ok(app.reader.one(product::Entity::find_by_id(id)).await?)
+    Ok(app.hot.one(product::Entity::find_by_id(id)).await?)
 }
 
 /// DRF's object permission: the owner, or staff.

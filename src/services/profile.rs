@@ -4,7 +4,7 @@ use entity::user;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, SqlErr};
 use uuid::Uuid;
 
-use crate::db::{begin_write, now};
+use crate::db::{begin_write, now, sql_err};
 use crate::domain::{FieldErrors, Gender, Invalid, Phone, Username};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
@@ -107,11 +107,10 @@ pub async fn update_profile(
             txn.commit().await?;
             Ok(updated)
         }
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+        Err(e) if matches!(sql_err(&e), Some(SqlErr::UniqueConstraintViolation(_))) => {
             txn.rollback().await.ok();
             Err(AppError::field("username", "is already taken"))
         }
         Err(e) => Err(e.into()),
     }
 }
-

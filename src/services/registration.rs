@@ -3,7 +3,7 @@
 use entity::user;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, SqlErr};
 
-use crate::db::now;
+use crate::db::{now, sql_err};
 use crate::domain::{Email, FieldErrors, Gender, Password, Phone, Username};
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
@@ -115,7 +115,7 @@ pub async fn register(app: &AppContext, input: Registration) -> AppResult<Regist
         Ok(()) => txn.commit().await?,
         Err(e) => {
             txn.rollback().await;
-            match e.sql_err() {
+            match sql_err(&e) {
                 // Lost a race on PostgreSQL, where the transaction does not
                 // serialise writers as SQLite's IMMEDIATE does.
                 Some(SqlErr::UniqueConstraintViolation(what)) if what.contains("username") => {
@@ -143,8 +143,11 @@ async fn notify_existing(
     app: &AppContext,
     owner: &user::Model,
 ) -> Result<(), DbErr> {
-    txn.mail(owner, templates::already_registered(&app.settings.public_url))
-        .await?;
+    txn.mail(
+        owner,
+        templates::already_registered(&app.settings.public_url),
+    )
+    .await?;
     Ok(())
 }
 

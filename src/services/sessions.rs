@@ -17,9 +17,9 @@ use crate::config::TwoFactorPolicy;
 use crate::db::{begin_write, now};
 use crate::domain::{Email, FieldErrors, Password, Username};
 use crate::error::{AppError, AppResult};
+use crate::services::AppContext;
 use crate::services::otp::{self, ChallengeIssued};
 use crate::services::rate_limit::LoginLimits;
-use crate::services::AppContext;
 
 /// `lastUsedAt` is written at most this often per session or token: a
 /// write per request would serialise all traffic on the database.
@@ -134,7 +134,11 @@ fn parse_login(req: &LoginRequest) -> AppResult<(Identifier, Password)> {
     Ok((identifier, password))
 }
 
-pub async fn login(app: &AppContext, req: LoginRequest, client: &ClientInfo) -> AppResult<LoginOutcome> {
+pub async fn login(
+    app: &AppContext,
+    req: LoginRequest,
+    client: &ClientInfo,
+) -> AppResult<LoginOutcome> {
     let (identifier, password) = parse_login(&req)?;
     let user = check_password(app, &identifier, &password, &client.ip).await?;
     if !user.is_active {
@@ -307,7 +311,7 @@ pub async fn list(app: &AppContext, user_id: Uuid) -> AppResult<Vec<session::Mod
         .filter(session::Column::ExpiresAt.gt(now()))
         .order_by_desc(session::Column::CreatedAt)
         .order_by_desc(session::Column::Id);
-    Ok(app.reader.all(live).await?)
+    Ok(app.hot.all(live).await?)
 }
 
 /// Revokes one of the user's own sessions; another user's is `NOT_FOUND`.
@@ -352,7 +356,7 @@ pub async fn authenticate(app: &AppContext, token: &str) -> AppResult<Authentica
         jwt::verify(app.settings.secret_bytes(), token).ok_or(AppError::Unauthenticated)?;
     let now = now();
     let Some((sess, Some(user))) = app
-        .reader
+        .hot
         .one_also_by_id(session_id, |id| {
             session::Entity::find_by_id(id).find_also_related(user::Entity)
         })

@@ -11,10 +11,10 @@ use crate::db::now;
 use crate::domain::fold;
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
+use crate::services::AppContext;
 use crate::services::mail::WriteTxn;
 use crate::services::pagination::{Ordering, SortKey, like_pattern};
 use crate::services::sessions::revoke_sessions;
-use crate::services::AppContext;
 
 #[derive(Debug, Default)]
 pub struct UserFilter {
@@ -73,7 +73,14 @@ pub fn filtered(filter: UserFilter) -> AppResult<Select<user::Entity>> {
 }
 
 pub async fn find(app: &AppContext, id: Uuid) -> AppResult<Option<user::Model>> {
-    Ok(app.reader.one(user::Entity::find_by_id(id)).await?)
+    Ok(app.hot.one(user::Entity::find_by_id(id)).await?)
+}
+
+/// The users of these ids (any that exist), in one query: a page's owners.
+pub async fn find_many(app: &AppContext, ids: &[Uuid]) -> Result<Vec<user::Model>, sea_orm::DbErr> {
+    app.hot
+        .all(user::Entity::find().filter(user::Column::Id.is_in(ids.iter().copied())))
+        .await
 }
 
 /// Activates or deactivates an account and mails its owner. Deactivation

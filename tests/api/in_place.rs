@@ -1,14 +1,15 @@
-//! The paths that bypass sqlx on SQLite behave as the pool does: hot reads
-//! (`authql::db::Reader`) return exactly what sea-orm reads from the same
-//! rows, nulls included, and grouped inserts (`authql::db::Writer`) commit
-//! each row or fail it alone. On PostgreSQL both are the pool itself, and
-//! the same assertions hold. On SQLite the writer's commits are moved into
-//! the database file by a checkpoint thread of its own, soon after.
+//! The one data API for hot statements (`authql::db::Hot`) behaves as the
+//! pool does, also where it bypasses sqlx on SQLite: reads return exactly
+//! what SeaORM reads from the same rows, nulls included; grouped inserts
+//! commit each row or fail it alone; and a broken constraint is classified
+//! by `db::sql_err` as on the pool. On PostgreSQL `Hot` is the pool itself,
+//! and the same assertions hold. On SQLite the grouped commits are moved
+//! into the database file by a checkpoint thread of its own, soon after.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use authql::db::{Reader, Writer};
+use authql::db::{self, Hot};
 use entity::{api_token, product, session, user};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
@@ -54,12 +55,15 @@ async fn in_place_reads_match_the_pool_row_for_row() {
         .await;
 
     let db = app.db_conn().await;
-    let reader =
-        Reader::new(&app.db.url, &db, Arc::new(AtomicU64::new(0))).expect("open the reader");
+    let reader = hot(&app.db.url, &db);
     same_rows(&reader, &db).await;
 }
 
-async fn same_rows(reader: &Reader, db: &DatabaseConnection) {
+fn hot(url: &str, db: &DatabaseConnection) -> Hot {
+    Hot::new(url, db, Arc::new(AtomicU64::new(0))).expect("open the hot connection")
+}
+
+async fn same_rows(reader: &Hot, db: &DatabaseConnection) {
     let users = user::Entity::find().order_by_asc(user::Column::Id);
     assert_eq!(
         reader.all(users.clone()).await.unwrap(),
@@ -136,7 +140,7 @@ async fn grouped_inserts_commit_each_row_and_fail_a_bad_one_alone() {
     app.signed_in_user("writer-owner@example.com").await;
     let db = app.db_conn().await;
     let owner = user::Entity::find().one(&db).await.unwrap().unwrap().id;
-    let writer = Writer::new(&app.db.url, &db).expect("start the writer");
+    let writer = hot(&app.db.url, &db);
 
     // Sixty at once, so they are committed in groups; every fifth names an
     // owner that does not exist, which the foreign key refuses.
@@ -187,7 +191,7 @@ async fn grouped_inserts_are_checkpointed_into_the_database_file() {
     app.signed_in_user("checkpoint-owner@example.com").await;
     let db = app.db_conn().await;
     let owner = user::Entity::find().one(&db).await.unwrap().unwrap().id;
-    let writer = Writer::new(&app.db.url, &db).expect("start the writer");
+    let writer = hot(&app.db.url, &db);
     for i in 0..20 {
         writer
             .insert(new_product(owner, &format!("checkpointed {i}")))
@@ -216,4 +220,30 @@ async fn grouped_inserts_are_checkpointed_into_the_database_file() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// A future unique column behaves on the in-place writer as on the pool: the
+/// error is classified as a unique violation (so a service answers the right
+/// field error, not INTERNAL_SERVER_ERROR), and nothing is stored.
+#[tokio::test]
+async fn a_taken_unique_value_is_classified_alike_on_both_paths() {
+    let app = spawn_app().await;
+    app.signed_in_user("unique-owner@example.com").await;
+    let db = app.db_conn().await;
+    let taken = user::Entity::find().one(&db).await.unwrap().unwrap();
+    let mut twin: user::ActiveModel = taken.clone().into();
+    twin.id = Set(uuid::Uuid::now_v7());
+    let hot = hot(&app.db.url, &db);
+    let err = hot
+        .insert(twin)
+        .await
+        .expect_err("a second account for one address");
+    assert!(
+        matches!(
+            db::sql_err(&err),
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+        ),
+        "{err:?}"
+    );
+    assert_eq!(user::Entity::find().count(&db).await.unwrap(), 1);
 }

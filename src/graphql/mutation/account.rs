@@ -2,9 +2,9 @@ use async_graphql::{Context, MaybeUndefined, Object, Result};
 
 use crate::auth::RequestContext;
 use crate::error::AppError;
+use crate::graphql::app;
 use crate::graphql::guards::{IsAuthenticated, viewer};
 use crate::graphql::types::{RegisterInput, RegisterPayload, UpdateProfileInput, User};
-use crate::graphql::app;
 use crate::services::activation::{self, LinkActivation};
 use crate::services::profile::{self, Change, ProfileUpdate};
 use crate::services::registration::{self, Registration};

@@ -2,13 +2,13 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::auth::RequestContext;
 use crate::error::AppError;
+use crate::graphql::app;
 use crate::graphql::guards::{IsAuthenticated, viewer};
 use crate::graphql::types::{
     ApiTokenCreated, AuthPayload, LoginInput, LoginResult, OtpChallenge, User, uuid_arg,
 };
 use crate::services::sessions::{self, ClientInfo, LoginOutcome, LoginRequest};
 use crate::services::{api_tokens, otp};
-use crate::graphql::app;
 
 #[derive(Default)]
 pub struct AuthMutation;
@@ -47,11 +47,9 @@ impl AuthMutation {
         challenge_id: ID,
         code: String,
     ) -> Result<AuthPayload> {
-        Ok(
-            otp::verify(app(ctx)?, &challenge_id, &code, &client(ctx)?)
-                .await?
-                .into(),
-        )
+        Ok(otp::verify(app(ctx)?, &challenge_id, &code, &client(ctx)?)
+            .await?
+            .into())
     }
 
     /// Mails a new code for a challenge, replacing the old one.
@@ -61,9 +59,7 @@ impl AuthMutation {
 
     /// Exchanges a refresh token for new tokens; the old one is used up.
     async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
-        Ok(sessions::refresh(app(ctx)?, &refresh_token)
-            .await?
-            .into())
+        Ok(sessions::refresh(app(ctx)?, &refresh_token).await?.into())
     }
 
     /// Ends this session (or API token), or with `allSessions` every session.

@@ -2,11 +2,11 @@ use async_graphql::{Context, Object, Result};
 
 use crate::auth::RequestContext;
 use crate::error::AppError;
+use crate::graphql::app;
 use crate::graphql::guards::IsAuthenticated;
 use crate::graphql::types::AuthPayload;
 use crate::services::passwords;
 use crate::services::sessions::ClientInfo;
-use crate::graphql::app;
 
 #[derive(Default)]
 pub struct PasswordMutation;
@@ -59,14 +59,7 @@ impl PasswordMutation {
         new_password: String,
         confirm_password: String,
     ) -> Result<bool> {
-        passwords::reset(
-            app(ctx)?,
-            &uid,
-            &token,
-            &new_password,
-            &confirm_password,
-        )
-        .await?;
+        passwords::reset(app(ctx)?, &uid, &token, &new_password, &confirm_password).await?;
         Ok(true)
     }
 }

@@ -1,9 +1,9 @@
 use async_graphql::{Context, ID, Object, Result};
 
+use crate::graphql::app;
 use crate::graphql::guards::{IsAuthenticatedOrReadOnly, viewer};
 use crate::graphql::types::{CreateProductInput, Product, UpdateProductInput, uuid_arg};
 use crate::services::products;
-use crate::graphql::app;
 
 #[derive(Default)]
 pub struct ProductMutation;

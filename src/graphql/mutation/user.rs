@@ -1,9 +1,9 @@
 use async_graphql::{Context, ID, Object, Result};
 
+use crate::graphql::app;
 use crate::graphql::guards::IsStaff;
 use crate::graphql::types::{User, uuid_arg};
 use crate::services::users;
-use crate::graphql::app;
 
 #[derive(Default)]
 pub struct UserMutation;
@@ -15,8 +15,6 @@ impl UserMutation {
     #[graphql(guard = "IsStaff")]
     async fn set_user_active(&self, ctx: &Context<'_>, id: ID, active: bool) -> Result<User> {
         let id = uuid_arg(&id, "id")?;
-        Ok(User::new(
-            users::set_active(app(ctx)?, id, active).await?,
-        ))
+        Ok(User::new(users::set_active(app(ctx)?, id, active).await?))
     }
 }

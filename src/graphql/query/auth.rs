@@ -2,10 +2,10 @@ use async_graphql::{Context, Object, Result};
 
 use crate::auth::RequestContext;
 use crate::auth::viewer::Credential;
+use crate::graphql::app;
 use crate::graphql::guards::{IsAuthenticated, viewer};
 use crate::graphql::types::{ApiToken, Session};
 use crate::services::{api_tokens, sessions};
-use crate::graphql::app;
 
 #[derive(Default)]
 pub struct AuthQuery;

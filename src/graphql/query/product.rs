@@ -1,11 +1,11 @@
 use async_graphql::{Context, ID, Object, Result};
 
+use crate::graphql::app;
 use crate::graphql::guards::IsAuthenticatedOrReadOnly;
 use crate::graphql::pagination::{Connection, Page, connection, page as page_of, page_cost};
 use crate::graphql::types::{Product, ProductFilter, ProductOrder, uuid_arg};
 use crate::services::pagination::Window;
 use crate::services::products;
-use crate::graphql::app;
 
 #[derive(Default)]
 pub struct ProductQuery;
@@ -64,13 +64,6 @@ impl ProductQuery {
     ) -> Result<Page<Product>> {
         let select = products::filtered(filter.unwrap_or_default().into_service()?)?;
         let ordering = ProductOrder::ordering(order_by);
-        Ok(page_of(
-            app(ctx)?,
-            select,
-            &ordering,
-            (page, page_size),
-            Product,
-        )
-        .await?)
+        Ok(page_of(app(ctx)?, select, &ordering, (page, page_size), Product).await?)
     }
 }

@@ -1,11 +1,11 @@
 use async_graphql::{Context, ID, Object, Result};
 
+use crate::graphql::app;
 use crate::graphql::guards::IsStaff;
 use crate::graphql::pagination::{Connection, Page, connection, page as page_of, page_cost};
 use crate::graphql::types::{User, UserFilter, UserOrder, uuid_arg};
 use crate::services::pagination::Window;
 use crate::services::users;
-use crate::graphql::app;
 
 #[derive(Default)]
 pub struct UserQuery;
@@ -64,13 +64,6 @@ impl UserQuery {
     ) -> Result<Page<User>> {
         let select = users::filtered(filter.unwrap_or_default().into())?;
         let ordering = UserOrder::ordering(order_by);
-        Ok(page_of(
-            app(ctx)?,
-            select,
-            &ordering,
-            (page, page_size),
-            User::new,
-        )
-        .await?)
+        Ok(page_of(app(ctx)?, select, &ordering, (page, page_size), User::new).await?)
     }
 }

@@ -1,4 +1,4 @@
-//! Single-row inserts, and on SQLite committed in groups.
+//! Single-row inserts on a SQLite file, committed in groups.
 //!
 //! An insert of a product touches its table and five indexes, and SQLite's
 //! WAL appends every page a transaction dirtied: about 24 KiB per one-row
@@ -14,7 +14,9 @@
 //!   row is durable (`synchronous=NORMAL`, as on the pool) and visible to
 //!   every connection and instance when `insert` returns.
 //! - Each insert runs under its own savepoint: one that fails (a foreign key
-//!   gone, say) is rolled back alone and reported to its own caller.
+//!   gone, a unique value taken) is rolled back alone and reported to its
+//!   own caller, with SQLite's code, so `db::sql_err` classifies it as it
+//!   does the pool's errors.
 //! - The thread is not an async worker, so it may wait: `BEGIN IMMEDIATE`
 //!   queues behind other writers with a busy timeout.
 //! - The WAL is checkpointed by a thread of its own, not on commit. SQLite's
@@ -33,12 +35,13 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, IntoActiveModel,
-    QueryTrait, StatementBuilder, TryIntoModel,
+    ActiveModelTrait, DbBackend, DbErr, EntityTrait, IntoActiveModel, QueryTrait, StatementBuilder,
+    TryIntoModel,
 };
 use tokio::sync::oneshot;
 
-use super::reader::{db_err, execute, fields, model, sqlite_file};
+use super::errors::db_err;
+use super::rows::{execute, fields, model};
 
 /// Most inserts committed together; more wait for the next group.
 const MAX_GROUP: usize = 128;
@@ -52,32 +55,28 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
 type Reply = Box<dyn FnOnce(Result<(), &DbErr>) + Send>;
 
-/// Where single-row inserts go: the group-commit thread on a SQLite file,
-/// else the pool.
+/// The sending side of the group-commit thread; the thread ends when the
+/// last clone is dropped.
 #[derive(Clone)]
-pub enum Writer {
-    Grouped(mpsc::Sender<Job>),
-    Pool(DatabaseConnection),
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
 }
 
 impl Writer {
-    pub fn new(url: &str, db: &DatabaseConnection) -> Result<Writer, DbErr> {
-        let Some(path) = sqlite_file(url, db) else {
-            return Ok(Writer::Pool(db.clone()));
-        };
-        let conn = open_read_write(&path)?;
+    pub fn start(path: &Path) -> Result<Writer, DbErr> {
+        let conn = open_read_write(path)?;
         conn.execute_batch(
             "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;",
         )
         .map_err(db_err)?;
-        let checkpointer = open_read_write(&path)?;
+        let checkpointer = open_read_write(path)?;
         let (nudge, nudged) = mpsc::sync_channel::<()>(1);
         spawn("authql-sqlite-checkpoint", move || {
             checkpoint_when_nudged(&checkpointer, &nudged)
         })?;
         let (jobs, queue) = mpsc::channel::<Job>();
         spawn("authql-sqlite-writer", move || run(&conn, &queue, &nudge))?;
-        Ok(Writer::Grouped(jobs))
+        Ok(Writer { jobs })
     }
 
     /// Inserts one row and returns it as stored, once committed.
@@ -88,10 +87,6 @@ impl Writer {
         E::Model: IntoActiveModel<A>,
         A: TryIntoModel<E::Model>,
     {
-        let jobs = match self {
-            Writer::Pool(db) => return row.insert(db).await,
-            Writer::Grouped(jobs) => jobs,
-        };
         let mut query = E::insert(row).into_query();
         query.returning_all();
         let statement = StatementBuilder::build(&query, &DbBackend::Sqlite);
@@ -109,7 +104,8 @@ impl Writer {
             });
             (ok, reply)
         });
-        jobs.send(job)
+        self.jobs
+            .send(job)
             .map_err(|_| DbErr::Custom("the SQLite writer has stopped".into()))?;
         rx.await
             .map_err(|_| DbErr::Custom("the SQLite writer dropped an insert".into()))?
