@@ -15,7 +15,7 @@ use crate::auth::viewer::{Authenticated, Credential};
 use crate::db::now;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
-use crate::services::sessions::{LAST_USED_RESOLUTION, touch_last_used};
+use crate::services::authentication::{LAST_USED_RESOLUTION, touch_last_used};
 
 /// Marks authql tokens, so a leaked one is recognisable (secret scanners).
 pub const TOKEN_PREFIX: &str = "aql_";

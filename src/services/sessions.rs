@@ -1,5 +1,5 @@
-//! Sign-in: login, sessions with rotating refresh tokens, logout, and the
-//! per-request check that a Bearer token's session is still live.
+//! Sign-in: login, sessions with rotating refresh tokens, and logout. The
+//! per-request check of a session is `authentication`'s.
 
 use chrono::{DateTime, Utc};
 use entity::{refresh_token, session, user};
@@ -20,10 +20,6 @@ use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::otp::{self, ChallengeIssued};
 use crate::services::rate_limit::LoginLimits;
-
-/// `lastUsedAt` is written at most this often per session or token: a
-/// write per request would serialise all traffic on the database.
-pub const LAST_USED_RESOLUTION: chrono::Duration = chrono::Duration::seconds(60);
 
 /// Where a sign-in comes from, recorded on its session.
 #[derive(Clone, Debug, Default)]
@@ -347,69 +343,4 @@ pub async fn logout(app: &AppContext, who: &Authenticated, all_sessions: bool) -
     }
     txn.commit().await?;
     Ok(())
-}
-
-/// The per-request check of a Bearer token: one query by primary key (the
-/// session joined with its user) proves the session live and the user active.
-pub async fn authenticate(app: &AppContext, token: &str) -> AppResult<Authenticated> {
-    let (user_id, session_id) =
-        jwt::verify(app.settings.secret_bytes(), token).ok_or(AppError::Unauthenticated)?;
-    let now = now();
-    let Some((sess, Some(user))) = app
-        .hot
-        .one_also_by_id(session_id, |id| {
-            session::Entity::find_by_id(id).find_also_related(user::Entity)
-        })
-        .await?
-    else {
-        return Err(AppError::Unauthenticated);
-    };
-    if sess.revoked_at.is_some() || sess.expires_at <= now || user.id != user_id || !user.is_active
-    {
-        return Err(AppError::Unauthenticated);
-    }
-    if sess
-        .last_used_at
-        .is_none_or(|t| t < now - LAST_USED_RESOLUTION)
-    {
-        touch_last_used::<session::Entity>(
-            &app.db,
-            session::Column::Id,
-            session::Column::LastUsedAt,
-            session_id,
-            now,
-        );
-    }
-    Ok(Authenticated {
-        user,
-        credential: Credential::Session(session_id),
-    })
-}
-
-/// Records use in the background: the request need not wait for it, and
-/// the condition keeps concurrent requests from writing more than once a
-/// minute. Serves sessions and API tokens alike.
-pub fn touch_last_used<E>(
-    db: &sea_orm::DatabaseConnection,
-    id_col: E::Column,
-    used_col: E::Column,
-    id: Uuid,
-    now: DateTime<Utc>,
-) where
-    E: EntityTrait,
-    E::Column: Send + 'static,
-{
-    let db = db.clone();
-    tokio::spawn(async move {
-        let stale = now - LAST_USED_RESOLUTION;
-        let result = E::update_many()
-            .col_expr(used_col, Expr::value(now))
-            .filter(id_col.eq(id))
-            .filter(used_col.is_null().or(used_col.lt(stale)))
-            .exec(&db)
-            .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "could not record last use");
-        }
-    });
 }

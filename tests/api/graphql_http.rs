@@ -4,44 +4,23 @@
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{assert_every_error_has_a_code, spawn_app, spawn_app_with};
+use crate::helpers::{code, spawn_app, spawn_app_with};
 
 const GRJ: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
 
-async fn post(app: &crate::helpers::TestApp, body: &str, accept: &str) -> (u16, String, Value) {
-    let resp = app
-        .post_raw(
-            body.to_owned(),
-            &[("content-type", JSON), ("accept", accept)],
-        )
-        .await;
-    let status = resp.status().as_u16();
-    let ct = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    assert_every_error_has_a_code(&body);
-    (status, ct, body)
-}
-
-fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"]
-        .as_str()
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn a_query_executes_and_answers_in_the_accepted_media_type() {
     let app = spawn_app().await;
-    let (status, ct, body) = post(&app, r#"{"query":"{ __typename }"}"#, GRJ).await;
+    let (status, ct, body) = app
+        .post_accepting(r#"{"query":"{ __typename }"}"#, GRJ)
+        .await;
     assert_eq!(status, 200);
     assert!(ct.starts_with(GRJ), "{ct}");
     assert_eq!(body, json!({ "data": { "__typename": "Query" } }));
-    let (status, ct, _) = post(&app, r#"{"query":"{ __typename }"}"#, JSON).await;
+    let (status, ct, _) = app
+        .post_accepting(r#"{"query":"{ __typename }"}"#, JSON)
+        .await;
     assert_eq!(status, 200);
     assert!(ct.starts_with(JSON), "{ct}");
 }
@@ -127,7 +106,7 @@ async fn malformed_json_and_bad_parameters_are_400_bad_request() {
         "42",
     ] {
         for accept in [GRJ, JSON] {
-            let (status, _, resp) = post(&app, body, accept).await;
+            let (status, _, resp) = app.post_accepting(body, accept).await;
             assert_eq!(status, 400, "{body} / {accept}");
             assert_eq!(code(&resp), "BAD_REQUEST", "{body}");
             assert!(resp.get("data").is_none());
@@ -139,29 +118,37 @@ async fn malformed_json_and_bad_parameters_are_400_bad_request() {
 async fn the_status_table_holds_under_both_media_types() {
     let app = spawn_app().await;
     // Parse failure: 400 with graphql-response+json, 200 with json; never a data key.
-    let (s, _, b) = post(&app, r#"{"query":"{ __typename"}"#, GRJ).await;
+    let (s, _, b) = app.post_accepting(r#"{"query":"{ __typename"}"#, GRJ).await;
     assert_eq!((s, code(&b)), (400, "GRAPHQL_PARSE_FAILED"));
     assert!(b.get("data").is_none());
-    let (s, _, b) = post(&app, r#"{"query":"{ __typename"}"#, JSON).await;
+    let (s, _, b) = app
+        .post_accepting(r#"{"query":"{ __typename"}"#, JSON)
+        .await;
     assert_eq!((s, code(&b)), (200, "GRAPHQL_PARSE_FAILED"));
     assert!(b.get("data").is_none());
     // Validation failure.
-    let (s, _, b) = post(&app, r#"{"query":"{ noSuchField }"}"#, GRJ).await;
+    let (s, _, b) = app
+        .post_accepting(r#"{"query":"{ noSuchField }"}"#, GRJ)
+        .await;
     assert_eq!((s, code(&b)), (400, "GRAPHQL_VALIDATION_FAILED"));
     assert!(b.get("data").is_none());
-    let (s, _, b) = post(&app, r#"{"query":"{ noSuchField }"}"#, JSON).await;
+    let (s, _, b) = app
+        .post_accepting(r#"{"query":"{ noSuchField }"}"#, JSON)
+        .await;
     assert_eq!((s, code(&b)), (200, "GRAPHQL_VALIDATION_FAILED"));
     // An unknown operation name is a validation failure too.
-    let (s, _, b) = post(
-        &app,
-        r#"{"query":"query A { __typename }","operationName":"B"}"#,
-        GRJ,
-    )
-    .await;
+    let (s, _, b) = app
+        .post_accepting(
+            r#"{"query":"query A { __typename }","operationName":"B"}"#,
+            GRJ,
+        )
+        .await;
     assert_eq!((s, code(&b)), (400, "GRAPHQL_VALIDATION_FAILED"));
     // Executed with a field error: 200 under both, data present.
     for accept in [GRJ, JSON] {
-        let (s, _, b) = post(&app, r#"{"query":"{ me { id } }"}"#, accept).await;
+        let (s, _, b) = app
+            .post_accepting(r#"{"query":"{ me { id } }"}"#, accept)
+            .await;
         assert_eq!((s, code(&b)), (200, "UNAUTHENTICATED"));
         assert!(b.get("data").is_some());
     }
@@ -170,26 +157,28 @@ async fn the_status_table_holds_under_both_media_types() {
 #[tokio::test]
 async fn batches_answer_arrays_and_are_capped() {
     let app = spawn_app_with(&[("MAX_BATCH", "3")]).await;
-    let (s, _, b) = post(
-        &app,
-        r#"[{"query":"{ __typename }"},{"query":"{ a: __typename }"}]"#,
-        GRJ,
-    )
-    .await;
+    let (s, _, b) = app
+        .post_accepting(
+            r#"[{"query":"{ __typename }"},{"query":"{ a: __typename }"}]"#,
+            GRJ,
+        )
+        .await;
     assert_eq!(s, 200);
     assert_eq!(
         b,
         json!([{ "data": { "__typename": "Query" } }, { "data": { "a": "Query" } }])
     );
     // Each operation is answered on its own: a broken one does not spoil the others.
-    let (s, _, b) = post(&app, r#"[{"query":"{ __typename }"},{"query":"{"}]"#, GRJ).await;
+    let (s, _, b) = app
+        .post_accepting(r#"[{"query":"{ __typename }"},{"query":"{"}]"#, GRJ)
+        .await;
     assert_eq!(s, 200);
     assert_eq!(
         b[1]["errors"][0]["extensions"]["code"],
         "GRAPHQL_PARSE_FAILED"
     );
     let four = format!("[{}]", [r#"{"query":"{ __typename }"}"#; 4].join(","));
-    let (s, _, b) = post(&app, &four, GRJ).await;
+    let (s, _, b) = app.post_accepting(&four, GRJ).await;
     assert_eq!((s, code(&b)), (400, "BAD_REQUEST"));
 }
 
@@ -197,20 +186,22 @@ async fn batches_answer_arrays_and_are_capped() {
 async fn depth_and_complexity_limits_are_validation_failures() {
     let app = spawn_app_with(&[("MAX_DEPTH", "3"), ("MAX_COMPLEXITY", "5")]).await;
     let deep = r#"{"query":"{ __schema { types { fields { type { name } } } } }"}"#;
-    let (s, _, b) = post(&app, deep, GRJ).await;
+    let (s, _, b) = app.post_accepting(deep, GRJ).await;
     assert_eq!((s, code(&b)), (400, "GRAPHQL_VALIDATION_FAILED"));
     let wide = r#"{"query":"{ a: __typename b: __typename c: __typename d: __typename e: __typename f: __typename }"}"#;
-    let (s, _, b) = post(&app, wide, GRJ).await;
+    let (s, _, b) = app.post_accepting(wide, GRJ).await;
     assert_eq!((s, code(&b)), (400, "GRAPHQL_VALIDATION_FAILED"));
     let ok = r#"{"query":"{ a: __typename b: __typename }"}"#;
-    assert_eq!(post(&app, ok, GRJ).await.0, 200);
+    assert_eq!(app.post_accepting(ok, GRJ).await.0, 200);
 }
 
 #[tokio::test]
 async fn the_default_depth_admits_the_standard_introspection_query() {
     let app = spawn_app().await;
     let introspection = include_str!("introspection.graphql");
-    let (s, _, b) = post(&app, &json!({ "query": introspection }).to_string(), GRJ).await;
+    let (s, _, b) = app
+        .post_accepting(&json!({ "query": introspection }).to_string(), GRJ)
+        .await;
     assert_eq!(s, 200, "{b}");
     assert!(b["data"]["__schema"]["types"].is_array());
 }
@@ -309,12 +300,9 @@ async fn graphiql_and_introspection_are_off_when_disabled() {
         .await
         .unwrap();
     assert_ne!(resp.status().as_u16(), 200);
-    let (s, _, b) = post(
-        &app,
-        r#"{"query":"{ __schema { queryType { name } } }"}"#,
-        GRJ,
-    )
-    .await;
+    let (s, _, b) = app
+        .post_accepting(r#"{"query":"{ __schema { queryType { name } } }"}"#, GRJ)
+        .await;
     assert!(s == 400 || b["data"]["__schema"].is_null(), "{b}");
 }
 
@@ -354,162 +342,27 @@ async fn an_authorization_header_that_does_not_authenticate_fails_the_whole_requ
 }
 
 #[tokio::test]
-async fn health_and_readiness() {
-    let app = spawn_app().await;
-    let resp = app.client.get(app.url("/healthz")).send().await.unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    assert_eq!(resp.text().await.unwrap(), "ok");
-    let resp = app.client.get(app.url("/readyz")).send().await.unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    if app.db.is_postgres() {
-        app.db.drop_now().await;
-        let resp = app.client.get(app.url("/readyz")).send().await.unwrap();
-        assert_eq!(resp.status().as_u16(), 503);
-        let resp = app.client.get(app.url("/healthz")).send().await.unwrap();
-        assert_eq!(resp.status().as_u16(), 200);
-    }
-}
-
-#[tokio::test]
-async fn a_panic_becomes_internal_server_error_and_the_server_keeps_serving() {
-    use poem::{EndpointExt, Route, Server, handler, listener::TcpListener};
-
-    #[handler]
-    fn boom() -> &'static str {
-        panic!("deliberate test panic")
-    }
-    #[handler]
-    fn fine() -> &'static str {
-        "fine"
-    }
-    let db = crate::helpers::TestDatabase::create().await;
-    let vars = crate::helpers::test_vars(&db.url, &db.scratch_dir("mail"), &[]);
-    let (settings, _) =
-        authql::config::Settings::from_vars(&vars, std::path::Path::new("/x")).unwrap();
-    let ep = authql::http::with_middleware(
-        Route::new().at("/boom", boom).at("/fine", fine).boxed(),
-        &settings,
-    );
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
-    let server = tokio::spawn(Server::new(TcpListener::bind(addr)).run(ep));
-    let client = reqwest::Client::new();
-    let mut tries = 0;
-    let resp = loop {
-        match client.get(format!("http://{addr}/boom")).send().await {
-            Ok(resp) => break resp,
-            Err(_) if tries < 50 => {
-                tries += 1;
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
-            Err(e) => panic!("{e}"),
-        }
-    };
-    assert_eq!(resp.status().as_u16(), 500);
-    let body: Value = resp.json().await.unwrap();
-    assert_eq!(code(&body), "INTERNAL_SERVER_ERROR");
-    assert!(
-        !body.to_string().contains("deliberate"),
-        "panic message leaked: {body}"
-    );
-    let resp = client
-        .get(format!("http://{addr}/fine"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.text().await.unwrap(), "fine");
-    server.abort();
-}
-
-#[tokio::test]
-async fn every_error_response_carries_a_code() {
-    let app = spawn_app().await;
-    let queries = [
-        r#"{"query":"{ me { id } }"}"#,
-        r#"{"query":"{ me { nope } }"}"#,
-        r#"{"query":"query($x: Int!) { __typename }","variables":{"x":"not an int"}}"#,
-        r#"{"query":"query($x: Int!) { __typename }"}"#,
-        r#"{"query":"query A { __typename } query B { __typename }"}"#,
-        r#"{"query":"subscription { x }"}"#,
-        r#"{"query":""}"#,
-        r#"[{"query":"{"},{"query":"{ me { id } }"}]"#,
-    ];
-    for q in queries {
-        for accept in [GRJ, JSON] {
-            let (_, _, body) = post(&app, q, accept).await;
-            let errors = match &body {
-                Value::Array(items) => items.iter().any(|i| i["errors"].is_array()),
-                other => other["errors"].is_array(),
-            };
-            assert!(errors, "expected errors for {q}: {body}");
-        }
-    }
-}
-
-#[tokio::test]
-async fn responses_carry_a_request_id() {
-    let app = spawn_app().await;
-    let resp = app.client.get(app.url("/healthz")).send().await.unwrap();
-    assert!(resp.headers().contains_key("x-request-id"));
-}
-
-#[tokio::test]
-async fn a_missing_or_mistyped_variable_is_bad_user_input() {
-    let app = spawn_app().await;
-    let (_, _, b) = post(
-        &app,
-        r#"{"query":"query($id: ID!) { product(id: $id) { id } }"}"#,
-        JSON,
-    )
-    .await;
-    assert!(
-        ["BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"].contains(&code(&b)),
-        "{b}"
-    );
-    let (_, _, b) = post(&app, r#"{"query":"query($n: Int) { products(first: $n) { totalCount } }","variables":{"n":"ten"}}"#, JSON).await;
-    assert!(
-        ["BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"].contains(&code(&b)),
-        "{b}"
-    );
-    assert!(!b.to_string().contains("INTERNAL_SERVER_ERROR"));
-}
-
-#[tokio::test]
-async fn me_without_credentials_is_unauthenticated() {
-    let app = spawn_app().await;
-    let (status, body) = app.gql("{ me { id } }", json!({})).await;
-    assert_eq!(status, 200);
-    assert_eq!(code(&body), "UNAUTHENTICATED");
-    assert_eq!(body["data"], Value::Null);
-    let (status, _) = app
-        .gql_as(Some("Bearer x"), "{ me { id } }", json!({}))
-        .await;
-    assert_eq!(status, 401);
-}
-
-#[tokio::test]
 async fn a_list_costs_its_page_size_times_its_selection() {
     let app = spawn_app_with(&[("MAX_COMPLEXITY", "100")]).await;
-    let (s, _, b) = post(
-        &app,
-        r#"{"query":"{ products(first: 50) { nodes { id name } } }"}"#,
-        GRJ,
-    )
-    .await;
+    let (s, _, b) = app
+        .post_accepting(
+            r#"{"query":"{ products(first: 50) { nodes { id name } } }"}"#,
+            GRJ,
+        )
+        .await;
     assert_eq!((s, code(&b)), (400, "GRAPHQL_VALIDATION_FAILED"));
-    let (s, _, b) = post(
-        &app,
-        r#"{"query":"{ products(first: 5) { nodes { id name } } }"}"#,
-        GRJ,
-    )
-    .await;
+    let (s, _, b) = app
+        .post_accepting(
+            r#"{"query":"{ products(first: 5) { nodes { id name } } }"}"#,
+            GRJ,
+        )
+        .await;
     assert_eq!(s, 200, "{b}");
-    let (s, _, b) = post(
-        &app,
-        r#"{"query":"{ productsPage(pageSize: 60) { items { id } } }"}"#,
-        GRJ,
-    )
-    .await;
+    let (s, _, b) = app
+        .post_accepting(
+            r#"{"query":"{ productsPage(pageSize: 60) { items { id } } }"}"#,
+            GRJ,
+        )
+        .await;
     assert_eq!((s, code(&b)), (400, "GRAPHQL_VALIDATION_FAILED"));
 }

@@ -4,11 +4,16 @@
 mod helpers;
 
 mod accounts;
+mod activation;
 mod cli;
 mod graphql_http;
 mod in_place;
+mod pagination;
 mod passwords;
 mod resources;
+mod robustness;
 mod schema;
 mod signin;
+mod tokens;
 mod two_factor;
+mod users_admin;

@@ -123,6 +123,27 @@ impl TestApp {
         req.send().await.expect("request")
     }
 
+    /// POSTs a JSON body with this `Accept`; answers the status, the
+    /// content type and the body, whose every error must carry a code.
+    pub async fn post_accepting(&self, body: &str, accept: &str) -> (u16, String, Value) {
+        let resp = self
+            .post_raw(
+                body.to_owned(),
+                &[("content-type", "application/json"), ("accept", accept)],
+            )
+            .await;
+        let status = resp.status().as_u16();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        assert_every_error_has_a_code(&body);
+        (status, ct, body)
+    }
+
     /// Sends every `(base URL, GraphQL body)` at once and returns the JSON
     /// answers in order: for races that must resolve in the database.
     pub async fn concurrently(&self, requests: Vec<(String, Value)>) -> Vec<Value> {

@@ -9,10 +9,11 @@ pub mod app;
 mod database;
 pub mod mail;
 mod process;
+pub mod products;
 pub mod smtp;
 pub mod users;
 
-pub use app::{TestApp, assert_every_error_has_a_code, spawn_app, spawn_app_with, test_vars};
+pub use app::{TestApp, spawn_app, spawn_app_with, test_vars};
 pub use database::TestDatabase;
 pub use process::spawn_process;
 pub use users::{PASSWORD, code};

@@ -1,0 +1,273 @@
+//! Settings, read once from the environment (and a `.env` file) and validated
+//! before anything starts. This is the only module that reads the environment:
+//! everything else is handed a `Settings` or a part of it, so tests configure
+//! the server exactly as an operator would.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use secrecy::{ExposeSecret, SecretString};
+
+/// Where the generated development key is kept between runs.
+pub const SECRET_FILE: &str = ".authql-secret";
+const MIN_SECRET_BYTES: usize = 32;
+
+mod vars;
+
+use vars::{Vars, invalid, load_or_generate_secret, parse_cidr, parse_email_url, parse_url};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name}: {message}")]
+    Invalid { name: &'static str, message: String },
+    #[error("APP_ENV=production requires SECRET_KEY (at least {MIN_SECRET_BYTES} bytes)")]
+    MissingSecretInProduction,
+    #[error("APP_ENV=production refuses EMAIL_URL=console://: configure smtp:// or smtps://")]
+    ConsoleEmailInProduction,
+    #[error("could not read or write {path}: {source}")]
+    SecretFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TwoFactorPolicy {
+    Off,
+    Optional,
+    Required,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// How mail leaves the process, parsed from `EMAIL_URL`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EmailTransport {
+    /// Log each message (development).
+    Console,
+    /// Write one `.eml` file per message into this directory.
+    File(PathBuf),
+    /// An SMTP relay; the URL is kept whole for lettre, which parses
+    /// credentials and `tls=` itself.
+    Smtp(String),
+}
+
+/// `N/window`: at most `max` events per `window`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    pub max: u32,
+    pub window: Duration,
+}
+
+/// Every setting of API.md §6, validated.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind_addr: SocketAddr,
+    /// Base of every link in mail, without a trailing slash.
+    pub public_url: String,
+    pub app_env: AppEnv,
+    pub secret_key: SecretString,
+    pub email: EmailTransport,
+    pub email_from: String,
+    pub require_activation: bool,
+    pub two_factor: TwoFactorPolicy,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub activation_token_ttl: Duration,
+    pub password_reset_ttl: Duration,
+    pub otp_ttl: Duration,
+    pub otp_max_attempts: u32,
+    pub activation_redirect_url: Option<String>,
+    pub password_reset_url: Option<String>,
+    pub cors_origins: Vec<String>,
+    pub trusted_proxies: Vec<IpNet>,
+    pub login_rate_limit: RateLimit,
+    pub mail_rate_limit: RateLimit,
+    pub otp_resend_interval: Duration,
+    pub hash_concurrency: usize,
+    pub hash_queue_timeout: Duration,
+    pub graphiql: bool,
+    pub log_format: LogFormat,
+    /// `RUST_LOG`, handed to the tracing filter.
+    pub log_filter: Option<String>,
+    pub max_body_bytes: usize,
+    pub max_batch: usize,
+    pub max_depth: usize,
+    pub max_complexity: usize,
+}
+
+/// Something worth telling the operator once logging is up (config loads first).
+pub type Warnings = Vec<String>;
+
+impl Settings {
+    /// Reads `.env` (if present in the working directory), then the process
+    /// environment, which wins over the file.
+    pub fn from_env() -> Result<(Settings, Warnings), ConfigError> {
+        // A missing .env is normal; a malformed one is worth refusing.
+        if let Err(e) = dotenvy::dotenv()
+            && !e.not_found()
+        {
+            return Err(ConfigError::Invalid {
+                name: ".env",
+                message: e.to_string(),
+            });
+        }
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        Self::from_vars(&vars, Path::new("."))
+    }
+
+    /// Builds settings from a variable map; `secret_dir` is where a generated
+    /// development key is kept. Tests call this directly.
+    pub fn from_vars(
+        vars: &HashMap<String, String>,
+        secret_dir: &Path,
+    ) -> Result<(Settings, Warnings), ConfigError> {
+        let v = Vars(vars);
+        let mut warnings = Vec::new();
+        let app_env = match v.get("APP_ENV").as_deref() {
+            None | Some("development") | Some("dev") => AppEnv::Development,
+            Some("production") | Some("prod") => AppEnv::Production,
+            Some(other) => {
+                return Err(invalid(
+                    "APP_ENV",
+                    format!("expected development or production, got {other:?}"),
+                ));
+            }
+        };
+        let email = parse_email_url(&v.get("EMAIL_URL").unwrap_or_else(|| "console://".into()))?;
+        let secret_key = match v.get("SECRET_KEY") {
+            Some(key) if key.len() >= MIN_SECRET_BYTES => SecretString::from(key),
+            Some(_) => {
+                return Err(invalid(
+                    "SECRET_KEY",
+                    format!("must be at least {MIN_SECRET_BYTES} bytes"),
+                ));
+            }
+            None if app_env == AppEnv::Production => {
+                return Err(ConfigError::MissingSecretInProduction);
+            }
+            None => {
+                let (key, generated) = load_or_generate_secret(&secret_dir.join(SECRET_FILE))?;
+                warnings.push(if generated {
+                    format!(
+                        "SECRET_KEY is not set: generated one and saved it in {SECRET_FILE}; set SECRET_KEY in production"
+                    )
+                } else {
+                    format!("SECRET_KEY is not set: using the key kept in {SECRET_FILE}")
+                });
+                key
+            }
+        };
+        if app_env == AppEnv::Production && email == EmailTransport::Console {
+            return Err(ConfigError::ConsoleEmailInProduction);
+        }
+        let default_cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let settings = Settings {
+            database_url: v
+                .get("DATABASE_URL")
+                .unwrap_or_else(|| "sqlite://authql.db?mode=rwc".into()),
+            bind_addr: v.parse("BIND_ADDR", "127.0.0.1:8000")?,
+            public_url: parse_url(
+                "PUBLIC_URL",
+                &v.get("PUBLIC_URL")
+                    .unwrap_or_else(|| "http://127.0.0.1:8000".into()),
+            )?
+            .trim_end_matches('/')
+            .to_owned(),
+            app_env,
+            secret_key,
+            email,
+            email_from: v
+                .get("EMAIL_FROM")
+                .unwrap_or_else(|| "authql <noreply@localhost>".into()),
+            require_activation: v.bool("REQUIRE_ACTIVATION", true)?,
+            two_factor: match v.get("TWO_FACTOR").as_deref() {
+                None | Some("optional") => TwoFactorPolicy::Optional,
+                Some("off") => TwoFactorPolicy::Off,
+                Some("required") => TwoFactorPolicy::Required,
+                Some(other) => {
+                    return Err(invalid(
+                        "TWO_FACTOR",
+                        format!("expected off, optional or required, got {other:?}"),
+                    ));
+                }
+            },
+            access_token_ttl: v.duration("ACCESS_TOKEN_TTL", "5m")?,
+            refresh_token_ttl: v.duration("REFRESH_TOKEN_TTL", "1d")?,
+            activation_token_ttl: v.duration("ACTIVATION_TOKEN_TTL", "1d")?,
+            password_reset_ttl: v.duration("PASSWORD_RESET_TTL", "1h")?,
+            otp_ttl: v.duration("OTP_TTL", "10m")?,
+            otp_max_attempts: v.positive("OTP_MAX_ATTEMPTS", 5)?,
+            activation_redirect_url: v
+                .get("ACTIVATION_REDIRECT_URL")
+                .map(|u| parse_url("ACTIVATION_REDIRECT_URL", &u))
+                .transpose()?,
+            password_reset_url: v
+                .get("PASSWORD_RESET_URL")
+                .map(|u| parse_url("PASSWORD_RESET_URL", &u))
+                .transpose()?,
+            cors_origins: v.list("CORS_ORIGINS"),
+            trusted_proxies: v
+                .list("TRUSTED_PROXIES")
+                .iter()
+                .map(|s| parse_cidr(s))
+                .collect::<Result<_, _>>()?,
+            login_rate_limit: v.rate("LOGIN_RATE_LIMIT", "10/15m")?,
+            mail_rate_limit: v.rate("MAIL_RATE_LIMIT", "5/1h")?,
+            otp_resend_interval: v.duration("OTP_RESEND_INTERVAL", "60s")?,
+            hash_concurrency: v.positive("HASH_CONCURRENCY", default_cores)?,
+            hash_queue_timeout: v.duration("HASH_QUEUE_TIMEOUT", "5s")?,
+            graphiql: v.bool("GRAPHIQL", app_env == AppEnv::Development)?,
+            log_format: match v.get("LOG_FORMAT").as_deref() {
+                None | Some("pretty") => LogFormat::Pretty,
+                Some("json") => LogFormat::Json,
+                Some(other) => {
+                    return Err(invalid(
+                        "LOG_FORMAT",
+                        format!("expected pretty or json, got {other:?}"),
+                    ));
+                }
+            },
+            log_filter: v.get("RUST_LOG"),
+            max_body_bytes: v.positive("MAX_BODY_BYTES", 1_048_576)?,
+            max_batch: v.positive("MAX_BATCH", 10)?,
+            max_depth: v.positive("MAX_DEPTH", 20)?,
+            max_complexity: v.positive("MAX_COMPLEXITY", 1000)?,
+        };
+        Ok((settings, warnings))
+    }
+
+    /// The key bytes for HMACs and JWT signatures.
+    pub fn secret_bytes(&self) -> &[u8] {
+        self.secret_key.expose_secret().as_bytes()
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+/// `AUTHQL_PASSWORD`, for `create-superuser` run without a terminal.
+pub fn superuser_password_from_env() -> Option<SecretString> {
+    std::env::var("AUTHQL_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .map(SecretString::from)
+}
+
+#[cfg(test)]
+mod tests;

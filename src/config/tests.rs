@@ -1,0 +1,146 @@
+//! The settings as the contract states them (API.md §6).
+
+use super::*;
+
+fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+#[test]
+fn defaults_match_the_contract() {
+    let (s, _) =
+        Settings::from_vars(&vars(&[("SECRET_KEY", KEY)]), Path::new("/nonexistent")).unwrap();
+    assert_eq!(s.database_url, "sqlite://authql.db?mode=rwc");
+    assert_eq!(s.bind_addr.to_string(), "127.0.0.1:8000");
+    assert_eq!(s.public_url, "http://127.0.0.1:8000");
+    assert_eq!(s.email, EmailTransport::Console);
+    assert_eq!(s.access_token_ttl, Duration::from_secs(300));
+    assert_eq!(s.refresh_token_ttl, Duration::from_secs(86_400));
+    assert_eq!(
+        s.login_rate_limit,
+        RateLimit {
+            max: 10,
+            window: Duration::from_secs(900)
+        }
+    );
+    assert_eq!(
+        s.mail_rate_limit,
+        RateLimit {
+            max: 5,
+            window: Duration::from_secs(3600)
+        }
+    );
+    assert_eq!(s.two_factor, TwoFactorPolicy::Optional);
+    assert!(s.require_activation && s.graphiql);
+    assert_eq!(
+        (s.max_body_bytes, s.max_batch, s.max_depth, s.max_complexity),
+        (1_048_576, 10, 20, 1000)
+    );
+}
+
+#[test]
+fn production_refuses_to_start_without_a_secret_key() {
+    let err = Settings::from_vars(
+        &vars(&[
+            ("APP_ENV", "production"),
+            ("EMAIL_URL", "smtp://localhost:25"),
+        ]),
+        Path::new("/nonexistent"),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ConfigError::MissingSecretInProduction));
+}
+
+#[test]
+fn production_refuses_console_email() {
+    let err = Settings::from_vars(
+        &vars(&[("APP_ENV", "production"), ("SECRET_KEY", KEY)]),
+        Path::new("/nonexistent"),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ConfigError::ConsoleEmailInProduction));
+}
+
+#[test]
+fn production_turns_graphiql_off_unless_asked() {
+    let base = [
+        ("APP_ENV", "production"),
+        ("SECRET_KEY", KEY),
+        ("EMAIL_URL", "smtp://mail:25"),
+    ];
+    let (s, _) = Settings::from_vars(&vars(&base), Path::new("/x")).unwrap();
+    assert!(!s.graphiql);
+    let mut with = base.to_vec();
+    with.push(("GRAPHIQL", "true"));
+    let (s, _) = Settings::from_vars(&vars(&with), Path::new("/x")).unwrap();
+    assert!(s.graphiql);
+}
+
+#[test]
+fn short_secret_keys_are_refused() {
+    let err = Settings::from_vars(&vars(&[("SECRET_KEY", "short")]), Path::new("/x")).unwrap_err();
+    assert!(err.to_string().contains("SECRET_KEY"));
+}
+
+#[test]
+fn a_missing_development_key_is_generated_once_and_kept() {
+    let dir = std::env::temp_dir().join(format!("authql-secret-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (first, warnings) = Settings::from_vars(&vars(&[]), &dir).unwrap();
+    assert_eq!(warnings.len(), 1);
+    let (second, _) = Settings::from_vars(&vars(&[]), &dir).unwrap();
+    assert_eq!(first.secret_bytes(), second.secret_bytes());
+    assert!(first.secret_bytes().len() >= MIN_SECRET_BYTES);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn malformed_values_name_their_variable() {
+    for (name, value) in [
+        ("ACCESS_TOKEN_TTL", "soon"),
+        ("ACCESS_TOKEN_TTL", "0s"),
+        ("LOGIN_RATE_LIMIT", "ten per minute"),
+        ("LOGIN_RATE_LIMIT", "0/1m"),
+        ("MAX_BATCH", "0"),
+        ("MAX_BATCH", "-1"),
+        ("BIND_ADDR", "localhost"),
+        ("EMAIL_URL", "carrier-pigeon://"),
+        ("TRUSTED_PROXIES", "10.0.0.0/99"),
+        ("PUBLIC_URL", "ftp://example.com"),
+        ("TWO_FACTOR", "sometimes"),
+        ("REQUIRE_ACTIVATION", "maybe"),
+    ] {
+        let err = Settings::from_vars(
+            &vars(&[("SECRET_KEY", KEY), (name, value)]),
+            Path::new("/x"),
+        )
+        .expect_err(name);
+        assert!(err.to_string().starts_with(name), "{name}={value}: {err}");
+    }
+}
+
+#[test]
+fn lists_and_rates_parse() {
+    let (s, _) = Settings::from_vars(
+        &vars(&[
+            ("SECRET_KEY", KEY),
+            ("CORS_ORIGINS", "https://a.example, https://b.example"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"),
+            ("MAIL_RATE_LIMIT", "3/10m"),
+            ("EMAIL_URL", "file:///tmp/mail"),
+            ("PUBLIC_URL", "https://auth.example.com/"),
+        ]),
+        Path::new("/x"),
+    )
+    .unwrap();
+    assert_eq!(s.cors_origins.len(), 2);
+    assert_eq!(s.trusted_proxies.len(), 2);
+    assert_eq!(s.mail_rate_limit.max, 3);
+    assert_eq!(s.email, EmailTransport::File("/tmp/mail".into()));
+    assert_eq!(s.public_url, "https://auth.example.com");
+}

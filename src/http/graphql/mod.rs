@@ -1,0 +1,196 @@
+//! `POST /graphql` and `GET /graphql`, written by hand because the stock
+//! async-graphql-poem extractor takes any body as JSON, runs mutations over
+//! GET and has no body or batch limit (DESIGN.md "Stack pitfalls").
+//!
+//! The order of checks is the order of API.md §5: content type (415), body
+//! size (413), JSON shape and batch size (400), parse, method (405), password
+//! fields (400), credentials (401), then execution. `negotiate` picks media
+//! types, `wire` reads the request, `render` writes the answer.
+
+mod negotiate;
+mod render;
+mod wire;
+
+use async_graphql::ServerError;
+use async_graphql::dataloader::DataLoader;
+use async_graphql::parser::types::OperationType;
+use poem::http::{HeaderValue, StatusCode, header};
+use poem::web::Data;
+use poem::{Body, Request, Response, handler};
+use serde_json::{Value, json};
+
+use crate::auth::{RequestContext, Viewer};
+use crate::error::AppError;
+use crate::graphql::codes::{VALIDATION_FAILED, with_code};
+use crate::graphql::document::{ANONYMOUS_AUTH_FIELDS, PASSWORD_FIELDS};
+use crate::graphql::loaders::UserLoader;
+use crate::http::client_ip;
+use crate::http::graphiql;
+use crate::http::state::AppState;
+use crate::services::authentication;
+use negotiate::ResponseType;
+use render::{error_response, json_response, render, unauthorized};
+use wire::{Batch, GetParams};
+
+#[handler]
+pub async fn post(req: &Request, body: Body, Data(state): Data<&AppState>) -> Response {
+    let format = ResponseType::negotiate(req.header(header::ACCEPT));
+    if !negotiate::is_json(req.header(header::CONTENT_TYPE)) {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format,
+            &AppError::BadRequest("Content-Type must be application/json".into()),
+        );
+    }
+    let settings = &state.app.settings;
+    let limit = settings.max_body_bytes;
+    let bytes = match body.into_bytes_limit(limit).await {
+        Ok(bytes) => bytes,
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => {
+            return error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format,
+                &AppError::BadRequest(format!("the body is larger than {limit} bytes")),
+            );
+        }
+        Err(e) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                format,
+                &AppError::BadRequest(format!("could not read the body: {e}")),
+            );
+        }
+    };
+    match wire::parse_post_body(
+        &bytes,
+        settings.max_batch,
+        &state.documents,
+        settings.max_complexity,
+    ) {
+        Ok(batch) => execute(req, state, batch, format, false).await,
+        Err(e) => error_response(StatusCode::BAD_REQUEST, format, &e),
+    }
+}
+
+#[handler]
+pub async fn get(req: &Request, Data(state): Data<&AppState>) -> Response {
+    if state.app.settings.graphiql && negotiate::wants_html(req.header(header::ACCEPT)) {
+        return graphiql::page();
+    }
+    let format = ResponseType::negotiate(req.header(header::ACCEPT));
+    let batch = req
+        .params::<GetParams>()
+        .map_err(|e| AppError::BadRequest(format!("malformed query string: {e}")))
+        .and_then(|params| {
+            wire::parse_get(params, &state.documents, state.app.settings.max_complexity)
+        });
+    match batch {
+        Ok(batch) => execute(req, state, batch, format, true).await,
+        Err(e) => error_response(StatusCode::BAD_REQUEST, format, &e),
+    }
+}
+
+/// The admission rules of API.md §5 and §1 over the whole request (method,
+/// password fields, credentials), then each operation in turn.
+async fn execute(
+    req: &Request,
+    state: &AppState,
+    batch: Batch,
+    format: ResponseType,
+    over_get: bool,
+) -> Response {
+    let shapes = || batch.operations.iter().filter_map(|op| op.shape.as_ref());
+    if over_get && shapes().any(|s| s.ty != OperationType::Query) {
+        let mut resp = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format,
+            &AppError::BadRequest("mutations must be sent with POST".into()),
+        );
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return resp;
+    }
+    if shapes().map(|s| s.count_of(PASSWORD_FIELDS)).sum::<usize>() > 1 {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            format,
+            &AppError::BadRequest(
+                "a request may hold at most one field that checks or sets a password".into(),
+            ),
+        );
+    }
+    let ignores_credentials = batch.operations.iter().all(|op| {
+        op.shape
+            .as_ref()
+            .is_some_and(|s| s.only(ANONYMOUS_AUTH_FIELDS))
+    });
+    let viewer = match req.header(header::AUTHORIZATION) {
+        Some(credentials) if !ignores_credentials => {
+            match authentication::authenticate(&state.app, credentials).await {
+                Ok(viewer) => viewer,
+                Err(AppError::Unauthenticated) => {
+                    return unauthorized(format, batch.operations.len(), batch.is_batch);
+                }
+                // The credential could not be checked (say the database is
+                // down): that is the server's fault, not a reason to sign out.
+                Err(e) => return error_response(StatusCode::INTERNAL_SERVER_ERROR, format, &e),
+            }
+        }
+        _ => Viewer::Anonymous,
+    };
+    let context = RequestContext {
+        viewer,
+        operation: OperationType::Query,
+        client_ip: client_ip(req, &state.app.settings.trusted_proxies),
+        user_agent: req
+            .header(header::USER_AGENT)
+            .map(|ua| ua.chars().take(512).collect()),
+    };
+
+    let mut bodies = Vec::with_capacity(batch.operations.len());
+    let mut all_request_errors = true;
+    for op in batch.operations {
+        let too_complex = op
+            .shape
+            .as_ref()
+            .is_some_and(|s| s.field_count > state.app.settings.max_complexity);
+        let (body, request_error) = match op.parse_error {
+            Some(e) => (json!({ "errors": [e] }), true),
+            None if too_complex => {
+                let e = with_code(
+                    ServerError::new("Query is too complex.", None),
+                    VALIDATION_FAILED,
+                );
+                (json!({ "errors": [e] }), true)
+            }
+            None => {
+                let mut context = context.clone();
+                context.operation = op.shape.as_ref().map_or(OperationType::Query, |s| s.ty);
+                // One DataLoader per operation: batching within it, no
+                // cache shared between requests.
+                let owners = DataLoader::new(UserLoader::new(state.app.clone()), tokio::spawn);
+                render(
+                    state
+                        .schema
+                        .execute(op.request.data(context).data(owners))
+                        .await,
+                )
+            }
+        };
+        all_request_errors &= request_error;
+        bodies.push(body);
+    }
+    // GraphQL over HTTP: with application/graphql-response+json, a request that
+    // never reached execution is a 400; application/json keeps the legacy 200.
+    let status = if format == ResponseType::GraphqlResponseJson && all_request_errors {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let body = if batch.is_batch {
+        Value::Array(bodies)
+    } else {
+        bodies.pop().unwrap_or(Value::Null)
+    };
+    json_response(status, format, &body)
+}

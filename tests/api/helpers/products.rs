@@ -1,0 +1,45 @@
+//! Products as a client makes them, for the tests of lists and permissions.
+
+use serde_json::{Value, json};
+
+use super::TestApp;
+
+pub const CREATE: &str = "mutation($i: CreateProductInput!) { createProduct(input: $i) { id name description priceCents inStock owner { id } createdAt } }";
+
+/// A product as created, for computing the order a list must have.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub id: String,
+    pub name: String,
+    pub price: i64,
+    pub created: String,
+}
+
+pub async fn create(app: &TestApp, auth: &str, input: Value) -> Value {
+    let (_, body) = app.gql_as(Some(auth), CREATE, json!({ "i": input })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    body["data"]["createProduct"].clone()
+}
+
+/// 57 products with ties in name and price, by two owners.
+pub async fn seed(app: &TestApp) -> (Vec<Row>, String, String) {
+    let a = app.signed_in_user("owner-a@example.com").await.bearer();
+    let b = app.signed_in_user("owner-b@example.com").await.bearer();
+    let mut rows = Vec::new();
+    for i in 0..57 {
+        let auth = if i % 3 == 0 { &b } else { &a };
+        let name = format!(
+            "{} item {}",
+            ["Apple", "banana", "Cherry", "apple"][i % 4],
+            i % 7
+        );
+        let p = create(app, auth, json!({ "name": name, "priceCents": (i % 5) * 100, "inStock": i % 2 == 0, "description": format!("batch {}", i % 3) })).await;
+        rows.push(Row {
+            id: p["id"].as_str().unwrap().to_owned(),
+            name: p["name"].as_str().unwrap().to_owned(),
+            price: p["priceCents"].as_i64().unwrap(),
+            created: p["createdAt"].as_str().unwrap().to_owned(),
+        });
+    }
+    (rows, a, b)
+}
