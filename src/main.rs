@@ -87,6 +87,9 @@ async fn create_superuser(
             Ok(())
         }
         Err(AppError::BadUserInput(fields)) => anyhow::bail!("{fields}"),
+        // The cause and its chain, which `main` logs and prints; a client
+        // would see only "internal error", an operator needs the reason.
+        Err(AppError::Internal(cause)) => Err(cause.context("creating the superuser")),
         Err(e) => anyhow::bail!("{}", e.message()),
     }
 }

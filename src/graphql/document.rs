@@ -214,6 +214,49 @@ impl DocumentCache {
 mod tests {
     use super::*;
 
+    /// The root fields of `type <name>` in the SDL, doc strings skipped.
+    fn root_fields(sdl: &str, name: &str) -> Vec<String> {
+        let block = sdl
+            .split(&format!("type {name} {{"))
+            .nth(1)
+            .and_then(|rest| rest.split("\n}").next())
+            .unwrap_or_default();
+        let mut in_doc = false;
+        let mut fields = Vec::new();
+        for line in block.lines().map(str::trim) {
+            if line.starts_with("\"\"\"") {
+                in_doc = !(in_doc || line.len() > 3 && line.ends_with("\"\"\""));
+                continue;
+            }
+            if !in_doc && !line.is_empty() {
+                fields.push(line.split(['(', ':']).next().unwrap_or("").to_owned());
+            }
+        }
+        fields
+    }
+
+    /// Renaming `login` must not silently drop the one-password-field rule
+    /// (or let `login` stop ignoring a stale token): every name in the lists
+    /// is a root field the schema has.
+    #[test]
+    fn the_field_lists_name_root_fields_the_schema_has() {
+        let vars = [("SECRET_KEY".to_owned(), "k".repeat(32))].into();
+        let (settings, _) =
+            crate::config::Settings::from_vars(&vars, std::path::Path::new("/nonexistent"))
+                .unwrap();
+        let sdl = crate::graphql::sdl(&settings);
+        let mutations = root_fields(&sdl, "Mutation");
+        let queries = root_fields(&sdl, "Query");
+        assert!(mutations.len() > 10 && queries.len() > 5, "{mutations:?}");
+        for field in PASSWORD_FIELDS.iter().chain(ANONYMOUS_AUTH_FIELDS) {
+            assert!(
+                mutations.iter().chain(&queries).any(|f| f == field),
+                "{field} is not a root field of the schema"
+            );
+        }
+        assert!(!mutations.iter().any(|f| f == "nosuchfield"));
+    }
+
     #[test]
     fn the_document_cache_returns_what_parsing_returns_and_keeps_no_errors() {
         let cache = DocumentCache::default();
