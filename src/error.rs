@@ -27,6 +27,8 @@ pub enum AppError {
     RateLimited {
         retry_after_secs: u64,
     },
+    /// A sensitive change needs a fresh sign-in (API.md §8.1).
+    ReauthenticationRequired,
     ServiceUnavailable {
         retry_after_secs: u64,
     },
@@ -48,6 +50,7 @@ impl AppError {
             AppError::InvalidToken => "INVALID_TOKEN",
             AppError::InvalidOtp { .. } => "INVALID_OTP",
             AppError::RateLimited { .. } => "RATE_LIMITED",
+            AppError::ReauthenticationRequired => "REAUTHENTICATION_REQUIRED",
             AppError::ServiceUnavailable { .. } => "SERVICE_UNAVAILABLE",
             AppError::BadRequest(_) => "BAD_REQUEST",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
@@ -66,6 +69,9 @@ impl AppError {
             AppError::InvalidToken => "the token is invalid, expired or already used".into(),
             AppError::InvalidOtp { .. } => "the code is wrong".into(),
             AppError::RateLimited { .. } => "too many attempts; try again later".into(),
+            AppError::ReauthenticationRequired => {
+                "this change needs a recent sign-in: call reauthenticate".into()
+            }
             AppError::ServiceUnavailable { .. } => "the server is busy; try again shortly".into(),
             AppError::BadRequest(why) => why.clone(),
             AppError::Internal(_) => "internal error".into(),

@@ -12,6 +12,9 @@ pub struct Model {
     pub key: String,
     pub window_start: DateTimeUtc,
     pub count: i32,
+    /// Of `count`, the attempts counted but not yet judged (API.md §8.1:
+    /// an attempt that only pending ones push over the limit waits).
+    pub pending: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -38,6 +38,9 @@ pub struct Model {
     pub activated_at: Option<DateTimeUtc>,
     pub last_login: Option<DateTimeUtc>,
     pub updated_at: DateTimeUtc,
+    /// Set while staff have the account deactivated: such an account cannot
+    /// reactivate itself by an activation link, code or resend.
+    pub deactivated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

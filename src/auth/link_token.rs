@@ -147,6 +147,7 @@ mod tests {
             activated_at: None,
             last_login: None,
             updated_at: now,
+            deactivated_at: None,
         }
     }
 

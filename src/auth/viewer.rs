@@ -21,6 +21,9 @@ pub enum Credential {
 pub struct Authenticated {
     pub user: user::Model,
     pub credential: Credential,
+    /// When the session's user last proved who they are; `None` for an API
+    /// token, which is never fresh.
+    pub authenticated_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The signed-in user of a request, or nobody.

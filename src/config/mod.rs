@@ -91,6 +91,11 @@ pub struct Settings {
     pub password_reset_ttl: Duration,
     pub otp_ttl: Duration,
     pub otp_max_attempts: u32,
+    /// How long after its user last proved who they are a session may make
+    /// sensitive changes (API.md §8.1, "fresh").
+    pub privileged_session_ttl: Duration,
+    /// A session's absolute lifetime, however often it is refreshed.
+    pub session_max_age: Duration,
     pub activation_redirect_url: Option<String>,
     pub password_reset_url: Option<String>,
     pub cors_origins: Vec<String>,
@@ -212,6 +217,8 @@ impl Settings {
             password_reset_ttl: v.duration("PASSWORD_RESET_TTL", "1h")?,
             otp_ttl: v.duration("OTP_TTL", "10m")?,
             otp_max_attempts: v.positive("OTP_MAX_ATTEMPTS", 5)?,
+            privileged_session_ttl: v.duration("PRIVILEGED_SESSION_TTL", "15m")?,
+            session_max_age: v.duration("SESSION_MAX_AGE", "30d")?,
             activation_redirect_url: v
                 .get("ACTIVATION_REDIRECT_URL")
                 .map(|u| parse_url("ACTIVATION_REDIRECT_URL", &u))

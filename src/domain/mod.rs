@@ -26,12 +26,14 @@ pub mod email;
 pub mod gender;
 pub mod password;
 pub mod phone;
+pub mod second_factor;
 pub mod username;
 
 pub use email::Email;
 pub use gender::Gender;
 pub use password::Password;
 pub use phone::Phone;
+pub use second_factor::SecondFactorMethod;
 pub use username::Username;
 
 /// A reason a value was refused, without its field: the caller knows which input field it came from.

@@ -17,6 +17,7 @@ pub const PASSWORD_FIELDS: &[&str] = &[
     "resetPassword",
     "enableTwoFactor",
     "disableTwoFactor",
+    "reauthenticate",
 ];
 
 /// Root fields that ignore the `Authorization` header, as SimpleJWT's token

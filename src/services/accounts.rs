@@ -35,6 +35,13 @@ pub async fn find_by_email(
         .await
 }
 
+/// A new account that has not been activated yet, and that staff have not
+/// deactivated: only such an account can be activated by a link, a code or
+/// a resend (a staff-deactivated one cannot reactivate itself).
+pub fn awaits_activation(user: &user::Model) -> bool {
+    user.activated_at.is_none() && user.deactivated_at.is_none()
+}
+
 pub async fn find_by_id(
     conn: &impl ConnectionTrait,
     id: Uuid,
@@ -108,5 +115,6 @@ pub fn new_account(
         activated_at: Set(None),
         last_login: Set(None),
         updated_at: Set(now),
+        deactivated_at: Set(None),
     }
 }

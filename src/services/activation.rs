@@ -17,9 +17,10 @@ use crate::db::{begin_write, now};
 use crate::domain::Email;
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
-use crate::services::accounts::{find_by_email, find_by_id};
-use crate::services::mail::WriteTxn;
-use crate::services::rate_limit::{self, LoginLimits};
+use crate::services::accounts::{awaits_activation, find_by_email, find_by_id};
+use crate::services::login_limits::LoginLimits;
+use crate::services::mail::{Budget, WriteTxn};
+use crate::services::rate_limit;
 use crate::services::{AppContext, codes};
 
 /// How an activation link was received.
@@ -61,6 +62,7 @@ pub async fn send_activation(
         expires_at: Set(now + otp_ttl),
         consumed_at: Set(None),
         created_at: Set(now),
+        session_id: Set(None),
     }
     .insert(&**txn)
     .await?;
@@ -77,7 +79,7 @@ pub async fn send_activation(
         &templates::duration_text(settings.activation_token_ttl),
         &templates::duration_text(settings.otp_ttl),
     );
-    txn.mail(user, mail).await?;
+    txn.mail(user, mail, Budget::Anonymous).await?;
     Ok(())
 }
 
@@ -96,7 +98,7 @@ pub async fn activate_with_link(
         .ok_or(AppError::InvalidToken)?;
     let ttl = settings.activation_token_ttl;
     let secret = settings.secret_bytes();
-    if user.activated_at.is_none() {
+    if awaits_activation(&user) {
         if !link_token::check(secret, LinkPurpose::Activation, &user, token, ttl, now) {
             return Err(AppError::InvalidToken);
         }
@@ -142,8 +144,10 @@ async fn activate(
 }
 
 /// Activates with the 6-digit code from the activation mail. Wrong codes
-/// are counted atomically in the database, and against the sign-in rate
-/// limits of the address and the client IP.
+/// are counted atomically in the database, on the account's code counter,
+/// and against the sign-in rate limits of the address and the client IP.
+/// A wrong code answers `INVALID_TOKEN` whether the address is unknown,
+/// active or pending (API.md §8.1): the answer tells no address apart.
 pub async fn activate_with_code(
     app: &AppContext,
     email: &str,
@@ -153,31 +157,38 @@ pub async fn activate_with_code(
     let settings = &app.settings;
     let email = Email::parse(email).map_err(|e| AppError::field("email", &e.0))?;
     let code = codes::parse(code)?;
-    let now = now();
     let limits = LoginLimits::new(settings, email.key(), client_ip);
-    limits.begin(&app.db, now).await?;
-
+    let attempt = limits.begin(&app.db, settings.hash_queue_timeout).await?;
+    let now = now();
     let user = find_by_email(&app.db, &email).await?;
     let pending = match &user {
-        Some(u) if u.activated_at.is_none() => live_activation_code(&app.db, u.id, now).await?,
+        Some(u) if awaits_activation(u) => live_activation_code(&app.db, u.id, now).await?,
         _ => None,
     };
     let (Some(user), Some(row)) = (user, pending) else {
+        attempt.failed().await?;
         return Err(AppError::InvalidToken);
     };
-    codes::check(app, &row, code).await?;
+    if let Err(e) = codes::check(app, &row, code).await {
+        attempt.failed().await?;
+        return Err(match e {
+            AppError::InvalidOtp { .. } => AppError::InvalidToken,
+            other => other,
+        });
+    }
     let txn = begin_write(&app.db).await?;
     let consumed = codes::consume(&txn, row.id, now).await?;
     let fresh = find_by_id(&txn, user.id).await?;
     match fresh {
-        Some(u) if consumed && u.activated_at.is_none() => {
+        Some(u) if consumed && awaits_activation(&u) => {
             let activated = activate(&txn, u, now).await?;
             txn.commit().await?;
-            limits.succeeded(&app.db).await?;
+            attempt.succeeded().await?;
             Ok(activated)
         }
         _ => {
             txn.rollback().await.ok();
+            attempt.withdraw().await?;
             Err(AppError::InvalidToken)
         }
     }
@@ -208,7 +219,7 @@ pub async fn resend_activation(app: &AppContext, email: &str, client_ip: &str) -
     rate_limit::mail_request_allowed(app, client_ip, now).await?;
     let txn = WriteTxn::begin(app).await?;
     if let Some(user) = find_by_email(&*txn, &email).await?
-        && user.activated_at.is_none()
+        && awaits_activation(&user)
     {
         send_activation(&txn, app, &user, now).await?;
     }

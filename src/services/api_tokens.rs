@@ -14,8 +14,11 @@ use crate::auth::tokens::{random_token, sha256_hex};
 use crate::auth::viewer::{Authenticated, Credential};
 use crate::db::now;
 use crate::error::{AppError, AppResult};
+use crate::mail::templates;
 use crate::services::AppContext;
 use crate::services::authentication::{LAST_USED_RESOLUTION, touch_last_used};
+use crate::services::fresh;
+use crate::services::mail::{Budget, WriteTxn};
 
 /// Marks authql tokens, so a leaked one is recognisable (secret scanners).
 pub const TOKEN_PREFIX: &str = "aql_";
@@ -33,11 +36,9 @@ pub async fn create(
     name: &str,
     expires_in_days: Option<i32>,
 ) -> AppResult<Created> {
-    // A token can mint tokens only from a real sign-in: a leaked API token
-    // must not be able to make itself permanent.
-    if !matches!(who.credential, Credential::Session(_)) {
-        return Err(AppError::Forbidden);
-    }
+    // Only a fresh sign-in can mint tokens: neither a leaked API token nor a
+    // stolen access token may make itself permanent.
+    fresh::require_fresh(app, who)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(AppError::field("name", "must be 1 to 100 characters"));
@@ -52,6 +53,7 @@ pub async fn create(
     }
     let now = now();
     let token = format!("{TOKEN_PREFIX}{}", random_token());
+    let txn = WriteTxn::begin(app).await?;
     let row = api_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(who.user.id),
@@ -63,8 +65,14 @@ pub async fn create(
         expires_at: Set(expires_in_days.map(|d| now + chrono::Duration::days(d.into()))),
         revoked_at: Set(None),
     }
-    .insert(&app.db)
+    .insert(&*txn)
     .await?;
+    let notice = templates::security_notice(
+        "a new API token was created for your account",
+        &app.settings.public_url,
+    );
+    txn.mail(&who.user, notice, Budget::Account).await?;
+    txn.commit().await?;
     Ok(Created { token, row })
 }
 
@@ -140,5 +148,22 @@ pub async fn authenticate(app: &AppContext, token: &str) -> AppResult<Authentica
     Ok(Authenticated {
         user,
         credential: Credential::ApiToken(row.id),
+        authenticated_at: None,
     })
+}
+
+/// Revokes every API token of a user (password reset, deactivation): a
+/// token minted by whoever held the account must not outlive its recovery.
+pub async fn revoke_all(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<u64, sea_orm::DbErr> {
+    Ok(api_token::Entity::update_many()
+        .col_expr(api_token::Column::RevokedAt, Expr::value(now))
+        .filter(api_token::Column::UserId.eq(user_id))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?
+        .rows_affected)
 }

@@ -73,6 +73,7 @@ async fn authenticate_session(app: &AppContext, token: &str) -> AppResult<Authen
     Ok(Authenticated {
         user,
         credential: Credential::Session(session_id),
+        authenticated_at: Some(sess.authenticated_at),
     })
 }
 

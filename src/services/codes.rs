@@ -12,8 +12,11 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::auth::tokens::{code_digest, constant_time_eq};
+use crate::config::{RateLimit, Settings};
+use crate::db::now;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
+use crate::services::rate_limit::{self, Verdict};
 
 /// A code as typed: six ASCII digits, surrounding spaces ignored.
 pub fn parse(code: &str) -> AppResult<&str> {
@@ -38,17 +41,63 @@ pub fn live(now: DateTime<Utc>) -> [SimpleExpr; 3] {
     ]
 }
 
-/// Compares `code` with the row's digest in constant time. A wrong code
-/// counts one try and is `INVALID_OTP` with the tries left, or
-/// `INVALID_TOKEN` once none are.
+/// The account's own count of wrong codes (activation and sign-in codes
+/// alike), however many challenges, resends or logins they come through:
+/// at most 2 × `OTP_MAX_ATTEMPTS` per `LOGIN_RATE_LIMIT` window. Only a
+/// right code or a completed password reset clears it, never a right
+/// password (API.md §8.1): two-factor exists for the attacker who has it.
+pub struct AccountCodes {
+    key: String,
+    limit: RateLimit,
+}
+
+impl AccountCodes {
+    pub fn new(settings: &Settings, user_id: Uuid) -> AccountCodes {
+        AccountCodes {
+            key: rate_limit::key("codes", &user_id.to_string()),
+            limit: RateLimit {
+                max: settings.otp_max_attempts.saturating_mul(2),
+                window: settings.login_rate_limit.window,
+            },
+        }
+    }
+
+    /// Counts this code before it is judged (so parallel guesses cannot
+    /// pass the budget); past the budget every code is `RATE_LIMITED`,
+    /// right ones too. Returns how many more wrong codes the account has.
+    async fn begin(&self, conn: &impl ConnectionTrait) -> AppResult<u32> {
+        let (verdict, count) = rate_limit::hit_counting(conn, &self.key, self.limit, now()).await?;
+        match verdict {
+            Verdict::Limited { retry_after_secs } => {
+                Err(AppError::RateLimited { retry_after_secs })
+            }
+            Verdict::Allowed => Ok(self.limit.max.saturating_sub(count)),
+        }
+    }
+
+    pub async fn clear(&self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+        rate_limit::clear(conn, &self.key).await
+    }
+}
+
+/// Compares `code` with the row's digest in constant time, counted first on
+/// the account (`AccountCodes`). A wrong code counts one try of the row too
+/// and is `INVALID_OTP` with the tries left (the fewer of the row's and the
+/// account's), or `INVALID_TOKEN` once the row has none.
 pub async fn check(app: &AppContext, row: &one_time_code::Model, code: &str) -> AppResult<()> {
+    let account = AccountCodes::new(&app.settings, row.user_id);
+    let account_left = account.begin(&app.db).await?;
     let expected = code_digest(app.settings.secret_bytes(), &row.id, code);
     if constant_time_eq(&row.code_hash, &expected) {
+        account.clear(&app.db).await?;
         return Ok(());
     }
     Err(match count_wrong_try(&app.db, row.id).await? {
         Some(attempts) => AppError::InvalidOtp {
-            attempts_left: Ord::max(row.max_attempts - attempts, 0) as u32,
+            attempts_left: Ord::min(
+                Ord::max(row.max_attempts - attempts, 0) as u32,
+                account_left,
+            ),
         },
         None => AppError::InvalidToken,
     })

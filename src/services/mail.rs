@@ -18,6 +18,19 @@ use crate::mail::{Email, outbox};
 use crate::services::AppContext;
 use crate::services::rate_limit;
 
+/// Whose budget a message is spent from (API.md §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Budget {
+    /// Mail anyone can cause without credentials (activation mail and its
+    /// resends, reset links, the already-registered notice): the address's
+    /// `MAIL_RATE_LIMIT` applies, and over it the message is silently dropped.
+    Anonymous,
+    /// Sign-in codes (sent only after the right password, bounded by the
+    /// challenge's rules) and security notices: outside that budget, so no
+    /// stranger can silence them by spending it.
+    Account,
+}
+
 /// A write transaction (`IMMEDIATE` on SQLite) that may queue mail.
 pub struct WriteTxn {
     txn: DatabaseTransaction,
@@ -44,22 +57,29 @@ impl WriteTxn {
         })
     }
 
-    /// Queues `email` to `user`, within the address's `MAIL_RATE_LIMIT`
-    /// budget. Over budget the message is silently dropped: the caller's
-    /// answer must not change, so the limit reveals nothing. Returns
-    /// whether the message was queued.
-    pub async fn mail(&self, user: &user::Model, email: Email) -> Result<bool, DbErr> {
+    /// Queues `email` to `user`. From the `Anonymous` budget, over the
+    /// address's `MAIL_RATE_LIMIT` the message is silently dropped: the
+    /// caller's answer must not change, so the limit reveals nothing.
+    /// Returns whether the message was queued.
+    pub async fn mail(
+        &self,
+        user: &user::Model,
+        email: Email,
+        budget: Budget,
+    ) -> Result<bool, DbErr> {
         let now = now();
-        let budget = rate_limit::hit(
-            &self.txn,
-            &rate_limit::key("mail", &user.email_key),
-            self.settings.mail_rate_limit,
-            now,
-        )
-        .await?;
-        if !budget.is_allowed() {
-            tracing::info!("mail budget for an address exhausted; message not queued");
-            return Ok(false);
+        if budget == Budget::Anonymous {
+            let verdict = rate_limit::hit(
+                &self.txn,
+                &rate_limit::key("mail", &user.email_key),
+                self.settings.mail_rate_limit,
+                now,
+            )
+            .await?;
+            if !verdict.is_allowed() {
+                tracing::info!("mail budget for an address exhausted; message not queued");
+                return Ok(false);
+            }
         }
         outbox::insert(&self.txn, &user.email, email, now).await?;
         self.queued.store(true, Ordering::Relaxed);

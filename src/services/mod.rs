@@ -7,6 +7,8 @@ pub mod api_tokens;
 pub mod authentication;
 pub mod codes;
 mod context;
+pub mod fresh;
+pub mod login_limits;
 pub mod mail;
 pub mod maintenance;
 pub mod otp;

@@ -10,28 +10,37 @@ use chrono::{DateTime, Utc};
 use entity::one_time_code::{self, PURPOSE_LOGIN};
 use entity::user;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+};
 use uuid::Uuid;
 
 use crate::auth::tokens::{code_digest, random_token, sha256_hex, six_digit_code};
 use crate::db::{begin_write, now};
+use crate::domain::SecondFactorMethod;
 use crate::domain::{Email, Password};
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::AppContext;
 use crate::services::codes;
-use crate::services::mail::WriteTxn;
-use crate::services::rate_limit::{LoginLimits, seconds_until};
+use crate::services::login_limits::LoginLimits;
+use crate::services::mail::{Budget, WriteTxn};
+use crate::services::rate_limit::seconds_until;
 use crate::services::sessions::{self, ClientInfo, Identifier, Tokens};
 
 /// A challenge may be re-sent this many times.
 pub const MAX_RESENDS: i32 = 3;
+
+/// At most this many sign-in challenges per account are live at once;
+/// opening another ends the oldest (API.md §8.1).
+pub const MAX_LIVE_CHALLENGES: usize = 3;
 
 /// What the client learns of a challenge (never the code).
 pub struct ChallengeIssued {
     pub challenge_id: String,
     pub expires_at: DateTime<Utc>,
     pub sent_to: String,
+    pub method: SecondFactorMethod,
 }
 
 fn masked(user: &user::Model) -> String {
@@ -40,7 +49,14 @@ fn masked(user: &user::Model) -> String {
         .unwrap_or_else(|_| "***".into())
 }
 
-pub async fn start_challenge(app: &AppContext, user: &user::Model) -> AppResult<ChallengeIssued> {
+/// Opens a sign-in challenge and mails its code. With `session`, it is a
+/// `reauthenticate` challenge: its code makes that session fresh instead of
+/// opening a new one.
+pub async fn start_challenge(
+    app: &AppContext,
+    user: &user::Model,
+    session: Option<Uuid>,
+) -> AppResult<ChallengeIssued> {
     let settings = &app.settings;
     let now = now();
     let challenge_id = random_token();
@@ -62,16 +78,19 @@ pub async fn start_challenge(app: &AppContext, user: &user::Model) -> AppResult<
         expires_at: Set(expires_at),
         consumed_at: Set(None),
         created_at: Set(now),
+        session_id: Set(session),
     }
     .insert(&*txn)
     .await?;
+    end_all_but_newest(&txn, user.id, now).await?;
     let mail = templates::login_code(&code, &templates::duration_text(settings.otp_ttl));
-    txn.mail(user, mail).await?;
+    txn.mail(user, mail, Budget::Account).await?;
     txn.commit().await?;
     Ok(ChallengeIssued {
         challenge_id,
         expires_at,
         sent_to: masked(user),
+        method: SecondFactorMethod::Email,
     })
 }
 
@@ -103,23 +122,41 @@ pub async fn verify(
 ) -> AppResult<Tokens> {
     let code = codes::parse(code)?;
     let (row, user) = find_challenge(app, challenge_id).await?;
-    let now = now();
     let limits = LoginLimits::new(&app.settings, &user.email_key, &client.ip);
-    limits.begin(&app.db, now).await?;
+    let attempt = limits
+        .begin(&app.db, app.settings.hash_queue_timeout)
+        .await?;
+    let now = now();
     if !codes::is_live(&row, now) {
+        attempt.withdraw().await?;
         return Err(AppError::InvalidToken);
     }
-    codes::check(app, &row, code).await?;
+    if let Err(e) = codes::check(app, &row, code).await {
+        attempt.failed().await?;
+        return Err(e);
+    }
     let txn = begin_write(&app.db).await?;
     let consumed = codes::consume(&txn, row.id, now).await?;
     let fresh = user::Entity::find_by_id(user.id).one(&txn).await?;
     let Some(fresh) = fresh.filter(|u| consumed && u.is_active) else {
         txn.rollback().await.ok();
+        attempt.withdraw().await?;
         return Err(AppError::InvalidToken);
     };
-    let tokens = sessions::open_session(&txn, app, fresh, client).await?;
+    let tokens = match row.session_id {
+        Some(session_id) => sessions::renew_session(&txn, app, session_id, fresh).await,
+        None => sessions::open_session(&txn, app, fresh, client).await,
+    };
+    let tokens = match tokens {
+        Ok(tokens) => tokens,
+        Err(e) => {
+            txn.rollback().await.ok();
+            attempt.withdraw().await?;
+            return Err(e);
+        }
+    };
     txn.commit().await?;
-    limits.succeeded(&app.db).await?;
+    attempt.succeeded().await?;
     Ok(tokens)
 }
 
@@ -165,12 +202,13 @@ pub async fn resend(app: &AppContext, challenge_id: &str) -> AppResult<Challenge
         return Err(AppError::RateLimited { retry_after_secs });
     }
     let mail = templates::login_code(&code, &templates::duration_text(settings.otp_ttl));
-    txn.mail(&user, mail).await?;
+    txn.mail(&user, mail, Budget::Account).await?;
     txn.commit().await?;
     Ok(ChallengeIssued {
         challenge_id: challenge_id.to_owned(),
         expires_at: row.expires_at,
         sent_to: masked(&user),
+        method: SecondFactorMethod::Email,
     })
 }
 
@@ -204,8 +242,42 @@ pub async fn set_two_factor(
     txn.mail(
         &updated,
         templates::security_notice(what, &app.settings.public_url),
+        Budget::Account,
     )
     .await?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// Ends the user's live sign-in challenges beyond the newest
+/// `MAX_LIVE_CHALLENGES`, so logging in again and again opens no more
+/// fresh tries than that at once.
+async fn end_all_but_newest(
+    txn: &WriteTxn,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), sea_orm::DbErr> {
+    let mut live = one_time_code::Entity::find()
+        .filter(one_time_code::Column::UserId.eq(user_id))
+        .filter(one_time_code::Column::Purpose.eq(PURPOSE_LOGIN));
+    for condition in codes::live(now) {
+        live = live.filter(condition);
+    }
+    let older: Vec<Uuid> = live
+        .order_by_desc(one_time_code::Column::CreatedAt)
+        .order_by_desc(one_time_code::Column::Id)
+        .all(&**txn)
+        .await?
+        .into_iter()
+        .skip(MAX_LIVE_CHALLENGES)
+        .map(|row| row.id)
+        .collect();
+    if !older.is_empty() {
+        one_time_code::Entity::update_many()
+            .col_expr(one_time_code::Column::ConsumedAt, Expr::value(now))
+            .filter(one_time_code::Column::Id.is_in(older))
+            .exec(&**txn)
+            .await?;
+    }
+    Ok(())
 }

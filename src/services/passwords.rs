@@ -1,6 +1,7 @@
 //! Changing a password, and resetting a forgotten one by an emailed link.
-//! Either way every session ends (API tokens stay, as DRF's do) and the
-//! user is mailed a notice.
+//! Either way every session ends and the user is mailed a notice. A change
+//! keeps API tokens (as DRF's do); a reset is a recovery, so it revokes
+//! them too and clears the account's code and sign-in counters.
 
 use entity::{session, user};
 use sea_orm::sea_query::Expr;
@@ -15,7 +16,10 @@ use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::AppContext;
 use crate::services::accounts::find_by_id;
-use crate::services::mail::WriteTxn;
+use crate::services::api_tokens;
+use crate::services::codes::AccountCodes;
+use crate::services::login_limits::identifier_key;
+use crate::services::mail::{Budget, WriteTxn};
 use crate::services::rate_limit;
 use crate::services::sessions::{self, ClientInfo, Identifier, Tokens, revoke_sessions};
 
@@ -61,6 +65,7 @@ async fn replace_password(
     txn.mail(
         user,
         templates::security_notice(notice, &app.settings.public_url),
+        Budget::Account,
     )
     .await?;
     Ok(txn)
@@ -132,7 +137,7 @@ pub async fn request_reset(app: &AppContext, email: &str, client_ip: &str) -> Ap
     let mail =
         templates::password_reset(&url, &templates::duration_text(settings.password_reset_ttl));
     let txn = WriteTxn::begin(app).await?;
-    txn.mail(&user, mail).await?;
+    txn.mail(&user, mail, Budget::Anonymous).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -169,6 +174,18 @@ pub async fn reset(
     let new = parse_new(&user, new_password, confirm)?;
     let hash = app.hasher.hash(&new).await?;
     let txn = replace_password(app, &user, hash, "your password was reset").await?;
+    // Recovery: whatever the account's holder minted goes with the old
+    // password, and the owner starts with clean counters.
+    api_tokens::revoke_all(&*txn, user.id, now()).await?;
+    AccountCodes::new(&app.settings, user.id)
+        .clear(&*txn)
+        .await?;
+    for identifier in [Some(user.email_key.as_str()), user.username_key.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        rate_limit::clear(&*txn, &identifier_key(identifier)).await?;
+    }
     txn.commit().await?;
     Ok(())
 }

@@ -38,6 +38,16 @@ pub async fn hit(
     limit: RateLimit,
     now: DateTime<Utc>,
 ) -> Result<Verdict, DbErr> {
+    Ok(hit_counting(conn, key, limit, now).await?.0)
+}
+
+/// `hit`, also answering the count in the window, this event included.
+pub async fn hit_counting(
+    conn: &impl ConnectionTrait,
+    key: &str,
+    limit: RateLimit,
+    now: DateTime<Utc>,
+) -> Result<(Verdict, u32), DbErr> {
     let window = chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::MAX);
     let expired_before = now - window;
     let stmt = statement(
@@ -60,7 +70,10 @@ pub async fn hit(
         .ok_or_else(|| DbErr::RecordNotFound("rate_limit upsert returned no row".into()))?;
     let count: i32 = row.try_get("", "count")?;
     let window_start: DateTime<Utc> = row.try_get("", "window_start")?;
-    Ok(verdict(count, window_start, limit, now))
+    Ok((
+        verdict(count, window_start, limit, now),
+        u32::try_from(count).unwrap_or(0),
+    ))
 }
 
 /// Forgets the counter (e.g. after a successful login).
@@ -92,67 +105,6 @@ fn verdict(
 /// would invite an immediate retry that fails again.
 pub fn seconds_until(later: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
     (later - now).num_seconds().max(1) as u64
-}
-
-/// The failed-sign-in limits that hold together: per submitted identifier
-/// (whether or not an account has it, so the limit reveals nothing) and per
-/// client IP at five times the rate (`LOGIN_RATE_LIMIT`).
-pub struct LoginLimits {
-    identifier_key: String,
-    ip_key: String,
-    per_identifier: RateLimit,
-    per_ip: RateLimit,
-}
-
-impl LoginLimits {
-    pub fn new(
-        settings: &crate::config::Settings,
-        identifier: &str,
-        client_ip: &str,
-    ) -> LoginLimits {
-        let per_identifier = settings.login_rate_limit;
-        LoginLimits {
-            identifier_key: key("login-id", &identifier.trim().to_lowercase()),
-            ip_key: key("login-ip", client_ip),
-            per_identifier,
-            per_ip: RateLimit {
-                max: per_identifier.max.saturating_mul(5),
-                window: per_identifier.window,
-            },
-        }
-    }
-
-    /// Counts this attempt before its secret is checked, and refuses it if
-    /// either limit is now exceeded, so a right password is refused the same
-    /// way as a wrong one, and parallel attempts cannot slip past the limit
-    /// between a check and a count. A success is forgiven by `succeeded`.
-    pub async fn begin(
-        &self,
-        conn: &impl ConnectionTrait,
-        now: DateTime<Utc>,
-    ) -> Result<(), crate::error::AppError> {
-        let identifier = hit(conn, &self.identifier_key, self.per_identifier, now).await?;
-        let ip = hit(conn, &self.ip_key, self.per_ip, now).await?;
-        for verdict in [identifier, ip] {
-            if let Verdict::Limited { retry_after_secs } = verdict {
-                return Err(crate::error::AppError::RateLimited { retry_after_secs });
-            }
-        }
-        Ok(())
-    }
-
-    /// The attempt succeeded: it was not a failure, so it is uncounted from
-    /// the IP, and the identifier's failures are forgiven.
-    pub async fn succeeded(&self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
-        clear(conn, &self.identifier_key).await?;
-        let stmt = statement(
-            conn.get_database_backend(),
-            "UPDATE rate_limit SET count = count - 1 WHERE key = ? AND count > 0",
-            [Value::from(self.ip_key.clone())],
-        );
-        conn.execute_raw(stmt).await?;
-        Ok(())
-    }
 }
 
 /// The per-IP limit on anonymous requests that send mail: the only limit

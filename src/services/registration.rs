@@ -12,7 +12,7 @@ use crate::services::accounts::{
     ensure_username_free, find_by_email, new_account, parse_name, search_fold,
 };
 use crate::services::activation::send_activation;
-use crate::services::mail::WriteTxn;
+use crate::services::mail::{Budget, WriteTxn};
 
 /// What `register` was given, as typed by the client.
 #[derive(Debug, Default)]
@@ -146,6 +146,7 @@ async fn notify_existing(
     txn.mail(
         owner,
         templates::already_registered(&app.settings.public_url),
+        Budget::Anonymous,
     )
     .await?;
     Ok(())

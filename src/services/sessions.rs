@@ -18,8 +18,8 @@ use crate::db::{begin_write, now};
 use crate::domain::{Email, FieldErrors, Password, Username};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
+use crate::services::login_limits::LoginLimits;
 use crate::services::otp::{self, ChallengeIssued};
-use crate::services::rate_limit::LoginLimits;
 
 /// Where a sign-in comes from, recorded on its session.
 #[derive(Clone, Debug, Default)]
@@ -56,23 +56,29 @@ pub async fn check_password(
     password: &Password,
     ip: &str,
 ) -> AppResult<user::Model> {
-    let now = now();
     let limits = LoginLimits::new(&app.settings, identifier.limit_key(), ip);
-    limits.begin(&app.db, now).await?;
+    let attempt = limits
+        .begin(&app.db, app.settings.hash_queue_timeout)
+        .await?;
     let found = identifier.find(&app.db).await?;
     let verified = match &found {
-        Some(user) => app.hasher.verify(password, &user.password_hash).await?,
-        None => {
-            app.hasher.verify_dummy(password).await?;
-            false
-        }
+        Some(user) => app.hasher.verify(password, &user.password_hash).await,
+        None => app.hasher.verify_dummy(password).await.map(|()| false),
     };
-    match found {
-        Some(user) if verified => {
-            limits.succeeded(&app.db).await?;
+    match (found, verified) {
+        (Some(user), Ok(true)) => {
+            attempt.succeeded().await?;
             Ok(user)
         }
-        _ => Err(AppError::InvalidCredentials),
+        // Never judged (the hashing queue was full): not a failure.
+        (_, Err(e)) => {
+            attempt.withdraw().await?;
+            Err(e)
+        }
+        _ => {
+            attempt.failed().await?;
+            Err(AppError::InvalidCredentials)
+        }
     }
 }
 
@@ -140,14 +146,9 @@ pub async fn login(
     if !user.is_active {
         return Err(AppError::AccountNotActive);
     }
-    let two_factor = match app.settings.two_factor {
-        TwoFactorPolicy::Off => false,
-        TwoFactorPolicy::Required => true,
-        TwoFactorPolicy::Optional => user.two_factor_enabled,
-    };
-    if two_factor {
+    if needs_second_factor(app, &user) {
         return Ok(LoginOutcome::Challenge(
-            otp::start_challenge(app, &user).await?,
+            otp::start_challenge(app, &user, None).await?,
         ));
     }
     let txn = begin_write(&app.db).await?;
@@ -156,8 +157,32 @@ pub async fn login(
     Ok(LoginOutcome::Signed(Box::new(tokens)))
 }
 
+/// Whether signing in (or re-authenticating) takes a second factor.
+pub fn needs_second_factor(app: &AppContext, user: &user::Model) -> bool {
+    match app.settings.two_factor {
+        TwoFactorPolicy::Off => false,
+        TwoFactorPolicy::Required => true,
+        TwoFactorPolicy::Optional => user.two_factor_enabled,
+    }
+}
+
+/// When a session's refresh tokens stop: `REFRESH_TOKEN_TTL` from now, but
+/// never past `SESSION_MAX_AGE` from the login that began it.
+fn session_expiry(
+    app: &AppContext,
+    created_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> AppResult<DateTime<Utc>> {
+    let ttl =
+        chrono::Duration::from_std(app.settings.refresh_token_ttl).map_err(AppError::internal)?;
+    let max_age =
+        chrono::Duration::from_std(app.settings.session_max_age).map_err(AppError::internal)?;
+    Ok(Ord::min(now + ttl, created_at + max_age))
+}
+
 /// Starts a session for a user whose credentials were checked: a session
-/// row, its first refresh token, an access token, and `lastLogin`.
+/// row, its first refresh token, an access token, and `lastLogin`. The
+/// session counts as freshly authenticated.
 pub async fn open_session(
     txn: &DatabaseTransaction,
     app: &AppContext,
@@ -166,8 +191,7 @@ pub async fn open_session(
 ) -> AppResult<Tokens> {
     let settings = &app.settings;
     let now = now();
-    let expires_at =
-        now + chrono::Duration::from_std(settings.refresh_token_ttl).map_err(AppError::internal)?;
+    let expires_at = session_expiry(app, now, now)?;
     let session = session::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user.id),
@@ -177,6 +201,7 @@ pub async fn open_session(
         revoked_at: Set(None),
         user_agent: Set(client.user_agent.clone()),
         ip: Set(Some(client.ip.clone())),
+        authenticated_at: Set(now),
     }
     .insert(txn)
     .await?;
@@ -258,8 +283,12 @@ pub async fn refresh(app: &AppContext, presented: &str) -> AppResult<Tokens> {
         txn.commit().await?;
         return Err(AppError::InvalidToken);
     };
-    let expires_at =
-        now + chrono::Duration::from_std(settings.refresh_token_ttl).map_err(AppError::internal)?;
+    let expires_at = session_expiry(app, sess.created_at, now)?;
+    if expires_at <= now {
+        // SESSION_MAX_AGE has passed since the login: sign in again.
+        txn.commit().await?;
+        return Err(AppError::InvalidToken);
+    }
     let refresh = new_refresh_token(&txn, sess.id, expires_at, now).await?;
     session::Entity::update_many()
         .col_expr(session::Column::ExpiresAt, Expr::value(expires_at))
@@ -273,6 +302,52 @@ pub async fn refresh(app: &AppContext, presented: &str) -> AppResult<Tokens> {
         user.id,
         sess.id,
         settings.access_token_ttl,
+        now,
+    )
+    .map_err(AppError::internal)?;
+    Ok(Tokens {
+        access,
+        refresh_token: refresh,
+        user,
+    })
+}
+
+/// Marks a live session of `user` freshly authenticated (its user proved who
+/// they are again: `reauthenticate` with a sign-in code) and hands it new
+/// tokens, as a refresh would: its refresh tokens so far are used up.
+pub async fn renew_session(
+    txn: &DatabaseTransaction,
+    app: &AppContext,
+    session_id: Uuid,
+    user: user::Model,
+) -> AppResult<Tokens> {
+    let now = now();
+    let Some(sess) = session::Entity::find_by_id(session_id)
+        .filter(session::Column::UserId.eq(user.id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now))
+        .one(txn)
+        .await?
+    else {
+        return Err(AppError::InvalidToken);
+    };
+    session::Entity::update_many()
+        .col_expr(session::Column::AuthenticatedAt, Expr::value(now))
+        .filter(session::Column::Id.eq(sess.id))
+        .exec(txn)
+        .await?;
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .filter(refresh_token::Column::SessionId.eq(sess.id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .exec(txn)
+        .await?;
+    let refresh = new_refresh_token(txn, sess.id, sess.expires_at, now).await?;
+    let access = jwt::issue(
+        app.settings.secret_bytes(),
+        user.id,
+        sess.id,
+        app.settings.access_token_ttl,
         now,
     )
     .map_err(AppError::internal)?;

@@ -3,7 +3,10 @@
 use entity::session;
 use entity::user::{self, Column};
 use sea_orm::sea_query::LikeExpr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, Select};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
+    QueryFilter, QuerySelect, Select,
+};
 use uuid::Uuid;
 
 use crate::auth::tokens::random_token;
@@ -12,7 +15,8 @@ use crate::domain::fold;
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::AppContext;
-use crate::services::mail::WriteTxn;
+use crate::services::api_tokens;
+use crate::services::mail::{Budget, WriteTxn};
 use crate::services::pagination::{Ordering, SortKey, like_pattern};
 use crate::services::sessions::revoke_sessions;
 
@@ -84,15 +88,26 @@ pub async fn find_many(app: &AppContext, ids: &[Uuid]) -> Result<Vec<user::Model
 }
 
 /// Activates or deactivates an account and mails its owner. Deactivation
-/// ends every session at once (each request also checks `is_active`) and
-/// rotates the security stamp, so outstanding links die with it.
-pub async fn set_active(app: &AppContext, id: Uuid, active: bool) -> AppResult<user::Model> {
+/// ends every session and API token at once (each request also checks
+/// `is_active`) and rotates the security stamp, so outstanding links die
+/// with it; the account cannot reactivate itself (`deactivated_at`). Staff
+/// cannot lock the house: deactivating yourself, or the last active
+/// superuser, is `FORBIDDEN`.
+pub async fn set_active(
+    app: &AppContext,
+    staff: &user::Model,
+    id: Uuid,
+    active: bool,
+) -> AppResult<user::Model> {
     let now = now();
     let txn = WriteTxn::begin(app).await?;
     let existing = user::Entity::find_by_id(id)
         .one(&*txn)
         .await?
         .ok_or(AppError::NotFound)?;
+    if !active {
+        ensure_not_locking_out(&txn, staff, &existing).await?;
+    }
     let mut model: user::ActiveModel = existing.into();
     model.is_active = Set(active);
     model.updated_at = Set(now);
@@ -100,9 +115,12 @@ pub async fn set_active(app: &AppContext, id: Uuid, active: bool) -> AppResult<u
         if model.activated_at.as_ref().is_none() {
             model.activated_at = Set(Some(now));
         }
+        model.deactivated_at = Set(None);
     } else {
         model.security_stamp = Set(random_token());
+        model.deactivated_at = Set(Some(now));
         revoke_sessions(&*txn, session::Column::UserId.eq(id), now).await?;
+        api_tokens::revoke_all(&*txn, id, now).await?;
     }
     let updated = model.update(&*txn).await?;
     let what = if active {
@@ -113,8 +131,35 @@ pub async fn set_active(app: &AppContext, id: Uuid, active: bool) -> AppResult<u
     txn.mail(
         &updated,
         templates::security_notice(what, &app.settings.public_url),
+        Budget::Account,
     )
     .await?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// Refuses a deactivation that would lock staff out: of yourself, or of
+/// the last active superuser. On PostgreSQL the active superusers are
+/// locked for the transaction, so two staff deactivating the last two at
+/// once cannot both pass (SQLite's write transaction already serialises).
+async fn ensure_not_locking_out(
+    txn: &WriteTxn,
+    staff: &user::Model,
+    target: &user::Model,
+) -> AppResult<()> {
+    if target.id == staff.id {
+        return Err(AppError::Forbidden);
+    }
+    if target.is_superuser && target.is_active {
+        let mut superusers = user::Entity::find()
+            .filter(user::Column::IsSuperuser.eq(true))
+            .filter(user::Column::IsActive.eq(true));
+        if txn.get_database_backend() == DbBackend::Postgres {
+            superusers = superusers.lock_exclusive();
+        }
+        if superusers.all(&**txn).await?.len() <= 1 {
+            return Err(AppError::Forbidden);
+        }
+    }
+    Ok(())
 }

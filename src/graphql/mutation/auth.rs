@@ -5,8 +5,10 @@ use crate::error::AppError;
 use crate::graphql::app;
 use crate::graphql::guards::{IsAuthenticated, viewer};
 use crate::graphql::types::{
-    ApiTokenCreated, AuthPayload, LoginInput, LoginResult, OtpChallenge, User, uuid_arg,
+    ApiTokenCreated, AuthPayload, LoginInput, LoginResult, OtpChallenge, ReauthenticateOk,
+    ReauthenticateResult, User, uuid_arg,
 };
+use crate::services::fresh::{self, Reauthenticated};
 use crate::services::sessions::{self, ClientInfo, LoginOutcome, LoginRequest};
 use crate::services::{api_tokens, otp};
 
@@ -50,6 +52,32 @@ impl AuthMutation {
         Ok(otp::verify(app(ctx)?, &challenge_id, &code, &client(ctx)?)
             .await?
             .into())
+    }
+
+    /// Proves again who the signed-in user is, making this session fresh
+    /// for sensitive changes; with two-factor on, once `verifyOtp` takes
+    /// the code of the challenge answered here.
+    #[graphql(guard = "IsAuthenticated")]
+    async fn reauthenticate(
+        &self,
+        ctx: &Context<'_>,
+        password: String,
+    ) -> Result<ReauthenticateResult> {
+        let who = RequestContext::of(ctx)?
+            .viewer
+            .authenticated()
+            .ok_or(AppError::Unauthenticated)?;
+        let ip = client(ctx)?.ip;
+        Ok(
+            match fresh::reauthenticate(app(ctx)?, who, &password, &ip).await? {
+                Reauthenticated::Fresh(at) => {
+                    ReauthenticateResult::ReauthenticateOk(ReauthenticateOk {
+                        authenticated_at: at,
+                    })
+                }
+                Reauthenticated::Challenge(c) => ReauthenticateResult::OtpChallenge(c.into()),
+            },
+        )
     }
 
     /// Mails a new code for a challenge, replacing the old one.

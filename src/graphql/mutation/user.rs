@@ -1,7 +1,7 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::graphql::app;
-use crate::graphql::guards::IsStaff;
+use crate::graphql::guards::{IsStaff, viewer};
 use crate::graphql::types::{User, uuid_arg};
 use crate::services::users;
 
@@ -15,6 +15,9 @@ impl UserMutation {
     #[graphql(guard = "IsStaff")]
     async fn set_user_active(&self, ctx: &Context<'_>, id: ID, active: bool) -> Result<User> {
         let id = uuid_arg(&id, "id")?;
-        Ok(User::new(users::set_active(app(ctx)?, id, active).await?))
+        let staff = viewer(ctx)?;
+        Ok(User::new(
+            users::set_active(app(ctx)?, staff, id, active).await?,
+        ))
     }
 }

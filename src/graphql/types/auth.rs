@@ -1,6 +1,6 @@
 //! Sign-in payloads, sessions and API tokens.
 
-use async_graphql::{ID, InputObject, SimpleObject, Union};
+use async_graphql::{Enum, ID, InputObject, SimpleObject, Union};
 use chrono::{DateTime, Utc};
 use entity::{api_token, session};
 
@@ -33,12 +33,22 @@ impl From<Tokens> for AuthPayload {
     }
 }
 
+// The domain's second-factor kinds as a GraphQL enum.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::SecondFactorMethod")]
+pub enum SecondFactorMethod {
+    Email,
+    Totp,
+}
+
 #[derive(SimpleObject)]
 pub struct OtpChallenge {
     pub challenge_id: ID,
     pub expires_at: DateTime<Utc>,
-    /// Where the code went, masked: e.g. "m***@example.com".
+    /// Where the code went, masked: e.g. "m***@example.com" ("" for TOTP).
     pub sent_to: String,
+    /// Where the code comes from: the mail, or an authenticator app.
+    pub method: SecondFactorMethod,
 }
 
 impl From<ChallengeIssued> for OtpChallenge {
@@ -47,6 +57,7 @@ impl From<ChallengeIssued> for OtpChallenge {
             challenge_id: ID(c.challenge_id),
             expires_at: c.expires_at,
             sent_to: c.sent_to,
+            method: c.method.into(),
         }
     }
 }
@@ -54,6 +65,19 @@ impl From<ChallengeIssued> for OtpChallenge {
 #[derive(Union)]
 pub enum LoginResult {
     AuthPayload(Box<AuthPayload>),
+    OtpChallenge(OtpChallenge),
+}
+
+/// The session is fresh again (API.md §8.1).
+#[derive(SimpleObject)]
+pub struct ReauthenticateOk {
+    pub authenticated_at: DateTime<Utc>,
+}
+
+/// Fresh at once, or (with two-factor on) once `verifyOtp` takes the code.
+#[derive(Union)]
+pub enum ReauthenticateResult {
+    ReauthenticateOk(ReauthenticateOk),
     OtpChallenge(OtpChallenge),
 }
 
@@ -76,6 +100,9 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+    /// When the user last proved who they are in this session: sensitive
+    /// changes need it within `PRIVILEGED_SESSION_TTL`.
+    pub authenticated_at: DateTime<Utc>,
 }
 
 impl Session {
@@ -88,6 +115,7 @@ impl Session {
             expires_at: row.expires_at,
             user_agent: row.user_agent,
             ip: row.ip,
+            authenticated_at: row.authenticated_at,
         }
     }
 }

@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 pub use account::{RegisterInput, RegisterPayload, UpdateProfileInput};
 pub use auth::{
-    ApiToken, ApiTokenCreated, AuthPayload, LoginInput, LoginResult, OtpChallenge, Session,
+    ApiToken, ApiTokenCreated, AuthPayload, LoginInput, LoginResult, OtpChallenge,
+    ReauthenticateOk, ReauthenticateResult, Session,
 };
 pub use product::{CreateProductInput, Product, ProductFilter, ProductOrder, UpdateProductInput};
 pub use user::{Gender, User, UserFilter, UserOrder};

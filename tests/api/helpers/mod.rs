@@ -11,6 +11,7 @@ pub mod mail;
 mod process;
 pub mod products;
 pub mod smtp;
+pub mod two_factor;
 pub mod users;
 
 pub use app::{TestApp, spawn_app, spawn_app_with, test_vars};
