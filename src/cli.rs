@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::config::JwtAlgorithm;
 use crate::db::MigrateCommand;
 
 #[derive(Parser, Debug)]
@@ -32,6 +33,44 @@ pub enum Command {
     },
     /// Print the GraphQL SDL, or write it to FILE.
     ExportSchema { file: Option<PathBuf> },
+    /// Access-token signing keys.
+    Keys {
+        #[command(subcommand)]
+        verb: KeysVerb,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysVerb {
+    /// Write a new PKCS#8 PEM private key to FILE (created mode 0600, never
+    /// overwritten), or to stdout.
+    Generate {
+        #[arg(long, value_enum, default_value_t = KeyAlgorithm::EdDSA)]
+        algorithm: KeyAlgorithm,
+        file: Option<PathBuf>,
+    },
+    /// Print the JWKS the current settings publish.
+    Show,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum KeyAlgorithm {
+    #[value(name = "EdDSA")]
+    EdDSA,
+    #[value(name = "ES256")]
+    ES256,
+    #[value(name = "RS256")]
+    RS256,
+}
+
+impl From<KeyAlgorithm> for JwtAlgorithm {
+    fn from(a: KeyAlgorithm) -> Self {
+        match a {
+            KeyAlgorithm::EdDSA => JwtAlgorithm::EdDsa,
+            KeyAlgorithm::ES256 => JwtAlgorithm::Es256,
+            KeyAlgorithm::RS256 => JwtAlgorithm::Rs256,
+        }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]

@@ -3,7 +3,10 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use authql::cli::{Cli, Command};
+use authql::auth::jwt::SigningKeys;
+use authql::auth::keys;
+use authql::cli::{Cli, Command, KeysVerb};
+use authql::config::JwtAlgorithm;
 use authql::config::Settings;
 use authql::error::AppError;
 use authql::services::AppContext;
@@ -21,6 +24,19 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Needs no settings, and writes nothing but the key on stdout.
+    if let Some(Command::Keys {
+        verb: KeysVerb::Generate { algorithm, file },
+    }) = &cli.command
+    {
+        return match generate_key((*algorithm).into(), file.as_deref()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("authql: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let (settings, warnings) = match Settings::from_env() {
         Ok(loaded) => loaded,
         Err(e) => {
@@ -40,6 +56,10 @@ async fn main() -> ExitCode {
         Command::CreateSuperuser { email, username } => {
             create_superuser(settings, &email, username.as_deref()).await
         }
+        Command::Keys {
+            verb: KeysVerb::Show,
+        } => show_keys(&settings),
+        Command::Keys { .. } => Ok(()),
         Command::ExportSchema { file } => {
             let sdl = graphql::sdl(&settings);
             match file {
@@ -92,6 +112,28 @@ async fn create_superuser(
         Err(AppError::Internal(cause)) => Err(cause.context("creating the superuser")),
         Err(e) => anyhow::bail!("{}", e.message()),
     }
+}
+
+/// `authql keys generate`: a new private key, to FILE or stdout.
+fn generate_key(algorithm: JwtAlgorithm, file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let pem = keys::generate(algorithm)?;
+    match file {
+        Some(path) => keys::write_new(path, &pem),
+        None => {
+            print!("{pem}");
+            Ok(())
+        }
+    }
+}
+
+/// `authql keys show`: the JWKS these settings publish.
+fn show_keys(settings: &Settings) -> anyhow::Result<()> {
+    let (keys, warning) = SigningKeys::load(settings)?;
+    if let Some(warning) = warning {
+        tracing::warn!("{warning}");
+    }
+    println!("{}", serde_json::to_string_pretty(keys.jwks())?);
+    Ok(())
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

@@ -1,26 +1,55 @@
-//! Access tokens: HS256 JWTs signed with `SECRET_KEY`, naming the session
-//! they belong to. The algorithm is pinned and expiry is checked with no
-//! leeway (jsonwebtoken's default would accept tokens 60 s past expiry).
+//! Access tokens: JWTs naming their session, signed with `SECRET_KEY`
+//! (HS256) or an asymmetric key whose public half is published as a JWKS,
+//! so that other services verify them without any secret (API.md §8.3).
+//!
+//! Verification is pinned to the configured keys' algorithms (a token whose
+//! header names another, such as HS256 signed with a published public key,
+//! is refused), checks `iss` and `aud`, and allows no leeway on expiry
+//! (jsonwebtoken's default would accept tokens 60 s past it).
 
 use std::time::Duration;
 
+use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use entity::user;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
+};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use uuid::Uuid;
 
-const TYP_ACCESS: &str = "access";
+use super::keys::{PemKey, algorithm, generate, write_new};
+use crate::config::{JwtAlgorithm, JwtClaims, JwtKeySource, Settings};
 
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Claims {
+const TYP_ACCESS: &str = "access";
+/// Longer is not a token of ours; refused before any parsing.
+const MAX_TOKEN_BYTES: usize = 4096;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    iss: String,
+    /// One audience as a string, several as an array (RFC 7519).
+    aud: Value,
     /// The user id.
-    pub sub: String,
+    sub: String,
     /// The session id: checked on every request, so revocation is immediate.
-    pub sid: String,
-    pub iat: i64,
-    pub exp: i64,
-    pub jti: String,
-    pub typ: String,
+    sid: String,
+    iat: i64,
+    exp: i64,
+    /// When the session last proved its user (`authenticatedAt`).
+    auth_time: i64,
+    /// `user`, plus `staff` for staff.
+    scope: String,
+    jti: String,
+    typ: String,
+    #[serde(
+        rename = "https://hasura.io/jwt/claims",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    hasura: Option<Value>,
 }
 
 pub struct AccessToken {
@@ -28,47 +57,199 @@ pub struct AccessToken {
     pub expires_in: u64,
 }
 
-pub fn issue(
-    secret: &[u8],
-    user_id: Uuid,
-    session_id: Uuid,
-    ttl: Duration,
-    now: DateTime<Utc>,
-) -> anyhow::Result<AccessToken> {
-    let iat = now.timestamp();
-    let claims = Claims {
-        sub: user_id.to_string(),
-        sid: session_id.to_string(),
-        iat,
-        exp: iat + ttl.as_secs() as i64,
-        jti: Uuid::new_v4().to_string(),
-        typ: TYP_ACCESS.to_owned(),
-    };
-    let token = encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(secret),
-    )?;
-    Ok(AccessToken {
-        token,
-        expires_in: ttl.as_secs(),
+/// A key that verifies tokens: the current one and each previous one.
+struct Verifier {
+    kid: Option<String>,
+    key: DecodingKey,
+    validation: Validation,
+}
+
+/// The keys of this server: the one that signs, those that verify, and the
+/// public ones it publishes.
+pub struct SigningKeys {
+    algorithm: JwtAlgorithm,
+    signing: EncodingKey,
+    kid: Option<String>,
+    verifiers: Vec<Verifier>,
+    jwks: JwkSet,
+    issuer: String,
+    audience: Vec<String>,
+    claims: JwtClaims,
+}
+
+impl SigningKeys {
+    /// Loads the keys `settings` name. In development without a key file
+    /// one is generated and kept (mode 0600); a warning says so.
+    pub fn load(settings: &Settings) -> anyhow::Result<(SigningKeys, Option<String>)> {
+        let jwt = &settings.jwt;
+        let mut warning = None;
+        let (signing, current) = match &jwt.key {
+            JwtKeySource::Secret => (EncodingKey::from_secret(settings.secret_bytes()), None),
+            JwtKeySource::File(path) => {
+                let key = PemKey::read(path)?;
+                (private_of(&key, jwt.algorithm, path)?, Some(key))
+            }
+            JwtKeySource::Generated(path) => {
+                if !path.exists() {
+                    write_new(path, &generate(jwt.algorithm)?)?;
+                    warning = Some(format!(
+                        "JWT_PRIVATE_KEY_FILE is not set: generated a {} key into {}; set it in production",
+                        jwt.algorithm.name(),
+                        path.display()
+                    ));
+                }
+                let key = PemKey::read(path)?;
+                (private_of(&key, jwt.algorithm, path)?, Some(key))
+            }
+        };
+        let mut published = Vec::new();
+        let mut verifiers = Vec::new();
+        let kid = current
+            .as_ref()
+            .and_then(|k| k.public.common.key_id.clone());
+        match &current {
+            None => verifiers.push(Verifier {
+                kid: None,
+                key: DecodingKey::from_secret(settings.secret_bytes()),
+                validation: validation(Algorithm::HS256, &jwt.issuer, &jwt.audience),
+            }),
+            Some(key) => {
+                verifiers.push(verifier(key, &jwt.issuer, &jwt.audience)?);
+                published.push(key.public.clone());
+            }
+        }
+        for path in &jwt.previous_key_files {
+            let key = PemKey::read(path)?;
+            verifiers.push(verifier(&key, &jwt.issuer, &jwt.audience)?);
+            published.push(key.public);
+        }
+        Ok((
+            SigningKeys {
+                algorithm: jwt.algorithm,
+                signing,
+                kid,
+                verifiers,
+                jwks: JwkSet { keys: published },
+                issuer: jwt.issuer.clone(),
+                audience: jwt.audience.clone(),
+                claims: jwt.claims,
+            },
+            warning,
+        ))
+    }
+
+    /// The published public keys (none of them private, none symmetric).
+    pub fn jwks(&self) -> &JwkSet {
+        &self.jwks
+    }
+
+    pub fn algorithm(&self) -> JwtAlgorithm {
+        self.algorithm
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn issue(
+        &self,
+        user: &user::Model,
+        session_id: Uuid,
+        authenticated_at: DateTime<Utc>,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<AccessToken> {
+        let iat = now.timestamp();
+        let role = if user.is_staff { "staff" } else { "user" };
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            aud: match self.audience.as_slice() {
+                [one] => Value::from(one.clone()),
+                many => Value::from(many.to_vec()),
+            },
+            sub: user.id.to_string(),
+            sid: session_id.to_string(),
+            iat,
+            exp: iat + ttl.as_secs() as i64,
+            auth_time: authenticated_at.timestamp(),
+            scope: if user.is_staff { "user staff" } else { "user" }.to_owned(),
+            jti: Uuid::new_v4().to_string(),
+            typ: TYP_ACCESS.to_owned(),
+            hasura: (self.claims == JwtClaims::Hasura).then(|| {
+                serde_json::json!({
+                    "x-hasura-user-id": user.id.to_string(),
+                    "x-hasura-default-role": role,
+                    "x-hasura-allowed-roles": if user.is_staff { vec!["user", "staff"] } else { vec!["user"] },
+                })
+            }),
+        };
+        let mut header = Header::new(algorithm(self.algorithm));
+        header.kid = self.kid.clone();
+        let token = encode(&header, &claims, &self.signing)?;
+        Ok(AccessToken {
+            token,
+            expires_in: ttl.as_secs(),
+        })
+    }
+
+    /// The user and session ids of a genuine, unexpired access token of
+    /// this issuer for one of its audiences, signed by a configured key
+    /// with that key's algorithm.
+    pub fn verify(&self, token: &str) -> Option<(Uuid, Uuid)> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return None;
+        }
+        let header = decode_header(token).ok()?;
+        let claims = self
+            .verifiers
+            .iter()
+            .filter(|v| v.kid == header.kid && v.validation.algorithms.contains(&header.alg))
+            .find_map(|v| decode::<Claims>(token, &v.key, &v.validation).ok())?
+            .claims;
+        if claims.typ != TYP_ACCESS {
+            return None;
+        }
+        Some((claims.sub.parse().ok()?, claims.sid.parse().ok()?))
+    }
+}
+
+fn private_of(
+    key: &PemKey,
+    expected: JwtAlgorithm,
+    path: &std::path::Path,
+) -> anyhow::Result<EncodingKey> {
+    if key.algorithm != expected {
+        anyhow::bail!(
+            "{} holds a {} key, but JWT_ALGORITHM is {}",
+            path.display(),
+            key.algorithm.name(),
+            expected.name()
+        );
+    }
+    key.private.clone().with_context(|| {
+        format!(
+            "{} holds a public key; the signing key must be private",
+            path.display()
+        )
     })
 }
 
-/// The user and session ids of a genuine, unexpired access token.
-pub fn verify(secret: &[u8], token: &str) -> Option<(Uuid, Uuid)> {
-    if token.len() > 4096 {
-        return None;
-    }
-    let mut validation = Validation::new(Algorithm::HS256);
+fn verifier(key: &PemKey, issuer: &str, audience: &[String]) -> anyhow::Result<Verifier> {
+    Ok(Verifier {
+        kid: key.public.common.key_id.clone(),
+        key: DecodingKey::from_jwk(&key.public)?,
+        validation: validation(algorithm(key.algorithm), issuer, audience),
+    })
+}
+
+fn validation(alg: Algorithm, issuer: &str, audience: &[String]) -> Validation {
+    let mut validation = Validation::new(alg);
     validation.leeway = 0;
     validation.validate_exp = true;
-    validation.set_required_spec_claims(&["exp", "sub", "iat"]);
-    let data = decode::<Claims>(token, &DecodingKey::from_secret(secret), &validation).ok()?;
-    if data.claims.typ != TYP_ACCESS {
-        return None;
-    }
-    Some((data.claims.sub.parse().ok()?, data.claims.sid.parse().ok()?))
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(audience);
+    validation.set_required_spec_claims(&["exp", "sub", "iat", "iss", "aud"]);
+    validation
 }
 
 #[cfg(test)]
@@ -78,59 +259,130 @@ mod tests {
 
     use super::*;
 
-    const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+    const HASURA_NAMESPACE: &str = "https://hasura.io/jwt/claims";
+
+    fn keys(extra: &[(&str, &str)]) -> SigningKeys {
+        let mut vars: std::collections::HashMap<String, String> = [(
+            "SECRET_KEY".to_owned(),
+            "0123456789abcdef0123456789abcdef".to_owned(),
+        )]
+        .into();
+        for (k, v) in extra {
+            vars.insert((*k).to_owned(), (*v).to_owned());
+        }
+        let (settings, _) =
+            Settings::from_vars(&vars, std::path::Path::new("/nonexistent")).unwrap();
+        SigningKeys::load(&settings).unwrap().0
+    }
+
+    fn user() -> user::Model {
+        let now = Utc::now();
+        user::Model {
+            id: Uuid::new_v4(),
+            email: "a@example.com".into(),
+            email_key: "a@example.com".into(),
+            username: None,
+            username_key: None,
+            password_hash: String::new(),
+            first_name: None,
+            last_name: None,
+            phone: None,
+            gender: "UNSPECIFIED".into(),
+            is_active: true,
+            is_staff: false,
+            is_superuser: false,
+            two_factor_enabled: false,
+            security_stamp: String::new(),
+            search_fold: String::new(),
+            date_joined: now,
+            activated_at: Some(now),
+            last_login: None,
+            updated_at: now,
+            deactivated_at: None,
+        }
+    }
+
+    fn issue(keys: &SigningKeys, u: &user::Model, s: Uuid, secs: u64, at: DateTime<Utc>) -> String {
+        keys.issue(u, s, at, Duration::from_secs(secs), at)
+            .unwrap()
+            .token
+    }
 
     #[test]
     fn a_token_round_trips_with_its_claims() {
-        let (u, s) = (Uuid::new_v4(), Uuid::new_v4());
-        let t = issue(KEY, u, s, Duration::from_secs(300), Utc::now()).unwrap();
-        assert_eq!(t.expires_in, 300);
-        assert_eq!(verify(KEY, &t.token), Some((u, s)));
-        let payload = t.token.split('.').nth(1).unwrap();
-        let claims: serde_json::Value =
+        let keys = keys(&[]);
+        let (u, s) = (user(), Uuid::new_v4());
+        let token = issue(&keys, &u, s, 300, Utc::now());
+        assert_eq!(keys.verify(&token), Some((u.id, s)));
+        let payload = token.split('.').nth(1).unwrap();
+        let claims: Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-        for claim in ["sub", "sid", "iat", "exp", "jti", "typ"] {
+        for claim in [
+            "iss",
+            "aud",
+            "sub",
+            "sid",
+            "iat",
+            "exp",
+            "auth_time",
+            "scope",
+            "jti",
+        ] {
             assert!(claims.get(claim).is_some(), "{claim}");
         }
         assert_eq!(
             claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
             300
         );
+        assert_eq!(claims["aud"], "authql");
+        assert_eq!(claims["scope"], "user");
+        assert!(claims.get(HASURA_NAMESPACE).is_none());
+        assert!(keys.jwks().keys.is_empty(), "HS256 publishes nothing");
     }
 
     #[test]
     fn expired_foreign_tampered_and_unsigned_tokens_are_refused() {
-        let (u, s) = (Uuid::new_v4(), Uuid::new_v4());
-        let old = issue(
-            KEY,
-            u,
-            s,
-            Duration::from_secs(60),
-            Utc::now() - chrono::Duration::seconds(61),
-        )
-        .unwrap();
-        assert_eq!(verify(KEY, &old.token), None);
-        let foreign = issue(
-            b"another key, another key, another!",
-            u,
-            s,
-            Duration::from_secs(60),
-            Utc::now(),
-        )
-        .unwrap();
-        assert_eq!(verify(KEY, &foreign.token), None);
-        let good = issue(KEY, u, s, Duration::from_secs(60), Utc::now())
-            .unwrap()
-            .token;
+        let keys = keys(&[]);
+        let (u, s) = (user(), Uuid::new_v4());
+        let old = issue(&keys, &u, s, 60, Utc::now() - chrono::Duration::seconds(61));
+        assert_eq!(keys.verify(&old), None);
+        let other_issuer = self::keys(&[("JWT_ISSUER", "https://elsewhere.example")]);
+        assert_eq!(
+            keys.verify(&issue(&other_issuer, &u, s, 60, Utc::now())),
+            None
+        );
+        let other_audience = self::keys(&[("JWT_AUDIENCE", "someone-else")]);
+        assert_eq!(
+            keys.verify(&issue(&other_audience, &u, s, 60, Utc::now())),
+            None
+        );
+        let good = issue(&keys, &u, s, 60, Utc::now());
         let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
-        let other = issue(KEY, Uuid::new_v4(), s, Duration::from_secs(60), Utc::now())
-            .unwrap()
-            .token;
+        let other = issue(&keys, &user(), s, 60, Utc::now());
         parts[1] = other.split('.').nth(1).unwrap().to_owned();
-        assert_eq!(verify(KEY, &parts.join(".")), None);
+        assert_eq!(keys.verify(&parts.join(".")), None);
         let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         let unsigned = format!("{none_header}.{}.", good.split('.').nth(1).unwrap());
-        assert_eq!(verify(KEY, &unsigned), None);
-        assert_eq!(verify(KEY, "garbage"), None);
+        assert_eq!(keys.verify(&unsigned), None);
+        assert_eq!(keys.verify("garbage"), None);
+    }
+
+    #[test]
+    fn hasura_claims_name_the_roles() {
+        let keys = keys(&[("JWT_CLAIMS", "hasura")]);
+        let mut staff = user();
+        staff.is_staff = true;
+        let token = issue(&keys, &staff, Uuid::new_v4(), 60, Utc::now());
+        let payload = token.split('.').nth(1).unwrap();
+        let claims: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        let hasura = &claims[HASURA_NAMESPACE];
+        assert_eq!(hasura["x-hasura-user-id"], staff.id.to_string());
+        assert_eq!(hasura["x-hasura-default-role"], "staff");
+        assert_eq!(
+            hasura["x-hasura-allowed-roles"],
+            serde_json::json!(["user", "staff"])
+        );
+        assert_eq!(claims["scope"], "user staff");
     }
 }

@@ -3,6 +3,7 @@
 
 mod hash_memory;
 pub mod jwt;
+pub mod keys;
 pub mod link_token;
 pub mod password;
 pub mod tokens;

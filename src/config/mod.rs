@@ -15,7 +15,10 @@ use secrecy::{ExposeSecret, SecretString};
 pub const SECRET_FILE: &str = ".authql-secret";
 const MIN_SECRET_BYTES: usize = 32;
 
+mod jwt;
 mod vars;
+
+pub use jwt::{JWT_KEY_FILE, JwtAlgorithm, JwtClaims, JwtKeySource, JwtSettings};
 
 use vars::{Vars, invalid, load_or_generate_secret, parse_cidr, parse_email_url, parse_url};
 
@@ -113,6 +116,8 @@ pub struct Settings {
     pub max_batch: usize,
     pub max_depth: usize,
     pub max_complexity: usize,
+    /// How access tokens are signed and what they claim (API.md §8.3).
+    pub jwt: JwtSettings,
 }
 
 /// Something worth telling the operator once logging is up (config loads first).
@@ -181,18 +186,20 @@ impl Settings {
             return Err(ConfigError::ConsoleEmailInProduction);
         }
         let default_cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let public_url = parse_url(
+            "PUBLIC_URL",
+            &v.get("PUBLIC_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:8000".into()),
+        )?
+        .trim_end_matches('/')
+        .to_owned();
+        let jwt = JwtSettings::from_vars(&v, app_env, &public_url, secret_dir)?;
         let settings = Settings {
             database_url: v
                 .get("DATABASE_URL")
                 .unwrap_or_else(|| "sqlite://authql.db?mode=rwc".into()),
             bind_addr: v.parse("BIND_ADDR", "127.0.0.1:8000")?,
-            public_url: parse_url(
-                "PUBLIC_URL",
-                &v.get("PUBLIC_URL")
-                    .unwrap_or_else(|| "http://127.0.0.1:8000".into()),
-            )?
-            .trim_end_matches('/')
-            .to_owned(),
+            public_url,
             app_env,
             secret_key,
             email,
@@ -254,6 +261,7 @@ impl Settings {
             max_batch: v.positive("MAX_BATCH", 10)?,
             max_depth: v.positive("MAX_DEPTH", 20)?,
             max_complexity: v.positive("MAX_COMPLEXITY", 1000)?,
+            jwt,
         };
         Ok((settings, warnings))
     }

@@ -8,6 +8,7 @@ pub mod pages;
 mod request_id;
 mod reset_password;
 pub mod state;
+mod well_known;
 
 use std::net::IpAddr;
 
@@ -31,6 +32,11 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
         .at(
             "/reset-password/:uid/:token",
             get(reset_password::show).post(reset_password::submit),
+        )
+        .at("/.well-known/jwks.json", get(well_known::jwks))
+        .at(
+            "/.well-known/openid-configuration",
+            get(well_known::openid_configuration),
         )
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))

@@ -9,7 +9,6 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
-use crate::auth::jwt;
 use crate::auth::viewer::{Authenticated, Credential};
 use crate::db::now;
 use crate::error::{AppError, AppResult};
@@ -42,8 +41,7 @@ pub async fn authenticate(app: &AppContext, header: &str) -> Result<Viewer, AppE
 /// The per-request check of a Bearer token: one query by primary key (the
 /// session joined with its user) proves the session live and the user active.
 async fn authenticate_session(app: &AppContext, token: &str) -> AppResult<Authenticated> {
-    let (user_id, session_id) =
-        jwt::verify(app.settings.secret_bytes(), token).ok_or(AppError::Unauthenticated)?;
+    let (user_id, session_id) = app.keys.verify(token).ok_or(AppError::Unauthenticated)?;
     let now = now();
     let Some((sess, Some(user))) = app
         .hot

@@ -9,6 +9,7 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
 
 use crate::auth::PasswordHasher;
+use crate::auth::jwt::SigningKeys;
 use crate::config::Settings;
 use crate::db;
 
@@ -25,6 +26,8 @@ pub struct AppContext {
     /// on the pool or, on a SQLite file, in place (`db::Hot`).
     pub hot: db::Hot,
     pub settings: Arc<Settings>,
+    /// Signs and verifies access tokens; publishes the JWKS.
+    pub keys: Arc<SigningKeys>,
     pub hasher: Arc<PasswordHasher>,
     /// Wakes this process's outbox worker after a commit that queued mail.
     pub mail_wake: Arc<Notify>,
@@ -35,10 +38,13 @@ pub struct AppContext {
 }
 
 impl AppContext {
-    pub fn new(
-        mut db: DatabaseConnection,
-        settings: Arc<Settings>,
-    ) -> Result<AppContext, sea_orm::DbErr> {
+    /// Builds the context over a connected database; loads (in development
+    /// perhaps generates) the signing keys, logging why if it generated one.
+    pub fn new(mut db: DatabaseConnection, settings: Arc<Settings>) -> anyhow::Result<AppContext> {
+        let (keys, warning) = SigningKeys::load(&settings)?;
+        if let Some(warning) = warning {
+            tracing::warn!("{warning}");
+        }
         let queries = Arc::new(AtomicU64::new(0));
         let counter = queries.clone();
         db.set_metric_callback(move |info| {
@@ -54,6 +60,7 @@ impl AppContext {
         });
         let hot = db::Hot::new(&settings.database_url, &db, queries.clone())?;
         Ok(AppContext {
+            keys: Arc::new(keys),
             queries,
             hot,
             hasher: Arc::new(PasswordHasher::new(

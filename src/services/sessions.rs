@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::auth::jwt::{self, AccessToken};
+use crate::auth::jwt::AccessToken;
 use crate::auth::tokens::{random_token, sha256_hex};
 use crate::auth::viewer::{Authenticated, Credential};
 use crate::config::TwoFactorPolicy;
@@ -209,14 +209,10 @@ pub async fn open_session(
     let mut active: user::ActiveModel = user.into();
     active.last_login = Set(Some(now));
     let user = active.update(txn).await?;
-    let access = jwt::issue(
-        settings.secret_bytes(),
-        user.id,
-        session.id,
-        settings.access_token_ttl,
-        now,
-    )
-    .map_err(AppError::internal)?;
+    let access = app
+        .keys
+        .issue(&user, session.id, now, settings.access_token_ttl, now)
+        .map_err(AppError::internal)?;
     Ok(Tokens {
         access,
         refresh_token: refresh,
@@ -297,14 +293,16 @@ pub async fn refresh(app: &AppContext, presented: &str) -> AppResult<Tokens> {
         .exec(&txn)
         .await?;
     txn.commit().await?;
-    let access = jwt::issue(
-        settings.secret_bytes(),
-        user.id,
-        sess.id,
-        settings.access_token_ttl,
-        now,
-    )
-    .map_err(AppError::internal)?;
+    let access = app
+        .keys
+        .issue(
+            &user,
+            sess.id,
+            sess.authenticated_at,
+            settings.access_token_ttl,
+            now,
+        )
+        .map_err(AppError::internal)?;
     Ok(Tokens {
         access,
         refresh_token: refresh,
@@ -343,14 +341,10 @@ pub async fn renew_session(
         .exec(txn)
         .await?;
     let refresh = new_refresh_token(txn, sess.id, sess.expires_at, now).await?;
-    let access = jwt::issue(
-        app.settings.secret_bytes(),
-        user.id,
-        sess.id,
-        app.settings.access_token_ttl,
-        now,
-    )
-    .map_err(AppError::internal)?;
+    let access = app
+        .keys
+        .issue(&user, sess.id, now, app.settings.access_token_ttl, now)
+        .map_err(AppError::internal)?;
     Ok(Tokens {
         access,
         refresh_token: refresh,

@@ -15,6 +15,7 @@ mod resources;
 mod robustness;
 mod schema;
 mod signin;
+mod signing_keys;
 mod takeover;
 mod tokens;
 mod two_factor;
