@@ -12,7 +12,9 @@
 # bench/results/.
 #
 # Environment: DURATION (default 10s per scenario), PORT_BASE (default 18080),
-# SCENARIOS (default "S0 S1 S2 S3 S4 S5 S6 S7"; a subset for quick runs).
+# SCENARIOS (default "S0 S1 S2 S3 S4 S5 S6 S7"; a subset for quick runs),
+# JWT_ALGORITHM (default HS256; EdDSA, ES256 or RS256 sign authql's access
+# tokens with a key generated for the run).
 set -euo pipefail
 backend=${1:-sqlite}
 case "$backend" in sqlite | postgres) ;; *) echo "usage: bench/run.sh [sqlite|postgres]" >&2; exit 2 ;; esac
@@ -71,6 +73,12 @@ export RUST_LOG=warn
 export ACCESS_TOKEN_TTL=1h
 # Successful logins are not counted; generous limits keep S7's answers about hashing.
 export LOGIN_RATE_LIMIT="1000000/15m"
+# JWT_ALGORITHM=EdDSA|ES256|RS256 measures asymmetric access tokens: a key is
+# generated for the run (the floor keeps HS256, the stack's cheapest).
+if [ -n "${JWT_ALGORITHM:-}" ] && [ "$JWT_ALGORITHM" != HS256 ] && [ -z "${JWT_PRIVATE_KEY_FILE:-}" ]; then
+  "$root/target/release/authql" keys generate --algorithm "$JWT_ALGORITHM" "$work/jwt.pem"
+  export JWT_PRIVATE_KEY_FILE="$work/jwt.pem"
+fi
 
 log "seeding the bench user and 1,000 products"
 "$root/target/release/examples/bench_seed" 1000 >&2

@@ -7,6 +7,7 @@
 #   codegen   graphql-codegen over ../schema.graphql + operations.graphql, tsc
 #   graphiql  the self-hosted playground in Debian's Chromium (playwright-core)
 #   schema    live introspection == schema.graphql (graphql-js, both directions)
+#   jose      jose verifies an access token from the discovered JWKS (EdDSA)
 #   fuzz      schemathesis against /graphql: no 5xx, no INTERNAL_SERVER_ERROR
 # Each step prints one line; the script exits non-zero if any step failed.
 #
@@ -22,7 +23,7 @@ fi
 BIN=$(realpath "$1")
 shift
 STEPS=("$@")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(audit apollo codegen graphiql schema fuzz)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(audit apollo codegen graphiql schema jose fuzz)
 cd "$(dirname "$0")"
 CLIENTS=$(pwd)
 started=$(date +%s)
@@ -66,6 +67,9 @@ trap 'exit 130' INT TERM
 PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 BASE="http://127.0.0.1:$PORT"
 mkdir -p "$WORK/mail"
+# Access tokens signed with an EdDSA key, so that every client works with
+# asymmetric tokens and jose can verify them from the published JWKS.
+"$BIN" keys generate --algorithm EdDSA "$WORK/jwt.pem"
 # The server runs in $WORK so no .env of the checkout is read.
 (
   cd "$WORK"
@@ -81,6 +85,8 @@ mkdir -p "$WORK/mail"
     MAIL_RATE_LIMIT=1000/1h \
     LOGIN_RATE_LIMIT=1000/15m \
     ACCESS_TOKEN_TTL=1h \
+    JWT_ALGORITHM=EdDSA \
+    JWT_PRIVATE_KEY_FILE="$WORK/jwt.pem" \
     "$BIN" serve
 ) >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
@@ -133,6 +139,7 @@ for step in "${STEPS[@]}"; do
     codegen) run_step codegen node codegen-check.mjs ;;
     graphiql) run_step graphiql node graphiql.mjs ;;
     schema) run_step schema node schema-check.mjs ;;
+    jose) run_step jose node jose.mjs ;;
     fuzz) run_step fuzz ./fuzz.sh ;;
     *)
       echo "unknown step: $step" >&2
