@@ -88,7 +88,11 @@ impl Application {
         tracing::info!(addr = %self.addr, "serving GraphQL at http://{}/graphql", self.addr);
         let (stop_workers, workers_stopped) = watch::channel(false);
         let outbox = tokio::spawn(self.outbox.run(workers_stopped.clone()));
-        let cleanup = tokio::spawn(maintenance::run(self.state.app.db.clone(), workers_stopped));
+        let cleanup = tokio::spawn(maintenance::run(
+            self.state.app.db.clone(),
+            self.state.app.settings.audit_retention,
+            workers_stopped,
+        ));
         let routes = http::routes(self.state.clone());
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(routes, stop, Some(GRACEFUL_SHUTDOWN))

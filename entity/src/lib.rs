@@ -7,6 +7,7 @@ pub mod one_time_code;
 pub mod product;
 pub mod rate_limit;
 pub mod refresh_token;
+pub mod security_event;
 pub mod session;
 pub mod user;
 
@@ -17,6 +18,7 @@ pub mod prelude {
     pub use super::product::Entity as Product;
     pub use super::rate_limit::Entity as RateLimit;
     pub use super::refresh_token::Entity as RefreshToken;
+    pub use super::security_event::Entity as SecurityEvent;
     pub use super::session::Entity as Session;
     pub use super::user::Entity as User;
 }

@@ -9,6 +9,7 @@ mod m20261123_000004_create_rate_limit;
 mod m20261123_000005_create_sessions_and_tokens;
 mod m20261123_000006_create_products;
 mod m20261202_000007_account_hardening;
+mod m20261202_000008_create_security_events;
 
 /// Folded text columns compare byte-wise on both backends (SQLite's BINARY,
 /// PostgreSQL's "C" collation), so keyset cursors order rows alike everywhere.
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_create_sessions_and_tokens::Migration),
             Box::new(m20261123_000006_create_products::Migration),
             Box::new(m20261202_000007_account_hardening::Migration),
+            Box::new(m20261202_000008_create_security_events::Migration),
         ]
     }
 }

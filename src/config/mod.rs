@@ -99,6 +99,8 @@ pub struct Settings {
     pub privileged_session_ttl: Duration,
     /// A session's absolute lifetime, however often it is refreshed.
     pub session_max_age: Duration,
+    /// How long security events are kept (API.md §8.2).
+    pub audit_retention: Duration,
     pub activation_redirect_url: Option<String>,
     pub password_reset_url: Option<String>,
     pub cors_origins: Vec<String>,
@@ -226,6 +228,7 @@ impl Settings {
             otp_max_attempts: v.positive("OTP_MAX_ATTEMPTS", 5)?,
             privileged_session_ttl: v.duration("PRIVILEGED_SESSION_TTL", "15m")?,
             session_max_age: v.duration("SESSION_MAX_AGE", "30d")?,
+            audit_retention: v.duration("AUDIT_RETENTION", "90d")?,
             activation_redirect_url: v
                 .get("ACTIVATION_REDIRECT_URL")
                 .map(|u| parse_url("ACTIVATION_REDIRECT_URL", &u))

@@ -27,6 +27,7 @@ pub mod gender;
 pub mod password;
 pub mod phone;
 pub mod second_factor;
+pub mod security_event;
 pub mod username;
 
 pub use email::Email;
@@ -34,6 +35,7 @@ pub use gender::Gender;
 pub use password::Password;
 pub use phone::Phone;
 pub use second_factor::SecondFactorMethod;
+pub use security_event::SecurityEventType;
 pub use username::Username;
 
 /// A reason a value was refused, without its field: the caller knows which input field it came from.

@@ -12,9 +12,12 @@ pub mod types;
 
 use async_graphql::{Context, EmptySubscription, Schema, SchemaBuilder};
 
+use crate::auth::RequestContext;
+use crate::auth::viewer::Credential;
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::services::AppContext;
+use crate::services::sessions::ClientInfo;
 
 pub use mutation::Mutation;
 pub use query::Query;
@@ -42,4 +45,18 @@ pub fn sdl(settings: &Settings) -> String {
 pub fn app<'a>(ctx: &Context<'a>) -> Result<&'a AppContext, AppError> {
     ctx.data_opt::<AppContext>()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("app context missing from schema data")))
+}
+
+/// Where the request comes from, for sessions and security events: the
+/// client's address and user agent, and the session it was made with.
+pub fn client(ctx: &Context<'_>) -> Result<ClientInfo, AppError> {
+    let rc = RequestContext::of(ctx)?;
+    Ok(ClientInfo {
+        ip: rc.client_ip.to_string(),
+        user_agent: rc.user_agent.clone(),
+        session_id: match rc.viewer.authenticated().map(|a| a.credential) {
+            Some(Credential::Session(id)) => Some(id),
+            _ => None,
+        },
+    })
 }

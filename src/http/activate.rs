@@ -2,20 +2,23 @@
 
 use poem::http::StatusCode;
 use poem::web::{Data, Path};
-use poem::{Response, handler};
+use poem::{Request, Response, handler};
 
 use super::pages::{page, token_page_headers};
 use crate::error::AppError;
+use crate::http::client_info;
 use crate::http::state::AppState;
 use crate::services::activation::{self, LinkActivation};
 
 #[handler]
 pub async fn activate(
+    req: &Request,
     Path((uid, token)): Path<(String, String)>,
     Data(state): Data<&AppState>,
 ) -> Response {
     let app = &state.app;
-    let status = match activation::activate_with_link(app, &uid, &token).await {
+    let client = client_info(req, &app.settings.trusted_proxies);
+    let status = match activation::activate_with_link(app, &uid, &token, &client).await {
         // An account that is already active answers "activated": mail
         // scanners open links before people do.
         Ok(LinkActivation::Activated(_) | LinkActivation::AlreadyActive) => "activated",

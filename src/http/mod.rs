@@ -81,6 +81,17 @@ fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response 
 /// The client's address: the TCP peer, unless the peer is a trusted proxy;
 /// then the right-most `X-Forwarded-For` entry that is not itself trusted
 /// (entries further left are whatever the client chose to send).
+/// Where a plain HTTP request (a mailed link's page) comes from.
+pub fn client_info(req: &Request, trusted: &[IpNet]) -> crate::services::sessions::ClientInfo {
+    crate::services::sessions::ClientInfo {
+        ip: client_ip(req, trusted).to_string(),
+        user_agent: req
+            .header(poem::http::header::USER_AGENT)
+            .map(|ua| ua.chars().take(512).collect()),
+        session_id: None,
+    }
+}
+
 pub fn client_ip(req: &Request, trusted: &[IpNet]) -> IpAddr {
     let peer = req
         .remote_addr()

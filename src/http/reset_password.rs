@@ -4,11 +4,12 @@
 
 use poem::http::StatusCode;
 use poem::web::{Data, Path};
-use poem::{Body, Response, handler};
+use poem::{Body, Request, Response, handler};
 use serde::Deserialize;
 
 use super::pages::{escape, page};
 use crate::error::AppError;
+use crate::http::client_info;
 use crate::http::state::AppState;
 use crate::services::passwords;
 
@@ -71,6 +72,7 @@ pub async fn show(
 
 #[handler]
 pub async fn submit(
+    req: &Request,
     Path((uid, token)): Path<(String, String)>,
     body: Body,
     Data(state): Data<&AppState>,
@@ -91,6 +93,7 @@ pub async fn submit(
         &token,
         &fields.new_password,
         &fields.confirm_password,
+        &client_info(req, &state.app.settings.trusted_proxies),
     )
     .await
     {

@@ -15,12 +15,15 @@ use crate::auth::link_token::{self, LinkPurpose};
 use crate::auth::tokens::{code_digest, six_digit_code};
 use crate::db::{begin_write, now};
 use crate::domain::Email;
+use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::accounts::{awaits_activation, find_by_email, find_by_id};
 use crate::services::login_limits::LoginLimits;
 use crate::services::mail::{Budget, WriteTxn};
 use crate::services::rate_limit;
+use crate::services::security_events as events;
+use crate::services::sessions::ClientInfo;
 use crate::services::{AppContext, codes};
 
 /// How an activation link was received.
@@ -88,6 +91,7 @@ pub async fn activate_with_link(
     app: &AppContext,
     uid: &str,
     token: &str,
+    client: &ClientInfo,
 ) -> AppResult<LinkActivation> {
     let settings = &app.settings;
     let user_id = link_token::user_id_from_uid(uid).ok_or(AppError::InvalidToken)?;
@@ -102,7 +106,7 @@ pub async fn activate_with_link(
         if !link_token::check(secret, LinkPurpose::Activation, &user, token, ttl, now) {
             return Err(AppError::InvalidToken);
         }
-        let activated = activate(&txn, user, now).await?;
+        let activated = activate(&txn, user, now, client).await?;
         txn.commit().await?;
         return Ok(LinkActivation::Activated(Box::new(activated)));
     }
@@ -128,6 +132,7 @@ async fn activate(
     txn: &DatabaseTransaction,
     user: user::Model,
     now: DateTime<Utc>,
+    client: &ClientInfo,
 ) -> Result<user::Model, DbErr> {
     one_time_code::Entity::update_many()
         .col_expr(one_time_code::Column::ConsumedAt, Expr::value(now))
@@ -140,7 +145,9 @@ async fn activate(
     active.is_active = Set(true);
     active.activated_at = Set(Some(now));
     active.updated_at = Set(now);
-    active.update(txn).await
+    let activated = active.update(txn).await?;
+    events::record(txn, activated.id, Kind::AccountActivated, client, None).await?;
+    Ok(activated)
 }
 
 /// Activates with the 6-digit code from the activation mail. Wrong codes
@@ -152,12 +159,12 @@ pub async fn activate_with_code(
     app: &AppContext,
     email: &str,
     code: &str,
-    client_ip: &str,
+    client: &ClientInfo,
 ) -> AppResult<user::Model> {
     let settings = &app.settings;
     let email = Email::parse(email).map_err(|e| AppError::field("email", &e.0))?;
     let code = codes::parse(code)?;
-    let limits = LoginLimits::new(settings, email.key(), client_ip);
+    let limits = LoginLimits::new(settings, email.key(), &client.ip);
     let attempt = limits.begin(&app.db, settings.hash_queue_timeout).await?;
     let now = now();
     let user = find_by_email(&app.db, &email).await?;
@@ -181,7 +188,7 @@ pub async fn activate_with_code(
     let fresh = find_by_id(&txn, user.id).await?;
     match fresh {
         Some(u) if consumed && awaits_activation(&u) => {
-            let activated = activate(&txn, u, now).await?;
+            let activated = activate(&txn, u, now, client).await?;
             txn.commit().await?;
             attempt.succeeded().await?;
             Ok(activated)

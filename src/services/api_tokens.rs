@@ -12,13 +12,16 @@ use uuid::Uuid;
 
 use crate::auth::tokens::{random_token, sha256_hex};
 use crate::auth::viewer::{Authenticated, Credential};
-use crate::db::now;
+use crate::db::{begin_write, now};
+use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::AppContext;
 use crate::services::authentication::{LAST_USED_RESOLUTION, touch_last_used};
 use crate::services::fresh;
 use crate::services::mail::{Budget, WriteTxn};
+use crate::services::security_events as events;
+use crate::services::sessions::ClientInfo;
 
 /// Marks authql tokens, so a leaked one is recognisable (secret scanners).
 pub const TOKEN_PREFIX: &str = "aql_";
@@ -35,6 +38,7 @@ pub async fn create(
     who: &Authenticated,
     name: &str,
     expires_in_days: Option<i32>,
+    client: &ClientInfo,
 ) -> AppResult<Created> {
     // Only a fresh sign-in can mint tokens: neither a leaked API token nor a
     // stolen access token may make itself permanent.
@@ -72,6 +76,7 @@ pub async fn create(
         &app.settings.public_url,
     );
     txn.mail(&who.user, notice, Budget::Account).await?;
+    events::record(&*txn, who.user.id, Kind::ApiTokenCreated, client, None).await?;
     txn.commit().await?;
     Ok(Created { token, row })
 }
@@ -109,10 +114,19 @@ pub async fn revoke_token(
     Ok(result.rows_affected == 1)
 }
 
-pub async fn revoke(app: &AppContext, user_id: Uuid, id: Uuid) -> AppResult<()> {
-    if revoke_token(&app.db, user_id, id, now()).await? {
+pub async fn revoke(
+    app: &AppContext,
+    user_id: Uuid,
+    id: Uuid,
+    client: &ClientInfo,
+) -> AppResult<()> {
+    let txn = begin_write(&app.db).await?;
+    if revoke_token(&txn, user_id, id, now()).await? {
+        events::record(&txn, user_id, Kind::ApiTokenRevoked, client, None).await?;
+        txn.commit().await?;
         Ok(())
     } else {
+        txn.rollback().await.ok();
         Err(AppError::NotFound)
     }
 }

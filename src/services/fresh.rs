@@ -9,12 +9,14 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::auth::viewer::{Authenticated, Credential};
-use crate::db::now;
+use crate::db::{begin_write, now};
+use crate::domain::SecurityEventType as Kind;
 use crate::domain::{Email, Password};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::otp::{self, ChallengeIssued};
-use crate::services::sessions::{self, Identifier};
+use crate::services::security_events as events;
+use crate::services::sessions::{self, ClientInfo, Identifier};
 
 /// Passes when the request's session proved its user within
 /// `PRIVILEGED_SESSION_TTL`. A request made with an API token is never
@@ -46,28 +48,32 @@ pub async fn reauthenticate(
     app: &AppContext,
     who: &Authenticated,
     password: &str,
-    ip: &str,
+    client: &ClientInfo,
 ) -> AppResult<Reauthenticated> {
     let Credential::Session(session_id) = who.credential else {
         return Err(AppError::Forbidden);
     };
     let password = Password::parse_for_login(password).map_err(|_| AppError::InvalidCredentials)?;
     let identifier = Identifier::Email(Email::parse(&who.user.email).map_err(AppError::internal)?);
-    let user = sessions::check_password(app, &identifier, &password, ip).await?;
+    let user = sessions::check_password(app, &identifier, &password, client).await?;
     if sessions::needs_second_factor(app, &user) {
         let challenge = otp::start_challenge(app, &user, Some(session_id)).await?;
         return Ok(Reauthenticated::Challenge(challenge));
     }
     let now = now();
+    let txn = begin_write(&app.db).await?;
     let updated = session::Entity::update_many()
         .col_expr(session::Column::AuthenticatedAt, Expr::value(now))
         .filter(session::Column::Id.eq(session_id))
         .filter(session::Column::RevokedAt.is_null())
-        .exec(&app.db)
+        .exec(&txn)
         .await?
         .rows_affected;
     if updated != 1 {
+        txn.rollback().await.ok();
         return Err(AppError::Unauthenticated);
     }
+    events::record(&txn, user.id, Kind::Reauthenticated, client, None).await?;
+    txn.commit().await?;
     Ok(Reauthenticated::Fresh(now))
 }

@@ -11,6 +11,8 @@ use sea_orm::sea_query::ExprTrait;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use tokio::sync::watch;
 
+use crate::services::security_events;
+
 /// How often the clean-up runs.
 pub const INTERVAL: Duration = Duration::from_secs(600);
 /// Revoked rows are kept this long, so a session list or an audit can still
@@ -29,9 +31,15 @@ pub struct Purged {
     pub codes: u64,
     pub rate_limits: u64,
     pub mails: u64,
+    /// Security events older than `AUDIT_RETENTION`.
+    pub events: u64,
 }
 
-pub async fn purge(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Purged, DbErr> {
+pub async fn purge(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    audit_retention: Duration,
+) -> Result<Purged, DbErr> {
     let old = now - KEEP_REVOKED;
     let refresh_tokens = refresh_token::Entity::delete_many()
         .filter(
@@ -75,7 +83,9 @@ pub async fn purge(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Purged
         .exec(db)
         .await?
         .rows_affected;
+    let events = security_events::purge(db, audit_retention, now).await?;
     Ok(Purged {
+        events,
         sessions,
         refresh_tokens,
         api_tokens,
@@ -86,9 +96,13 @@ pub async fn purge(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Purged
 }
 
 /// Runs `purge` every `INTERVAL` until `stop` turns true.
-pub async fn run(db: DatabaseConnection, mut stop: watch::Receiver<bool>) {
+pub async fn run(
+    db: DatabaseConnection,
+    audit_retention: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
-        match purge(&db, crate::db::now()).await {
+        match purge(&db, crate::db::now(), audit_retention).await {
             Ok(purged) if purged != Purged::default() => {
                 tracing::info!(?purged, "purged expired rows")
             }

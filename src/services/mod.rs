@@ -18,6 +18,7 @@ pub mod products;
 pub mod profile;
 pub mod rate_limit;
 pub mod registration;
+pub mod security_events;
 pub mod sessions;
 pub mod users;
 

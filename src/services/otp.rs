@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::auth::tokens::{code_digest, random_token, sha256_hex, six_digit_code};
 use crate::db::{begin_write, now};
 use crate::domain::SecondFactorMethod;
+use crate::domain::SecurityEventType as Kind;
 use crate::domain::{Email, Password};
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
@@ -26,6 +27,7 @@ use crate::services::codes;
 use crate::services::login_limits::LoginLimits;
 use crate::services::mail::{Budget, WriteTxn};
 use crate::services::rate_limit::seconds_until;
+use crate::services::security_events as events;
 use crate::services::sessions::{self, ClientInfo, Identifier, Tokens};
 
 /// A challenge may be re-sent this many times.
@@ -133,6 +135,7 @@ pub async fn verify(
     }
     if let Err(e) = codes::check(app, &row, code).await {
         attempt.failed().await?;
+        events::record_alone(&app.db, user.id, Kind::SecondFactorFailed, client).await;
         return Err(e);
     }
     let txn = begin_write(&app.db).await?;
@@ -155,6 +158,16 @@ pub async fn verify(
             return Err(e);
         }
     };
+    match row.session_id {
+        Some(session_id) => {
+            let origin = ClientInfo {
+                session_id: Some(session_id),
+                ..client.clone()
+            };
+            events::record(&txn, tokens.user.id, Kind::Reauthenticated, &origin, None).await?;
+        }
+        None => sessions::record_sign_in(&txn, &tokens, client).await?,
+    }
     txn.commit().await?;
     attempt.succeeded().await?;
     Ok(tokens)
@@ -219,12 +232,12 @@ pub async fn set_two_factor(
     user: &user::Model,
     password: &str,
     enabled: bool,
-    ip: &str,
+    client: &ClientInfo,
 ) -> AppResult<user::Model> {
     let password = Password::parse_for_login(password).map_err(|_| AppError::InvalidCredentials)?;
     let identifier =
         Identifier::Email(Email::parse(&user.email).map_err(|_| AppError::InvalidCredentials)?);
-    sessions::check_password(app, &identifier, &password, ip).await?;
+    sessions::check_password(app, &identifier, &password, client).await?;
     let txn = WriteTxn::begin(app).await?;
     let current = user::Entity::find_by_id(user.id)
         .one(&*txn)
@@ -234,6 +247,12 @@ pub async fn set_two_factor(
     active.two_factor_enabled = Set(enabled);
     active.updated_at = Set(now());
     let updated = active.update(&*txn).await?;
+    let kind = if enabled {
+        Kind::TwoFactorEnabled
+    } else {
+        Kind::TwoFactorDisabled
+    };
+    events::record(&*txn, updated.id, kind, client, None).await?;
     let what = if enabled {
         "two-factor sign-in was turned on"
     } else {

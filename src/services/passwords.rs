@@ -11,6 +11,7 @@ use crate::auth::link_token::{self, LinkPurpose};
 use crate::auth::tokens::random_token;
 use crate::auth::viewer::Authenticated;
 use crate::db::now;
+use crate::domain::SecurityEventType as Kind;
 use crate::domain::{Email, FieldErrors, Password};
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
@@ -21,6 +22,7 @@ use crate::services::codes::AccountCodes;
 use crate::services::login_limits::identifier_key;
 use crate::services::mail::{Budget, WriteTxn};
 use crate::services::rate_limit;
+use crate::services::security_events as events;
 use crate::services::sessions::{self, ClientInfo, Identifier, Tokens, revoke_sessions};
 
 /// Parses a new password and its confirmation, for `user`.
@@ -82,7 +84,7 @@ pub async fn change(
     let user = &who.user;
     let old = Password::parse_for_login(old_password).map_err(|_| AppError::InvalidCredentials)?;
     let identifier = Identifier::Email(Email::parse(&user.email).map_err(AppError::internal)?);
-    let current = sessions::check_password(app, &identifier, &old, &client.ip).await?;
+    let current = sessions::check_password(app, &identifier, &old, client).await?;
     let new = parse_new(&current, new_password, confirm)?;
     if new.expose() == old.expose() {
         return Err(AppError::field(
@@ -102,17 +104,18 @@ pub async fn change(
         .await?
         .ok_or(AppError::Unauthenticated)?;
     let tokens = sessions::open_session(&txn, app, fresh, client).await?;
+    events::record(&*txn, user.id, Kind::PasswordChanged, client, None).await?;
     txn.commit().await?;
     Ok(tokens)
 }
 
 /// Mails a reset link if the address belongs to an active account. The
 /// answer is the same either way; only the per-IP limit shows.
-pub async fn request_reset(app: &AppContext, email: &str, client_ip: &str) -> AppResult<()> {
+pub async fn request_reset(app: &AppContext, email: &str, client: &ClientInfo) -> AppResult<()> {
     let settings = &app.settings;
     let email = Email::parse(email).map_err(|e| AppError::field("email", &e.0))?;
     let now = now();
-    rate_limit::mail_request_allowed(app, client_ip, now).await?;
+    rate_limit::mail_request_allowed(app, &client.ip, now).await?;
     let found = user::Entity::find()
         .filter(user::Column::EmailKey.eq(email.key()))
         .one(&app.db)
@@ -138,6 +141,7 @@ pub async fn request_reset(app: &AppContext, email: &str, client_ip: &str) -> Ap
         templates::password_reset(&url, &templates::duration_text(settings.password_reset_ttl));
     let txn = WriteTxn::begin(app).await?;
     txn.mail(&user, mail, Budget::Anonymous).await?;
+    events::record(&*txn, user.id, Kind::PasswordResetRequested, client, None).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -169,6 +173,7 @@ pub async fn reset(
     token: &str,
     new_password: &str,
     confirm: &str,
+    client: &ClientInfo,
 ) -> AppResult<()> {
     let user = check_reset_link(app, uid, token).await?;
     let new = parse_new(&user, new_password, confirm)?;
@@ -186,6 +191,7 @@ pub async fn reset(
     {
         rate_limit::clear(&*txn, &identifier_key(identifier)).await?;
     }
+    events::record(&*txn, user.id, Kind::PasswordReset, client, None).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -5,10 +5,13 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, SqlErr};
 use uuid::Uuid;
 
 use crate::db::{begin_write, now, sql_err};
+use crate::domain::SecurityEventType as Kind;
 use crate::domain::{FieldErrors, Gender, Invalid, Phone, Username};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::accounts::{ensure_username_free, find_by_id, parse_name, search_fold};
+use crate::services::security_events as events;
+use crate::services::sessions::ClientInfo;
 
 /// A field of a profile update: left alone, cleared, or set.
 #[derive(Debug, Default)]
@@ -32,6 +35,7 @@ pub async fn update_profile(
     app: &AppContext,
     user_id: Uuid,
     update: ProfileUpdate,
+    client: &ClientInfo,
 ) -> AppResult<user::Model> {
     let mut errors = FieldErrors::new();
     let parse_opt =
@@ -104,6 +108,7 @@ pub async fn update_profile(
     active.updated_at = Set(now);
     match active.update(&txn).await {
         Ok(updated) => {
+            events::record(&txn, updated.id, Kind::ProfileUpdated, client, None).await?;
             txn.commit().await?;
             Ok(updated)
         }

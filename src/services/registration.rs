@@ -4,6 +4,7 @@ use entity::user;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, SqlErr};
 
 use crate::db::{now, sql_err};
+use crate::domain::SecurityEventType as Kind;
 use crate::domain::{Email, FieldErrors, Gender, Password, Phone, Username};
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
@@ -13,6 +14,8 @@ use crate::services::accounts::{
 };
 use crate::services::activation::send_activation;
 use crate::services::mail::{Budget, WriteTxn};
+use crate::services::security_events as events;
+use crate::services::sessions::ClientInfo;
 
 /// What `register` was given, as typed by the client.
 #[derive(Debug, Default)]
@@ -34,7 +37,11 @@ pub struct Registered {
     pub activation_required: bool,
 }
 
-pub async fn register(app: &AppContext, input: Registration) -> AppResult<Registered> {
+pub async fn register(
+    app: &AppContext,
+    input: Registration,
+    client: &ClientInfo,
+) -> AppResult<Registered> {
     let mut errors = FieldErrors::new();
     let email = errors.check("email", Email::parse(&input.email));
     let username = input
@@ -103,6 +110,7 @@ pub async fn register(app: &AppContext, input: Registration) -> AppResult<Regist
         Some(owner) => notify_existing(&txn, app, &owner).await,
         None => match new_user.insert(&*txn).await {
             Ok(created) => {
+                events::record(&*txn, created.id, Kind::AccountRegistered, client, None).await?;
                 if settings.require_activation {
                     send_activation(&txn, app, &created, now).await?;
                 }

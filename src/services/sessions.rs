@@ -15,21 +15,27 @@ use crate::auth::tokens::{random_token, sha256_hex};
 use crate::auth::viewer::{Authenticated, Credential};
 use crate::config::TwoFactorPolicy;
 use crate::db::{begin_write, now};
+use crate::domain::SecurityEventType as Kind;
 use crate::domain::{Email, FieldErrors, Password, Username};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::login_limits::LoginLimits;
 use crate::services::otp::{self, ChallengeIssued};
+use crate::services::security_events as events;
 
 /// Where a sign-in comes from, recorded on its session.
 #[derive(Clone, Debug, Default)]
 pub struct ClientInfo {
     pub ip: String,
     pub user_agent: Option<String>,
+    /// The session the request was made with, if any (security events).
+    pub session_id: Option<Uuid>,
 }
 
 /// A signed-in session's tokens.
 pub struct Tokens {
+    /// The session the tokens belong to.
+    pub session_id: Uuid,
     pub access: AccessToken,
     pub refresh_token: String,
     pub user: user::Model,
@@ -54,12 +60,18 @@ pub async fn check_password(
     app: &AppContext,
     identifier: &Identifier,
     password: &Password,
-    ip: &str,
+    client: &ClientInfo,
 ) -> AppResult<user::Model> {
-    let limits = LoginLimits::new(&app.settings, identifier.limit_key(), ip);
-    let attempt = limits
-        .begin(&app.db, app.settings.hash_queue_timeout)
-        .await?;
+    let limits = LoginLimits::new(&app.settings, identifier.limit_key(), &client.ip);
+    let attempt = match limits.begin(&app.db, app.settings.hash_queue_timeout).await {
+        Ok(attempt) => attempt,
+        Err(refused) => {
+            if let Some(user) = identifier.find(&app.db).await? {
+                events::record_alone(&app.db, user.id, Kind::LoginRateLimited, client).await;
+            }
+            return Err(refused);
+        }
+    };
     let found = identifier.find(&app.db).await?;
     let verified = match &found {
         Some(user) => app.hasher.verify(password, &user.password_hash).await,
@@ -75,8 +87,12 @@ pub async fn check_password(
             attempt.withdraw().await?;
             Err(e)
         }
-        _ => {
+        (found, _) => {
             attempt.failed().await?;
+            // Only for an account that exists: a stranger's typo is nobody's event.
+            if let Some(user) = found {
+                events::record_alone(&app.db, user.id, Kind::LoginFailed, client).await;
+            }
             Err(AppError::InvalidCredentials)
         }
     }
@@ -142,7 +158,7 @@ pub async fn login(
     client: &ClientInfo,
 ) -> AppResult<LoginOutcome> {
     let (identifier, password) = parse_login(&req)?;
-    let user = check_password(app, &identifier, &password, &client.ip).await?;
+    let user = check_password(app, &identifier, &password, client).await?;
     if !user.is_active {
         return Err(AppError::AccountNotActive);
     }
@@ -153,8 +169,22 @@ pub async fn login(
     }
     let txn = begin_write(&app.db).await?;
     let tokens = open_session(&txn, app, user, client).await?;
+    record_sign_in(&txn, &tokens, client).await?;
     txn.commit().await?;
     Ok(LoginOutcome::Signed(Box::new(tokens)))
+}
+
+/// `LOGIN_SUCCEEDED`, naming the session the sign-in opened.
+pub async fn record_sign_in(
+    txn: &DatabaseTransaction,
+    tokens: &Tokens,
+    client: &ClientInfo,
+) -> Result<(), sea_orm::DbErr> {
+    let origin = ClientInfo {
+        session_id: Some(tokens.session_id),
+        ..client.clone()
+    };
+    events::record(txn, tokens.user.id, Kind::LoginSucceeded, &origin, None).await
 }
 
 /// Whether signing in (or re-authenticating) takes a second factor.
@@ -214,6 +244,7 @@ pub async fn open_session(
         .issue(&user, session.id, now, settings.access_token_ttl, now)
         .map_err(AppError::internal)?;
     Ok(Tokens {
+        session_id: session.id,
         access,
         refresh_token: refresh,
         user,
@@ -242,7 +273,7 @@ async fn new_refresh_token(
 
 /// Exchanges a refresh token for new tokens. The old one is used up; one
 /// that was already used revokes its whole session (reuse detection).
-pub async fn refresh(app: &AppContext, presented: &str) -> AppResult<Tokens> {
+pub async fn refresh(app: &AppContext, presented: &str, client: &ClientInfo) -> AppResult<Tokens> {
     if presented.is_empty() || presented.len() > 256 {
         return Err(AppError::InvalidToken);
     }
@@ -269,6 +300,11 @@ pub async fn refresh(app: &AppContext, presented: &str) -> AppResult<Tokens> {
         == 1;
     if !won {
         revoke_sessions(&txn, session::Column::Id.eq(sess.id), now).await?;
+        let origin = ClientInfo {
+            session_id: Some(sess.id),
+            ..client.clone()
+        };
+        events::record(&txn, sess.user_id, Kind::RefreshTokenReused, &origin, None).await?;
         txn.commit().await?;
         tracing::warn!(session_id = %sess.id, "refresh token reused: session revoked");
         return Err(AppError::InvalidToken);
@@ -304,6 +340,7 @@ pub async fn refresh(app: &AppContext, presented: &str) -> AppResult<Tokens> {
         )
         .map_err(AppError::internal)?;
     Ok(Tokens {
+        session_id: sess.id,
         access,
         refresh_token: refresh,
         user,
@@ -346,6 +383,7 @@ pub async fn renew_session(
         .issue(&user, sess.id, now, app.settings.access_token_ttl, now)
         .map_err(AppError::internal)?;
     Ok(Tokens {
+        session_id,
         access,
         refresh_token: refresh,
         user,
@@ -380,9 +418,15 @@ pub async fn list(app: &AppContext, user_id: Uuid) -> AppResult<Vec<session::Mod
 }
 
 /// Revokes one of the user's own sessions; another user's is `NOT_FOUND`.
-pub async fn revoke_one(app: &AppContext, user_id: Uuid, session_id: Uuid) -> AppResult<()> {
+pub async fn revoke_one(
+    app: &AppContext,
+    user_id: Uuid,
+    session_id: Uuid,
+    client: &ClientInfo,
+) -> AppResult<()> {
+    let txn = begin_write(&app.db).await?;
     let revoked = revoke_sessions(
-        &app.db,
+        &txn,
         session::Column::Id
             .eq(session_id)
             .and(session::Column::UserId.eq(user_id)),
@@ -390,13 +434,21 @@ pub async fn revoke_one(app: &AppContext, user_id: Uuid, session_id: Uuid) -> Ap
     )
     .await?;
     if revoked == 0 {
+        txn.rollback().await.ok();
         return Err(AppError::NotFound);
     }
+    events::record(&txn, user_id, Kind::SessionRevoked, client, None).await?;
+    txn.commit().await?;
     Ok(())
 }
 
 /// Ends the credential of this request, or every session of the user.
-pub async fn logout(app: &AppContext, who: &Authenticated, all_sessions: bool) -> AppResult<()> {
+pub async fn logout(
+    app: &AppContext,
+    who: &Authenticated,
+    all_sessions: bool,
+    client: &ClientInfo,
+) -> AppResult<()> {
     let now = now();
     let txn = begin_write(&app.db).await?;
     if all_sessions {
@@ -410,6 +462,7 @@ pub async fn logout(app: &AppContext, who: &Authenticated, all_sessions: bool) -
             crate::services::api_tokens::revoke_token(&txn, who.user.id, id, now).await?;
         }
     }
+    events::record(&txn, who.user.id, Kind::LoggedOut, client, None).await?;
     txn.commit().await?;
     Ok(())
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::auth::tokens::random_token;
 use crate::db::now;
+use crate::domain::SecurityEventType as Kind;
 use crate::domain::fold;
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
@@ -18,6 +19,8 @@ use crate::services::AppContext;
 use crate::services::api_tokens;
 use crate::services::mail::{Budget, WriteTxn};
 use crate::services::pagination::{Ordering, SortKey, like_pattern};
+use crate::services::security_events as events;
+use crate::services::sessions::ClientInfo;
 use crate::services::sessions::revoke_sessions;
 
 #[derive(Debug, Default)]
@@ -98,6 +101,7 @@ pub async fn set_active(
     staff: &user::Model,
     id: Uuid,
     active: bool,
+    client: &ClientInfo,
 ) -> AppResult<user::Model> {
     let now = now();
     let txn = WriteTxn::begin(app).await?;
@@ -108,6 +112,15 @@ pub async fn set_active(
     if !active {
         ensure_not_locking_out(&txn, staff, &existing).await?;
     }
+    let kind = match (
+        active,
+        existing.deactivated_at.is_some(),
+        existing.is_active,
+    ) {
+        (false, _, _) => Kind::AccountDeactivated,
+        (true, true, _) => Kind::AccountReactivated,
+        (true, false, _) => Kind::AccountActivated,
+    };
     let mut model: user::ActiveModel = existing.into();
     model.is_active = Set(active);
     model.updated_at = Set(now);
@@ -123,6 +136,7 @@ pub async fn set_active(
         api_tokens::revoke_all(&*txn, id, now).await?;
     }
     let updated = model.update(&*txn).await?;
+    events::record(&*txn, updated.id, kind, client, Some(staff.id)).await?;
     let what = if active {
         "your account was activated by an administrator"
     } else {

@@ -2,9 +2,9 @@ use async_graphql::{Context, MaybeUndefined, Object, Result};
 
 use crate::auth::RequestContext;
 use crate::error::AppError;
-use crate::graphql::app;
 use crate::graphql::guards::{IsAuthenticated, viewer};
 use crate::graphql::types::{RegisterInput, RegisterPayload, UpdateProfileInput, User};
+use crate::graphql::{app, client};
 use crate::services::activation::{self, LinkActivation};
 use crate::services::profile::{self, Change, ProfileUpdate};
 use crate::services::registration::{self, Registration};
@@ -38,6 +38,7 @@ impl AccountMutation {
                 phone: input.phone,
                 gender: input.gender.map(Into::into),
             },
+            &client(ctx)?,
         )
         .await?;
         Ok(RegisterPayload {
@@ -53,7 +54,7 @@ impl AccountMutation {
         uid: String,
         token: String,
     ) -> Result<User> {
-        match activation::activate_with_link(app(ctx)?, &uid, &token).await? {
+        match activation::activate_with_link(app(ctx)?, &uid, &token, &client(ctx)?).await? {
             LinkActivation::Activated(user) => Ok(User::to_owner(*user)),
             // Over GraphQL a used link is simply used up.
             LinkActivation::AlreadyActive => Err(AppError::InvalidToken.into()),
@@ -67,9 +68,8 @@ impl AccountMutation {
         email: String,
         code: String,
     ) -> Result<User> {
-        let ip = RequestContext::of(ctx)?.client_ip.to_string();
         Ok(User::to_owner(
-            activation::activate_with_code(app(ctx)?, &email, &code, &ip).await?,
+            activation::activate_with_code(app(ctx)?, &email, &code, &client(ctx)?).await?,
         ))
     }
 
@@ -92,7 +92,7 @@ impl AccountMutation {
             gender: input.gender.map(Into::into),
         };
         Ok(User::new(
-            profile::update_profile(app(ctx)?, me.id, update).await?,
+            profile::update_profile(app(ctx)?, me.id, update, &client(ctx)?).await?,
         ))
     }
 }

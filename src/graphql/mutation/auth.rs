@@ -2,26 +2,18 @@ use async_graphql::{Context, ID, Object, Result};
 
 use crate::auth::RequestContext;
 use crate::error::AppError;
-use crate::graphql::app;
 use crate::graphql::guards::{IsAuthenticated, viewer};
 use crate::graphql::types::{
     ApiTokenCreated, AuthPayload, LoginInput, LoginResult, OtpChallenge, ReauthenticateOk,
     ReauthenticateResult, User, uuid_arg,
 };
+use crate::graphql::{app, client};
 use crate::services::fresh::{self, Reauthenticated};
-use crate::services::sessions::{self, ClientInfo, LoginOutcome, LoginRequest};
+use crate::services::sessions::{self, LoginOutcome, LoginRequest};
 use crate::services::{api_tokens, otp};
 
 #[derive(Default)]
 pub struct AuthMutation;
-
-fn client(ctx: &Context<'_>) -> Result<ClientInfo, AppError> {
-    let rc = RequestContext::of(ctx)?;
-    Ok(ClientInfo {
-        ip: rc.client_ip.to_string(),
-        user_agent: rc.user_agent.clone(),
-    })
-}
 
 #[Object]
 impl AuthMutation {
@@ -67,9 +59,8 @@ impl AuthMutation {
             .viewer
             .authenticated()
             .ok_or(AppError::Unauthenticated)?;
-        let ip = client(ctx)?.ip;
         Ok(
-            match fresh::reauthenticate(app(ctx)?, who, &password, &ip).await? {
+            match fresh::reauthenticate(app(ctx)?, who, &password, &client(ctx)?).await? {
                 Reauthenticated::Fresh(at) => {
                     ReauthenticateResult::ReauthenticateOk(ReauthenticateOk {
                         authenticated_at: at,
@@ -87,7 +78,9 @@ impl AuthMutation {
 
     /// Exchanges a refresh token for new tokens; the old one is used up.
     async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
-        Ok(sessions::refresh(app(ctx)?, &refresh_token).await?.into())
+        Ok(sessions::refresh(app(ctx)?, &refresh_token, &client(ctx)?)
+            .await?
+            .into())
     }
 
     /// Ends this session (or API token), or with `allSessions` every session.
@@ -101,7 +94,7 @@ impl AuthMutation {
             .viewer
             .authenticated()
             .ok_or(AppError::Unauthenticated)?;
-        sessions::logout(app(ctx)?, who, all_sessions.unwrap_or(false)).await?;
+        sessions::logout(app(ctx)?, who, all_sessions.unwrap_or(false), &client(ctx)?).await?;
         Ok(true)
     }
 
@@ -109,7 +102,7 @@ impl AuthMutation {
     #[graphql(guard = "IsAuthenticated")]
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let me = viewer(ctx)?;
-        sessions::revoke_one(app(ctx)?, me.id, uuid_arg(&id, "id")?).await?;
+        sessions::revoke_one(app(ctx)?, me.id, uuid_arg(&id, "id")?, &client(ctx)?).await?;
         Ok(true)
     }
 
@@ -125,7 +118,8 @@ impl AuthMutation {
             .viewer
             .authenticated()
             .ok_or(AppError::Unauthenticated)?;
-        let created = api_tokens::create(app(ctx)?, who, &name, expires_in_days).await?;
+        let created =
+            api_tokens::create(app(ctx)?, who, &name, expires_in_days, &client(ctx)?).await?;
         Ok(ApiTokenCreated {
             token: created.token,
             api_token: created.row.into(),
@@ -135,25 +129,23 @@ impl AuthMutation {
     #[graphql(guard = "IsAuthenticated")]
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let me = viewer(ctx)?;
-        api_tokens::revoke(app(ctx)?, me.id, uuid_arg(&id, "id")?).await?;
+        api_tokens::revoke(app(ctx)?, me.id, uuid_arg(&id, "id")?, &client(ctx)?).await?;
         Ok(true)
     }
 
     #[graphql(guard = "IsAuthenticated")]
     async fn enable_two_factor(&self, ctx: &Context<'_>, password: String) -> Result<User> {
         let me = viewer(ctx)?;
-        let ip = client(ctx)?.ip;
         Ok(User::new(
-            otp::set_two_factor(app(ctx)?, me, &password, true, &ip).await?,
+            otp::set_two_factor(app(ctx)?, me, &password, true, &client(ctx)?).await?,
         ))
     }
 
     #[graphql(guard = "IsAuthenticated")]
     async fn disable_two_factor(&self, ctx: &Context<'_>, password: String) -> Result<User> {
         let me = viewer(ctx)?;
-        let ip = client(ctx)?.ip;
         Ok(User::new(
-            otp::set_two_factor(app(ctx)?, me, &password, false, &ip).await?,
+            otp::set_two_factor(app(ctx)?, me, &password, false, &client(ctx)?).await?,
         ))
     }
 }

@@ -2,11 +2,10 @@ use async_graphql::{Context, Object, Result};
 
 use crate::auth::RequestContext;
 use crate::error::AppError;
-use crate::graphql::app;
 use crate::graphql::guards::IsAuthenticated;
 use crate::graphql::types::AuthPayload;
+use crate::graphql::{app, client};
 use crate::services::passwords;
-use crate::services::sessions::ClientInfo;
 
 #[derive(Default)]
 pub struct PasswordMutation;
@@ -25,10 +24,7 @@ impl PasswordMutation {
     ) -> Result<AuthPayload> {
         let rc = RequestContext::of(ctx)?;
         let who = rc.viewer.authenticated().ok_or(AppError::Unauthenticated)?;
-        let client = ClientInfo {
-            ip: rc.client_ip.to_string(),
-            user_agent: rc.user_agent.clone(),
-        };
+        let client = client(ctx)?;
         let tokens = passwords::change(
             app(ctx)?,
             who,
@@ -44,8 +40,7 @@ impl PasswordMutation {
     /// Mails a reset link if the address has an active account. Always true
     /// for a well-formed address.
     async fn request_password_reset(&self, ctx: &Context<'_>, email: String) -> Result<bool> {
-        let ip = RequestContext::of(ctx)?.client_ip.to_string();
-        passwords::request_reset(app(ctx)?, &email, &ip).await?;
+        passwords::request_reset(app(ctx)?, &email, &client(ctx)?).await?;
         Ok(true)
     }
 
@@ -59,7 +54,15 @@ impl PasswordMutation {
         new_password: String,
         confirm_password: String,
     ) -> Result<bool> {
-        passwords::reset(app(ctx)?, &uid, &token, &new_password, &confirm_password).await?;
+        passwords::reset(
+            app(ctx)?,
+            &uid,
+            &token,
+            &new_password,
+            &confirm_password,
+            &client(ctx)?,
+        )
+        .await?;
         Ok(true)
     }
 }

@@ -1,8 +1,8 @@
 use async_graphql::{Context, ID, Object, Result};
 
-use crate::graphql::app;
 use crate::graphql::guards::{IsStaff, viewer};
 use crate::graphql::types::{User, uuid_arg};
+use crate::graphql::{app, client};
 use crate::services::users;
 
 #[derive(Default)]
@@ -17,7 +17,7 @@ impl UserMutation {
         let id = uuid_arg(&id, "id")?;
         let staff = viewer(ctx)?;
         Ok(User::new(
-            users::set_active(app(ctx)?, staff, id, active).await?,
+            users::set_active(app(ctx)?, staff, id, active, &client(ctx)?).await?,
         ))
     }
 }

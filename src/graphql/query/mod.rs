@@ -3,6 +3,7 @@
 mod account;
 mod auth;
 mod product;
+mod security_event;
 mod user;
 
 use async_graphql::MergedObject;
@@ -12,5 +13,6 @@ pub struct Query(
     account::AccountQuery,
     auth::AuthQuery,
     product::ProductQuery,
+    security_event::SecurityEventQuery,
     user::UserQuery,
 );

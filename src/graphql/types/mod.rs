@@ -3,6 +3,7 @@
 pub mod account;
 pub mod auth;
 pub mod product;
+pub mod security_event;
 pub mod user;
 
 use async_graphql::ID;
@@ -14,6 +15,7 @@ pub use auth::{
     ReauthenticateOk, ReauthenticateResult, Session,
 };
 pub use product::{CreateProductInput, Product, ProductFilter, ProductOrder, UpdateProductInput};
+pub use security_event::{SecurityEvent, SecurityEventFilter, SecurityEventType};
 pub use user::{Gender, User, UserFilter, UserOrder};
 
 use crate::error::AppError;

@@ -1,0 +1,76 @@
+//! The kinds of security event (API.md §8.2), stored by name.
+
+macro_rules! event_types {
+    ($($variant:ident => $name:literal,)+) => {
+        /// What happened to an account's security.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum SecurityEventType {
+            $($variant,)+
+        }
+
+        impl SecurityEventType {
+            /// The stored (and API) name, e.g. `LOGIN_SUCCEEDED`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(SecurityEventType::$variant => $name,)+
+                }
+            }
+
+            pub fn parse(name: &str) -> Option<SecurityEventType> {
+                match name {
+                    $($name => Some(SecurityEventType::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+event_types! {
+    AccountRegistered => "ACCOUNT_REGISTERED",
+    AccountActivated => "ACCOUNT_ACTIVATED",
+    AccountDeactivated => "ACCOUNT_DEACTIVATED",
+    AccountReactivated => "ACCOUNT_REACTIVATED",
+    AccountDeleted => "ACCOUNT_DELETED",
+    LoginSucceeded => "LOGIN_SUCCEEDED",
+    LoginFailed => "LOGIN_FAILED",
+    LoginRateLimited => "LOGIN_RATE_LIMITED",
+    SecondFactorFailed => "SECOND_FACTOR_FAILED",
+    RecoveryCodeUsed => "RECOVERY_CODE_USED",
+    RefreshTokenReused => "REFRESH_TOKEN_REUSED",
+    SessionRevoked => "SESSION_REVOKED",
+    LoggedOut => "LOGGED_OUT",
+    Reauthenticated => "REAUTHENTICATED",
+    PasswordChanged => "PASSWORD_CHANGED",
+    PasswordResetRequested => "PASSWORD_RESET_REQUESTED",
+    PasswordReset => "PASSWORD_RESET",
+    TwoFactorEnabled => "TWO_FACTOR_ENABLED",
+    TwoFactorDisabled => "TWO_FACTOR_DISABLED",
+    TotpEnabled => "TOTP_ENABLED",
+    TotpDisabled => "TOTP_DISABLED",
+    RecoveryCodesGenerated => "RECOVERY_CODES_GENERATED",
+    PasskeyAdded => "PASSKEY_ADDED",
+    PasskeyRemoved => "PASSKEY_REMOVED",
+    ApiTokenCreated => "API_TOKEN_CREATED",
+    ApiTokenRevoked => "API_TOKEN_REVOKED",
+    EmailChangeRequested => "EMAIL_CHANGE_REQUESTED",
+    EmailChanged => "EMAIL_CHANGED",
+    ProfileUpdated => "PROFILE_UPDATED",
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for t in [
+            SecurityEventType::LoginSucceeded,
+            SecurityEventType::PasswordResetRequested,
+            SecurityEventType::ProfileUpdated,
+        ] {
+            assert_eq!(SecurityEventType::parse(t.as_str()), Some(t));
+        }
+        assert_eq!(SecurityEventType::parse("login_succeeded"), None);
+    }
+}

@@ -1,0 +1,122 @@
+//! Security events as the API shows them (API.md §8.2), and their filter.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, Enum, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use entity::security_event;
+
+use super::User;
+use crate::domain;
+use crate::error::AppError;
+use crate::graphql::loaders::UserLoader;
+use crate::graphql::pagination::ListItem;
+use crate::services::security_events::EventFilter;
+
+// The domain's event types as a GraphQL enum (conversions both ways derived).
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::SecurityEventType")]
+pub enum SecurityEventType {
+    AccountRegistered,
+    AccountActivated,
+    AccountDeactivated,
+    AccountReactivated,
+    AccountDeleted,
+    LoginSucceeded,
+    LoginFailed,
+    LoginRateLimited,
+    SecondFactorFailed,
+    RecoveryCodeUsed,
+    RefreshTokenReused,
+    SessionRevoked,
+    LoggedOut,
+    Reauthenticated,
+    PasswordChanged,
+    PasswordResetRequested,
+    PasswordReset,
+    TwoFactorEnabled,
+    TwoFactorDisabled,
+    TotpEnabled,
+    TotpDisabled,
+    RecoveryCodesGenerated,
+    PasskeyAdded,
+    PasskeyRemoved,
+    ApiTokenCreated,
+    ApiTokenRevoked,
+    EmailChangeRequested,
+    EmailChanged,
+    ProfileUpdated,
+}
+
+#[derive(Clone)]
+pub struct SecurityEvent(pub security_event::Model);
+
+impl ListItem for SecurityEvent {
+    const EDGE: &'static str = "SecurityEventEdge";
+    const CONNECTION: &'static str = "SecurityEventConnection";
+    const PAGE: &'static str = "SecurityEventPage";
+}
+
+#[Object]
+impl SecurityEvent {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    #[graphql(name = "type")]
+    async fn kind(&self) -> Result<SecurityEventType, AppError> {
+        domain::SecurityEventType::parse(&self.0.kind)
+            .map(Into::into)
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("unknown stored event type")))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn ip(&self) -> Option<&str> {
+        self.0.ip.as_deref()
+    }
+
+    async fn user_agent(&self) -> Option<&str> {
+        self.0.user_agent.as_deref()
+    }
+
+    /// Who acted, when not the user themself (staff); else null.
+    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        let Some(actor) = self.0.actor_id else {
+            return Ok(None);
+        };
+        let loader = ctx
+            .data_opt::<DataLoader<UserLoader>>()
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("user loader missing")))?;
+        let user = loader
+            .load_one(actor)
+            .await
+            .map_err(|e| AppError::internal(anyhow::anyhow!("loading actors: {e}")))?;
+        Ok(user.map(User::new))
+    }
+
+    /// The session that acted, when there was one.
+    async fn session_id(&self) -> Option<ID> {
+        self.0.session_id.map(|id| ID(id.to_string()))
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct SecurityEventFilter {
+    pub types: Option<Vec<SecurityEventType>>,
+    pub after: Option<DateTime<Utc>>,
+    pub before: Option<DateTime<Utc>>,
+}
+
+impl From<SecurityEventFilter> for EventFilter {
+    fn from(f: SecurityEventFilter) -> Self {
+        EventFilter {
+            types: f
+                .types
+                .map(|types| types.into_iter().map(Into::into).collect()),
+            after: f.after,
+            before: f.before,
+        }
+    }
+}
