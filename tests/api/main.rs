@@ -14,6 +14,7 @@ mod passwords;
 mod resources;
 mod robustness;
 mod schema;
+mod security_events;
 mod signin;
 mod signing_keys;
 mod takeover;

@@ -1,0 +1,238 @@
+//! The audit log (API.md §8.2): each action records its event once, with
+//! where it came from; failed changes record nothing; a user sees their own
+//! events only, staff anyone's; every instance sees them.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, TestApp, code, spawn_app, spawn_process};
+
+const EVENTS: &str = "query($first: Int, $after: String, $last: Int, $before: String, $filter: SecurityEventFilter, $user: ID) { securityEvents(first: $first, after: $after, last: $last, before: $before, filter: $filter, userId: $user) { totalCount edges { cursor node { id type createdAt ip userAgent sessionId actor { id } } } pageInfo { hasNextPage hasPreviousPage endCursor startCursor } } }";
+
+async fn events(app: &TestApp, auth: &str, vars: Value) -> Value {
+    let (_, body) = app.gql_as(Some(auth), EVENTS, vars).await;
+    body
+}
+
+fn types(body: &Value) -> Vec<String> {
+    body["data"]["securityEvents"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|e| e["node"]["type"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn each_action_records_its_event_once_with_its_origin() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user("audited@example.com").await;
+    let auth = user.bearer();
+    assert_eq!(
+        code(&app.login("audited@example.com", "wrong password!!").await),
+        "INVALID_CREDENTIALS"
+    );
+    app.gql_as(
+        Some(&auth),
+        "mutation { updateProfile(input: {firstName: \"Ada\"}) { id } }",
+        json!({}),
+    )
+    .await;
+    let (_, body) = app
+        .gql_as(
+            Some(&auth),
+            "mutation { createApiToken(name: \"ci\") { apiToken { id } } }",
+            json!({}),
+        )
+        .await;
+    let token_id = body["data"]["createApiToken"]["apiToken"]["id"].clone();
+    app.gql_as(
+        Some(&auth),
+        "mutation($id: ID!) { revokeApiToken(id: $id) }",
+        json!({ "id": token_id }),
+    )
+    .await;
+
+    let body = events(&app, &auth, json!({})).await;
+    assert_eq!(
+        types(&body),
+        [
+            "API_TOKEN_REVOKED",
+            "API_TOKEN_CREATED",
+            "PROFILE_UPDATED",
+            "LOGIN_FAILED",
+            "LOGIN_SUCCEEDED",
+            "ACCOUNT_ACTIVATED",
+            "ACCOUNT_REGISTERED",
+        ],
+        "newest first, each once"
+    );
+    let edges = body["data"]["securityEvents"]["edges"].as_array().unwrap();
+    let login = &edges[4]["node"];
+    assert_eq!(login["ip"], "127.0.0.1");
+    assert!(login["sessionId"].is_string());
+    assert!(login["actor"].is_null());
+    let (_, sessions) = app
+        .gql_as(Some(&auth), "{ sessions { id current } }", json!({}))
+        .await;
+    assert_eq!(login["sessionId"], sessions["data"]["sessions"][0]["id"]);
+    assert_eq!(
+        edges[2]["node"]["sessionId"], login["sessionId"],
+        "the acting session"
+    );
+    assert_eq!(body["data"]["securityEvents"]["totalCount"], 7);
+
+    // The password change and the logout, seen from another instance.
+    let other = spawn_process(&app.db.url, &app.mail_dir, &[]).await;
+    let (_, body) = app
+        .gql_as(
+            Some(&auth),
+            "mutation($o: String!, $n: String!) { changePassword(oldPassword: $o, newPassword: $n, confirmPassword: $n) { accessToken } }",
+            json!({ "o": PASSWORD, "n": "another sturdy passphrase 7" }),
+        )
+        .await;
+    let fresh = format!(
+        "Bearer {}",
+        body["data"]["changePassword"]["accessToken"]
+            .as_str()
+            .unwrap()
+    );
+    let answer: Value = app
+        .client
+        .post(format!("{}/graphql", other.base))
+        .header("authorization", &fresh)
+        .json(&json!({ "query": EVENTS, "variables": { "first": 1 } }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(types(&answer), ["PASSWORD_CHANGED"]);
+}
+
+/// A change that fails (here a username that is taken) records nothing, and
+/// a failed sign-in for an address with no account records nothing at all.
+#[tokio::test]
+async fn failed_changes_and_unknown_accounts_record_nothing() {
+    let app = spawn_app().await;
+    let first = app.signed_in_user("first@example.com").await;
+    let second = app.signed_in_user("second@example.com").await;
+    app.gql_as(
+        Some(&first.bearer()),
+        "mutation { updateProfile(input: {username: \"taken\"}) { id } }",
+        json!({}),
+    )
+    .await;
+    let (_, body) = app
+        .gql_as(
+            Some(&second.bearer()),
+            "mutation { updateProfile(input: {username: \"TAKEN\"}) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+    let body = events(
+        &app,
+        &second.bearer(),
+        json!({ "filter": { "types": ["PROFILE_UPDATED"] } }),
+    )
+    .await;
+    assert!(types(&body).is_empty(), "{body}");
+
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let db = app.db_conn().await;
+    let before = entity::security_event::Entity::find()
+        .count(&db)
+        .await
+        .unwrap();
+    app.login("nobody@example.com", PASSWORD).await;
+    assert_eq!(
+        entity::security_event::Entity::find()
+            .count(&db)
+            .await
+            .unwrap(),
+        before
+    );
+}
+
+#[tokio::test]
+async fn users_see_their_own_events_and_staff_anyones() {
+    let app = spawn_app().await;
+    let alice = app.signed_in_user("alice@example.com").await;
+    let bob = app.signed_in_user("bob@example.com").await;
+    let staff = app.staff_user("staff@example.com").await;
+
+    let body = events(&app, &bob.bearer(), json!({ "user": alice.id })).await;
+    assert_eq!(code(&body), "FORBIDDEN", "{body}");
+    let mine = events(&app, &bob.bearer(), json!({ "user": bob.id })).await;
+    assert_eq!(
+        types(&mine),
+        ["LOGIN_SUCCEEDED", "ACCOUNT_ACTIVATED", "ACCOUNT_REGISTERED"]
+    );
+
+    // Staff deactivate Alice: her event names the staff user who acted.
+    app.gql_as(
+        Some(&staff.bearer()),
+        "mutation($id: ID!) { setUserActive(id: $id, active: false) { id } }",
+        json!({ "id": alice.id }),
+    )
+    .await;
+    let body = events(
+        &app,
+        &staff.bearer(),
+        json!({ "user": alice.id, "first": 1 }),
+    )
+    .await;
+    let node = &body["data"]["securityEvents"]["edges"][0]["node"];
+    assert_eq!(node["type"], "ACCOUNT_DEACTIVATED", "{body}");
+    assert_eq!(node["actor"]["id"], staff.id.as_str());
+
+    // Filters, and paging both ways over the four events.
+    let body = events(
+        &app,
+        &staff.bearer(),
+        json!({ "user": alice.id, "filter": { "types": ["ACCOUNT_REGISTERED", "ACCOUNT_DEACTIVATED"] } }),
+    )
+    .await;
+    assert_eq!(types(&body), ["ACCOUNT_DEACTIVATED", "ACCOUNT_REGISTERED"]);
+    let all = [
+        "ACCOUNT_DEACTIVATED",
+        "LOGIN_SUCCEEDED",
+        "ACCOUNT_ACTIVATED",
+        "ACCOUNT_REGISTERED",
+    ];
+    let page1 = events(
+        &app,
+        &staff.bearer(),
+        json!({ "user": alice.id, "first": 2 }),
+    )
+    .await;
+    assert_eq!(types(&page1), all[..2]);
+    let cursor = page1["data"]["securityEvents"]["pageInfo"]["endCursor"].clone();
+    let page2 = events(
+        &app,
+        &staff.bearer(),
+        json!({ "user": alice.id, "first": 2, "after": cursor }),
+    )
+    .await;
+    assert_eq!(types(&page2), all[2..]);
+    assert_eq!(
+        page2["data"]["securityEvents"]["pageInfo"]["hasNextPage"],
+        false
+    );
+    let back = events(
+        &app,
+        &staff.bearer(),
+        json!({ "user": alice.id, "last": 3 }),
+    )
+    .await;
+    assert_eq!(types(&back), all[1..]);
+    let cursor = back["data"]["securityEvents"]["pageInfo"]["startCursor"].clone();
+    let before = events(
+        &app,
+        &staff.bearer(),
+        json!({ "user": alice.id, "last": 3, "before": cursor }),
+    )
+    .await;
+    assert_eq!(types(&before), all[..1]);
+}
