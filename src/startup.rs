@@ -28,6 +28,8 @@ pub struct Application {
     acceptor: poem::listener::TcpAcceptor,
     state: AppState,
     outbox: Outbox,
+    /// `METRICS_ADDR`'s own listener, when set.
+    metrics: Option<(SocketAddr, poem::listener::TcpAcceptor)>,
 }
 
 impl Application {
@@ -42,18 +44,30 @@ impl Application {
         let settings = Arc::new(settings);
         let app = AppContext::new(db, settings.clone())?;
         // Checked here so a bad EMAIL_URL or EMAIL_FROM stops start-up, not the first mail.
-        let outbox = Outbox::new(app.db.clone(), &settings, app.mail_wake.clone())?;
+        let outbox = Outbox::new(
+            app.db.clone(),
+            &settings,
+            app.mail_wake.clone(),
+            app.metrics.clone(),
+        )?;
         let schema = graphql::builder(&settings).data(app.clone()).finish();
         let acceptor = TcpListener::bind(settings.bind_addr)
             .into_acceptor()
             .await
             .with_context(|| format!("binding {}", settings.bind_addr))?;
-        let addr = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .context("the listener has no address")?;
+        let addr = local_addr(&acceptor)?;
+        let metrics = match settings.metrics_addr {
+            None => None,
+            Some(bind) => {
+                let acceptor = TcpListener::bind(bind)
+                    .into_acceptor()
+                    .await
+                    .with_context(|| format!("binding METRICS_ADDR {bind}"))?;
+                Some((local_addr(&acceptor)?, acceptor))
+            }
+        };
         Ok(Application {
+            metrics,
             addr,
             acceptor,
             state: AppState {
@@ -67,6 +81,11 @@ impl Application {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where `GET /metrics` is served, when `METRICS_ADDR` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(addr, _)| *addr)
     }
 
     /// The count of statements run so far (see `AppContext::queries`).
@@ -93,11 +112,27 @@ impl Application {
             self.state.app.settings.audit_retention,
             workers_stopped,
         ));
+        let metrics = self.metrics.map(|(addr, acceptor)| {
+            tracing::info!(addr = %addr, "serving metrics at http://{addr}/metrics");
+            let mut stopped = stop_workers.subscribe();
+            tokio::spawn(
+                Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+                    http::metrics::routes(self.state.app.clone()),
+                    async move {
+                        let _ = stopped.changed().await;
+                    },
+                    Some(GRACEFUL_SHUTDOWN),
+                ),
+            )
+        });
         let routes = http::routes(self.state.clone());
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(routes, stop, Some(GRACEFUL_SHUTDOWN))
             .await;
         let _ = stop_workers.send(true);
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
         let _ = outbox.await;
         let _ = cleanup.await;
         self.state.app.db.close_by_ref().await.ok();
@@ -127,4 +162,12 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+fn local_addr(acceptor: &poem::listener::TcpAcceptor) -> anyhow::Result<SocketAddr> {
+    acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .context("the listener has no address")
 }

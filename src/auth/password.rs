@@ -24,6 +24,7 @@ use tokio::sync::{Semaphore, oneshot};
 use super::hash_memory::BlockBuffer;
 use crate::domain::Password;
 use crate::error::AppError;
+use crate::metrics::Metrics;
 
 /// OWASP's argon2id recommendation: m=19456 KiB, t=2, p=1.
 const M_COST: u32 = 19_456;
@@ -51,6 +52,7 @@ pub struct PasswordHasher {
     queue_timeout: Duration,
     /// Verified against for unknown accounts, so they cost what known ones do.
     dummy_hash: String,
+    metrics: Arc<Metrics>,
 }
 
 /// A parsed PHC string of the form `$argon2id$v=19$m=..,t=..,p=..$salt$hash`.
@@ -61,7 +63,11 @@ struct Phc {
 }
 
 impl PasswordHasher {
-    pub fn new(concurrency: usize, queue_timeout: Duration) -> PasswordHasher {
+    pub fn new(
+        concurrency: usize,
+        queue_timeout: Duration,
+        metrics: Arc<Metrics>,
+    ) -> PasswordHasher {
         let mut salt = [0u8; SALT_LEN];
         rand::rng().fill_bytes(&mut salt);
         let mut hash = [0u8; OUTPUT_LEN];
@@ -83,6 +89,7 @@ impl PasswordHasher {
             jobs: Mutex::new(jobs),
             queue_timeout,
             dummy_hash: encode(&default_params(), &salt, &hash),
+            metrics,
         }
     }
 
@@ -123,12 +130,16 @@ impl PasswordHasher {
         params: Params,
         salt: Vec<u8>,
     ) -> Result<Vec<u8>, AppError> {
-        let _turn = tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned())
-            .await
+        self.metrics.hash_waiting.inc();
+        let turn =
+            tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned()).await;
+        self.metrics.hash_waiting.dec();
+        let _turn = turn
             .map_err(|_| AppError::ServiceUnavailable {
                 retry_after_secs: self.queue_timeout.as_secs().max(1),
             })?
             .map_err(AppError::internal)?;
+        let _timer = self.metrics.hash_duration.start_timer();
         let (reply, answer) = oneshot::channel();
         let job = Job {
             password: password.as_bytes().to_vec(),
@@ -241,7 +252,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_and_no_other() {
-        let hasher = PasswordHasher::new(2, Duration::from_secs(5));
+        let hasher = PasswordHasher::new(2, Duration::from_secs(5), Arc::default());
         let stored = hasher
             .hash(&pw("correct horse battery staple"))
             .await
@@ -263,7 +274,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_are_salted() {
-        let hasher = PasswordHasher::new(1, Duration::from_secs(5));
+        let hasher = PasswordHasher::new(1, Duration::from_secs(5), Arc::default());
         let a = hasher.hash(&pw("same password")).await.unwrap();
         let b = hasher.hash(&pw("same password")).await.unwrap();
         assert_ne!(a, b);
@@ -276,7 +287,7 @@ mod tests {
             .hash_password_with_salt(b"hunter2hunter2", b"somesaltsomesalt")
             .unwrap();
         let reference = reference.to_string();
-        let hasher = PasswordHasher::new(1, Duration::from_secs(5));
+        let hasher = PasswordHasher::new(1, Duration::from_secs(5), Arc::default());
         assert!(
             hasher
                 .verify(&pw("hunter2hunter2"), &reference)
@@ -287,7 +298,7 @@ mod tests {
 
     #[tokio::test]
     async fn malformed_or_hostile_stored_hashes_never_verify() {
-        let hasher = PasswordHasher::new(1, Duration::from_secs(5));
+        let hasher = PasswordHasher::new(1, Duration::from_secs(5), Arc::default());
         for bad in [
             "",
             "plain",
@@ -300,7 +311,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_answers_service_unavailable() {
-        let hasher = Arc::new(PasswordHasher::new(1, Duration::from_millis(1)));
+        let hasher = Arc::new(PasswordHasher::new(
+            1,
+            Duration::from_millis(1),
+            Arc::default(),
+        ));
         let busy = hasher.permits.clone().acquire_owned().await.unwrap();
         let err = hasher.hash(&pw("whatever")).await.unwrap_err();
         assert_eq!(err.code(), "SERVICE_UNAVAILABLE");

@@ -99,6 +99,8 @@ pub struct Settings {
     pub privileged_session_ttl: Duration,
     /// A session's absolute lifetime, however often it is refreshed.
     pub session_max_age: Duration,
+    /// Where `GET /metrics` listens (API.md §8.7); unset: no metrics.
+    pub metrics_addr: Option<SocketAddr>,
     /// How long security events are kept (API.md §8.2).
     pub audit_retention: Duration,
     pub activation_redirect_url: Option<String>,
@@ -229,6 +231,10 @@ impl Settings {
             privileged_session_ttl: v.duration("PRIVILEGED_SESSION_TTL", "15m")?,
             session_max_age: v.duration("SESSION_MAX_AGE", "30d")?,
             audit_retention: v.duration("AUDIT_RETENTION", "90d")?,
+            metrics_addr: v
+                .get("METRICS_ADDR")
+                .map(|_| v.parse("METRICS_ADDR", ""))
+                .transpose()?,
             activation_redirect_url: v
                 .get("ACTIVATION_REDIRECT_URL")
                 .map(|u| parse_url("ACTIVATION_REDIRECT_URL", &u))

@@ -4,6 +4,7 @@ mod activate;
 pub mod graphiql;
 pub mod graphql;
 mod health;
+pub mod metrics;
 pub mod pages;
 mod request_id;
 mod reset_password;
@@ -25,6 +26,7 @@ use state::AppState;
 /// Every route of the server, behind the shared middleware.
 pub fn routes(state: AppState) -> BoxEndpoint<'static> {
     let settings = state.app.settings.clone();
+    let measurements = state.app.metrics.clone();
     let routes = Route::new()
         .at("/graphql", get(graphql::get).post(graphql::post))
         .at("/graphiql/:file", get(graphiql::asset))
@@ -41,7 +43,12 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
         .data(state);
-    with_middleware(routes, &settings)
+    // Requests are counted and timed only when someone can read the counts.
+    if settings.metrics_addr.is_some() {
+        with_middleware(metrics::measured(routes, measurements), &settings)
+    } else {
+        with_middleware(routes, &settings)
+    }
 }
 
 /// The middleware stack, public so a test can put a deliberately panicking

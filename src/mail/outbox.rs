@@ -24,6 +24,7 @@ use super::templates::Email;
 use super::transport::{Outgoing, Transport};
 use crate::config::Settings;
 use crate::db::now;
+use crate::metrics::Metrics;
 
 /// How long a claimed row belongs to its worker: longer than a whole batch
 /// of sends at the SMTP timeout, so a slow batch is never claimed twice.
@@ -67,6 +68,7 @@ pub struct Outbox {
     from: Mailbox,
     message_id_domain: String,
     wake: Arc<Notify>,
+    metrics: Arc<Metrics>,
 }
 
 impl Outbox {
@@ -74,6 +76,7 @@ impl Outbox {
         db: DatabaseConnection,
         settings: &Settings,
         wake: Arc<Notify>,
+        metrics: Arc<Metrics>,
     ) -> anyhow::Result<Outbox> {
         let from: Mailbox = settings
             .email_from
@@ -86,6 +89,7 @@ impl Outbox {
             from,
             message_id_domain,
             wake,
+            metrics,
         })
     }
 
@@ -126,8 +130,12 @@ impl Outbox {
                 html: &row.html_body,
             };
             match self.transport.send(&self.from, outgoing).await {
-                Ok(()) => mark_sent(&self.db, row.id).await?,
+                Ok(()) => {
+                    self.metrics.mail_sent.with_label_values(&["sent"]).inc();
+                    mark_sent(&self.db, row.id).await?
+                }
                 Err(e) => {
+                    self.metrics.mail_sent.with_label_values(&["failed"]).inc();
                     let retry_at = now() + backoff(row.attempts);
                     tracing::warn!(
                         outbox_id = %row.id,
@@ -213,6 +221,15 @@ async fn mark_failed(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Messages not yet delivered, for the `authql_mail_outbox_pending` gauge.
+pub async fn pending(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    email_outbox::Entity::find()
+        .filter(Column::SentAt.is_null())
+        .count(db)
+        .await
 }
 
 #[cfg(test)]

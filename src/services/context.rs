@@ -12,6 +12,7 @@ use crate::auth::PasswordHasher;
 use crate::auth::jwt::SigningKeys;
 use crate::config::Settings;
 use crate::db;
+use crate::metrics::Metrics;
 
 const SLOW_QUERY: Duration = Duration::from_millis(250);
 
@@ -29,6 +30,8 @@ pub struct AppContext {
     /// Signs and verifies access tokens; publishes the JWKS.
     pub keys: Arc<SigningKeys>,
     pub hasher: Arc<PasswordHasher>,
+    /// This application's metrics (served on `METRICS_ADDR`).
+    pub metrics: Arc<Metrics>,
     /// Wakes this process's outbox worker after a commit that queued mail.
     pub mail_wake: Arc<Notify>,
     /// Statements run on `db`, and reads run on `hot`, since start (not the
@@ -42,6 +45,7 @@ impl AppContext {
     /// perhaps generates) the signing keys, logging why if it generated one.
     pub fn new(mut db: DatabaseConnection, settings: Arc<Settings>) -> anyhow::Result<AppContext> {
         let (keys, warning) = SigningKeys::load(&settings)?;
+        let metrics = Arc::new(Metrics::new());
         if let Some(warning) = warning {
             tracing::warn!("{warning}");
         }
@@ -66,7 +70,9 @@ impl AppContext {
             hasher: Arc::new(PasswordHasher::new(
                 settings.hash_concurrency,
                 settings.hash_queue_timeout,
+                metrics.clone(),
             )),
+            metrics,
             mail_wake: Arc::new(Notify::new()),
             db,
             settings,

@@ -166,7 +166,10 @@ pub async fn verify(
             };
             events::record(&txn, tokens.user.id, Kind::Reauthenticated, &origin, None).await?;
         }
-        None => sessions::record_sign_in(&txn, &tokens, client).await?,
+        None => {
+            sessions::record_sign_in(&txn, &tokens, client).await?;
+            app.metrics.logins.with_label_values(&["success"]).inc();
+        }
     }
     txn.commit().await?;
     attempt.succeeded().await?;

@@ -152,7 +152,31 @@ fn parse_login(req: &LoginRequest) -> AppResult<(Identifier, Password)> {
     Ok((identifier, password))
 }
 
+/// Signs in by password: tokens, or a second-factor challenge. Counted in
+/// `authql_logins_total` by outcome.
 pub async fn login(
+    app: &AppContext,
+    req: LoginRequest,
+    client: &ClientInfo,
+) -> AppResult<LoginOutcome> {
+    let outcome = sign_in(app, req, client).await;
+    let label = match &outcome {
+        Ok(LoginOutcome::Signed(_)) => Some("success"),
+        Ok(LoginOutcome::Challenge(_)) => Some("second_factor"),
+        Err(AppError::InvalidCredentials) => Some("invalid_credentials"),
+        Err(AppError::RateLimited { .. }) => Some("rate_limited"),
+        Err(AppError::AccountNotActive) => Some("not_active"),
+        Err(AppError::ServiceUnavailable { .. }) => Some("unavailable"),
+        // Malformed input or a server fault: not a sign-in attempt.
+        Err(_) => None,
+    };
+    if let Some(label) = label {
+        app.metrics.logins.with_label_values(&[label]).inc();
+    }
+    outcome
+}
+
+async fn sign_in(
     app: &AppContext,
     req: LoginRequest,
     client: &ClientInfo,

@@ -150,6 +150,12 @@ async fn execute(
     let mut bodies = Vec::with_capacity(batch.operations.len());
     let mut all_request_errors = true;
     for op in batch.operations {
+        let kind = match op.shape.as_ref().map(|s| s.ty) {
+            Some(OperationType::Query) => "query",
+            Some(OperationType::Mutation) => "mutation",
+            Some(OperationType::Subscription) => "subscription",
+            None => "unknown",
+        };
         let too_complex = op
             .shape
             .as_ref()
@@ -178,6 +184,19 @@ async fn execute(
             }
         };
         all_request_errors &= request_error;
+        let outcome = if request_error {
+            "rejected"
+        } else if body.get("errors").is_some() {
+            "error"
+        } else {
+            "ok"
+        };
+        state
+            .app
+            .metrics
+            .graphql_operations
+            .with_label_values(&[kind, outcome])
+            .inc();
         bodies.push(body);
     }
     // GraphQL over HTTP: with application/graphql-response+json, a request that

@@ -19,6 +19,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Statements the server has run (its `AppContext::queries` gauge).
     pub queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// `http://…` of the metrics listener, when `METRICS_ADDR` was set.
+    pub metrics_base: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -39,6 +41,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         .expect("build the application");
     let addr = app.addr();
     let queries = app.query_counter();
+    let metrics_base = app.metrics_addr().map(|a| format!("http://{a}"));
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
@@ -53,6 +56,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
             .build()
             .expect("http client"),
         queries,
+        metrics_base,
         stop: Some(stop),
         server: Some(server),
     }
