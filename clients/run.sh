@@ -8,6 +8,7 @@
 #   graphiql  the self-hosted playground in Debian's Chromium (playwright-core)
 #   schema    live introspection == schema.graphql (graphql-js, both directions)
 #   jose      jose verifies an access token from the discovered JWKS (EdDSA)
+#   metrics   promtool check metrics on METRICS_ADDR's /metrics
 #   fuzz      schemathesis against /graphql: no 5xx, no INTERNAL_SERVER_ERROR
 # Each step prints one line; the script exits non-zero if any step failed.
 #
@@ -23,7 +24,7 @@ fi
 BIN=$(realpath "$1")
 shift
 STEPS=("$@")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(audit apollo codegen graphiql schema jose fuzz)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(audit apollo codegen graphiql schema jose metrics fuzz)
 cd "$(dirname "$0")"
 CLIENTS=$(pwd)
 started=$(date +%s)
@@ -66,6 +67,7 @@ trap 'exit 130' INT TERM
 
 PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 BASE="http://127.0.0.1:$PORT"
+METRICS_PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 mkdir -p "$WORK/mail"
 # Access tokens signed with an EdDSA key, so that every client works with
 # asymmetric tokens and jose can verify them from the published JWKS.
@@ -86,6 +88,7 @@ mkdir -p "$WORK/mail"
     LOGIN_RATE_LIMIT=1000/15m \
     ACCESS_TOKEN_TTL=1h \
     JWT_ALGORITHM=EdDSA \
+    METRICS_ADDR="127.0.0.1:$METRICS_PORT" \
     JWT_PRIVATE_KEY_FILE="$WORK/jwt.pem" \
     "$BIN" serve
 ) >"$WORK/server.log" 2>&1 &
@@ -103,6 +106,7 @@ ready || { echo "the server did not get ready" >&2; exit 1; }
 echo "clients: authql at $BASE (database and mail in $WORK)"
 
 export AUTHQL_URL="$BASE" AUTHQL_MAIL_DIR="$WORK/mail" AUTHQL_WORK="$WORK"
+export AUTHQL_METRICS_URL="http://127.0.0.1:$METRICS_PORT"
 
 # --- the steps ---
 passed=0
@@ -140,6 +144,7 @@ for step in "${STEPS[@]}"; do
     graphiql) run_step graphiql node graphiql.mjs ;;
     schema) run_step schema node schema-check.mjs ;;
     jose) run_step jose node jose.mjs ;;
+    metrics) run_step metrics ./metrics.sh ;;
     fuzz) run_step fuzz ./fuzz.sh ;;
     *)
       echo "unknown step: $step" >&2

@@ -116,6 +116,29 @@ impl Metrics {
         )
         .with_label_values(&[env!("CARGO_PKG_VERSION")])
         .set(1);
+        // Every series of a fixed vocabulary exists from the start at 0, so a
+        // scrape shows each family and rates need no first increment.
+        for outcome in [
+            "success",
+            "invalid_credentials",
+            "second_factor",
+            "rate_limited",
+            "not_active",
+            "unavailable",
+        ] {
+            logins.with_label_values(&[outcome]);
+        }
+        for outcome in ["sent", "failed"] {
+            mail_sent.with_label_values(&[outcome]);
+        }
+        for kind in ["query", "mutation"] {
+            for outcome in ["ok", "error", "rejected"] {
+                graphql_operations.with_label_values(&[kind, outcome]);
+            }
+        }
+        for state in ["idle", "in_use"] {
+            db_pool.with_label_values(&[state]);
+        }
         Metrics {
             registry,
             http_requests,
