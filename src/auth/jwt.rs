@@ -7,6 +7,8 @@
 //! is refused), checks `iss` and `aud`, and allows no leeway on expiry
 //! (jsonwebtoken's default would accept tokens 60 s past it).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -75,6 +77,43 @@ pub struct SigningKeys {
     issuer: String,
     audience: Vec<String>,
     claims: JwtClaims,
+    /// Signatures already checked (asymmetric keys only, where a check costs
+    /// tens of microseconds): a token's claims cannot change, so a token seen
+    /// before needs only its expiry checked again. The session is still
+    /// checked on every request.
+    verified: VerifiedTokens,
+}
+
+/// A bounded map of verified tokens to their ids and expiry.
+struct VerifiedTokens {
+    enabled: bool,
+    map: Mutex<HashMap<Box<str>, ((Uuid, Uuid), i64)>>,
+}
+
+/// Enough for every token in use on a busy instance; cleared when full.
+const VERIFIED_CAPACITY: usize = 10_000;
+
+impl VerifiedTokens {
+    fn get(&self, token: &str, now: i64) -> Option<(Uuid, Uuid)> {
+        if !self.enabled {
+            return None;
+        }
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(token)
+            .filter(|(_, exp)| *exp > now)
+            .map(|(ids, _)| *ids)
+    }
+
+    fn put(&self, token: &str, ids: (Uuid, Uuid), exp: i64) {
+        if !self.enabled {
+            return;
+        }
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= VERIFIED_CAPACITY {
+            map.clear();
+        }
+        map.insert(token.into(), (ids, exp));
+    }
 }
 
 impl SigningKeys {
@@ -133,6 +172,10 @@ impl SigningKeys {
                 issuer: jwt.issuer.clone(),
                 audience: jwt.audience.clone(),
                 claims: jwt.claims,
+                verified: VerifiedTokens {
+                    enabled: jwt.algorithm != JwtAlgorithm::Hs256,
+                    map: Mutex::default(),
+                },
             },
             warning,
         ))
@@ -199,17 +242,31 @@ impl SigningKeys {
         if token.len() > MAX_TOKEN_BYTES {
             return None;
         }
-        let header = decode_header(token).ok()?;
-        let claims = self
-            .verifiers
-            .iter()
-            .filter(|v| v.kid == header.kid && v.validation.algorithms.contains(&header.alg))
-            .find_map(|v| decode::<Claims>(token, &v.key, &v.validation).ok())?
-            .claims;
+        let now = Utc::now().timestamp();
+        if let Some(hit) = self.verified.get(token, now) {
+            return Some(hit);
+        }
+        let claims = match self.verifiers.as_slice() {
+            // One key: decode checks the header's algorithm against it (a
+            // token with another key id fails its signature).
+            [only] => decode::<Claims>(token, &only.key, &only.validation).ok()?,
+            several => {
+                let header = decode_header(token).ok()?;
+                several
+                    .iter()
+                    .filter(|v| {
+                        v.kid == header.kid && v.validation.algorithms.contains(&header.alg)
+                    })
+                    .find_map(|v| decode::<Claims>(token, &v.key, &v.validation).ok())?
+            }
+        }
+        .claims;
         if claims.typ != TYP_ACCESS {
             return None;
         }
-        Some((claims.sub.parse().ok()?, claims.sid.parse().ok()?))
+        let ids = (claims.sub.parse().ok()?, claims.sid.parse().ok()?);
+        self.verified.put(token, ids, claims.exp);
+        Some(ids)
     }
 }
 
