@@ -84,10 +84,13 @@ pub struct SigningKeys {
     verified: VerifiedTokens,
 }
 
+/// A verified token's user and session ids, and its `exp`.
+type Verified = ((Uuid, Uuid), i64);
+
 /// A bounded map of verified tokens to their ids and expiry.
 struct VerifiedTokens {
     enabled: bool,
-    map: Mutex<HashMap<Box<str>, ((Uuid, Uuid), i64)>>,
+    map: Mutex<HashMap<Box<str>, Verified>>,
 }
 
 /// Enough for every token in use on a busy instance; cleared when full.
