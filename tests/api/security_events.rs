@@ -236,3 +236,126 @@ async fn users_see_their_own_events_and_staff_anyones() {
     .await;
     assert_eq!(types(&before), all[..1]);
 }
+
+/// The rest of today's event types, each once: second-factor failures and
+/// sign-in limits, refresh reuse, session revocation, re-authentication,
+/// logout, two-factor on and off, and the reset pair.
+#[tokio::test]
+async fn every_other_event_type_is_recorded_once() {
+    use crate::helpers::two_factor::{challenge, with_two_factor, wrong};
+    let app = crate::helpers::spawn_app_with(&[("LOGIN_RATE_LIMIT", "3/15m")]).await;
+    with_two_factor(&app, "all@example.com").await;
+    let (id, right) = challenge(&app, "all@example.com").await;
+    let verify = "mutation($id: ID!, $c: String!) { verifyOtp(challengeId: $id, code: $c) { accessToken refreshToken } }";
+    app.gql(verify, json!({ "id": id, "c": wrong(&right) }))
+        .await;
+    let (_, body) = app.gql(verify, json!({ "id": id, "c": right })).await;
+    let auth = format!(
+        "Bearer {}",
+        body["data"]["verifyOtp"]["accessToken"].as_str().unwrap()
+    );
+    let refresh = body["data"]["verifyOtp"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = crate::helpers::two_factor::app_mails(&app, "all@example.com").len();
+    let (_, body) = app
+        .gql_as(Some(&auth), "mutation($p: String!) { reauthenticate(password: $p) { __typename ... on OtpChallenge { challengeId } } }", json!({ "p": PASSWORD }))
+        .await;
+    let reauth = body["data"]["reauthenticate"]["challengeId"].clone();
+    let mails = crate::helpers::mail::wait_for(&app.mail_dir, "all@example.com", before + 1).await;
+    let (_, body) = app
+        .gql(
+            verify,
+            json!({ "id": reauth, "c": mails.last().unwrap().code() }),
+        )
+        .await;
+    let auth = format!(
+        "Bearer {}",
+        body["data"]["verifyOtp"]["accessToken"].as_str().unwrap()
+    );
+    app.gql_as(
+        Some(&auth),
+        "mutation($p: String!) { disableTwoFactor(password: $p) { id } }",
+        json!({ "p": PASSWORD }),
+    )
+    .await;
+    // A rotated refresh token presented again.
+    let rotate = "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }";
+    app.gql(rotate, json!({ "t": refresh })).await;
+    // A session that logs out, another that is revoked; then limited sign-ins.
+    let leaving = app.login("all@example.com", PASSWORD).await;
+    let leaving = format!(
+        "Bearer {}",
+        leaving["data"]["login"]["accessToken"].as_str().unwrap()
+    );
+    app.gql_as(Some(&leaving), "mutation { logout }", json!({}))
+        .await;
+    let other = app.login("all@example.com", PASSWORD).await;
+    let other_token = format!(
+        "Bearer {}",
+        other["data"]["login"]["accessToken"].as_str().unwrap()
+    );
+    let (_, sessions) = app
+        .gql_as(Some(&other_token), "{ sessions { id current } }", json!({}))
+        .await;
+    let current = sessions["data"]["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == true)
+        .unwrap()["id"]
+        .clone();
+    let user_id = other["data"]["login"]["user"]["id"].clone();
+    for _ in 0..4 {
+        app.login("all@example.com", "wrong password!!").await;
+    }
+    // The staff view, as the session about to be revoked is the viewer's.
+    let staff = app.staff_user("auditor@example.com").await;
+    app.gql_as(
+        Some(&other_token),
+        "mutation($id: ID!) { revokeSession(id: $id) }",
+        json!({ "id": current }),
+    )
+    .await;
+    let before = crate::helpers::two_factor::app_mails(&app, "all@example.com").len();
+    app.gql(
+        "mutation($e: String!) { requestPasswordReset(email: $e) }",
+        json!({ "e": "all@example.com" }),
+    )
+    .await;
+    let mails = crate::helpers::mail::wait_for(&app.mail_dir, "all@example.com", before + 1).await;
+    let (uid, token) = mails.last().unwrap().link("reset-password");
+    let (_, body) = app
+        .gql(
+            "mutation($u: String!, $t: String!, $n: String!) { resetPassword(uid: $u, token: $t, newPassword: $n, confirmPassword: $n) }",
+            json!({ "u": uid, "t": token, "n": "a brand new passphrase 9" }),
+        )
+        .await;
+    assert_eq!(body["data"]["resetPassword"], true, "{body}");
+    let body = events(
+        &app,
+        &staff.bearer(),
+        json!({ "user": user_id, "first": 50 }),
+    )
+    .await;
+    let seen = types(&body);
+    for kind in [
+        "TWO_FACTOR_ENABLED",
+        "SECOND_FACTOR_FAILED",
+        "REAUTHENTICATED",
+        "TWO_FACTOR_DISABLED",
+        "REFRESH_TOKEN_REUSED",
+        "LOGIN_RATE_LIMITED",
+        "SESSION_REVOKED",
+        "PASSWORD_RESET_REQUESTED",
+        "PASSWORD_RESET",
+        "LOGGED_OUT",
+    ] {
+        assert_eq!(
+            seen.iter().filter(|t| *t == kind).count(),
+            1,
+            "{kind} in {seen:?}"
+        );
+    }
+}
