@@ -14,9 +14,10 @@ use crate::domain::SecurityEventType as Kind;
 use crate::domain::{Email, Password};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
+use crate::services::login::{self, Identifier};
 use crate::services::otp::{self, ChallengeIssued};
 use crate::services::security_events as events;
-use crate::services::sessions::{self, ClientInfo, Identifier};
+use crate::services::sessions::ClientInfo;
 
 /// Passes when the request's session proved its user within
 /// `PRIVILEGED_SESSION_TTL`. A request made with an API token is never
@@ -55,8 +56,8 @@ pub async fn reauthenticate(
     };
     let password = Password::parse_for_login(password).map_err(|_| AppError::InvalidCredentials)?;
     let identifier = Identifier::Email(Email::parse(&who.user.email).map_err(AppError::internal)?);
-    let user = sessions::check_password(app, &identifier, &password, client).await?;
-    if sessions::needs_second_factor(app, &user) {
+    let user = login::check_password(app, &identifier, &password, client).await?;
+    if login::needs_second_factor(app, &user) {
         let challenge = otp::start_challenge(app, &user, Some(session_id)).await?;
         return Ok(Reauthenticated::Challenge(challenge));
     }

@@ -8,6 +8,7 @@ pub mod authentication;
 pub mod codes;
 mod context;
 pub mod fresh;
+pub mod login;
 pub mod login_limits;
 pub mod mail;
 pub mod maintenance;

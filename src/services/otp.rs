@@ -24,11 +24,12 @@ use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::AppContext;
 use crate::services::codes;
+use crate::services::login::{self, Identifier};
 use crate::services::login_limits::LoginLimits;
 use crate::services::mail::{Budget, WriteTxn};
 use crate::services::rate_limit::seconds_until;
 use crate::services::security_events as events;
-use crate::services::sessions::{self, ClientInfo, Identifier, Tokens};
+use crate::services::sessions::{self, ClientInfo, Tokens};
 
 /// A challenge may be re-sent this many times.
 pub const MAX_RESENDS: i32 = 3;
@@ -167,7 +168,7 @@ pub async fn verify(
             events::record(&txn, tokens.user.id, Kind::Reauthenticated, &origin, None).await?;
         }
         None => {
-            sessions::record_sign_in(&txn, &tokens, client).await?;
+            login::record_sign_in(&txn, &tokens, client).await?;
             app.metrics.logins.with_label_values(&["success"]).inc();
         }
     }
@@ -240,7 +241,7 @@ pub async fn set_two_factor(
     let password = Password::parse_for_login(password).map_err(|_| AppError::InvalidCredentials)?;
     let identifier =
         Identifier::Email(Email::parse(&user.email).map_err(|_| AppError::InvalidCredentials)?);
-    sessions::check_password(app, &identifier, &password, client).await?;
+    login::check_password(app, &identifier, &password, client).await?;
     let txn = WriteTxn::begin(app).await?;
     let current = user::Entity::find_by_id(user.id)
         .one(&*txn)

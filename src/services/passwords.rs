@@ -19,11 +19,12 @@ use crate::services::AppContext;
 use crate::services::accounts::find_by_id;
 use crate::services::api_tokens;
 use crate::services::codes::AccountCodes;
+use crate::services::login::{self, Identifier};
 use crate::services::login_limits::identifier_key;
 use crate::services::mail::{Budget, WriteTxn};
 use crate::services::rate_limit;
 use crate::services::security_events as events;
-use crate::services::sessions::{self, ClientInfo, Identifier, Tokens, revoke_sessions};
+use crate::services::sessions::{self, ClientInfo, Tokens, revoke_sessions};
 
 /// Parses a new password and its confirmation, for `user`.
 fn parse_new(user: &user::Model, new_password: &str, confirm: &str) -> AppResult<Password> {
@@ -84,7 +85,7 @@ pub async fn change(
     let user = &who.user;
     let old = Password::parse_for_login(old_password).map_err(|_| AppError::InvalidCredentials)?;
     let identifier = Identifier::Email(Email::parse(&user.email).map_err(AppError::internal)?);
-    let current = sessions::check_password(app, &identifier, &old, client).await?;
+    let current = login::check_password(app, &identifier, &old, client).await?;
     let new = parse_new(&current, new_password, confirm)?;
     if new.expose() == old.expose() {
         return Err(AppError::field(

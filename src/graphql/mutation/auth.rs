@@ -9,7 +9,8 @@ use crate::graphql::types::{
 };
 use crate::graphql::{app, client};
 use crate::services::fresh::{self, Reauthenticated};
-use crate::services::sessions::{self, LoginOutcome, LoginRequest};
+use crate::services::login::{self, LoginOutcome, LoginRequest};
+use crate::services::sessions;
 use crate::services::{api_tokens, otp};
 
 #[derive(Default)]
@@ -25,7 +26,7 @@ impl AuthMutation {
             password: input.password,
         };
         Ok(
-            match sessions::login(app(ctx)?, request, &client(ctx)?).await? {
+            match login::login(app(ctx)?, request, &client(ctx)?).await? {
                 LoginOutcome::Signed(tokens) => {
                     LoginResult::AuthPayload(Box::new((*tokens).into()))
                 }
