@@ -13,7 +13,7 @@ use authql::services::AppContext;
 use authql::services::registration;
 use authql::startup::Application;
 use authql::{config, db, graphql, telemetry};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 /// glibc's malloc spends a tenth of a request's CPU time under contention
 /// between the runtime's and the database driver's threads; mimalloc keeps
@@ -23,7 +23,17 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // clap's message, then the usage line every argument error
+            // carries (API.md §8.1).
+            eprint!("{e}");
+            eprintln!("\n{}", Cli::command().render_usage());
+            return ExitCode::from(2);
+        }
+    };
     // Needs no settings, and writes nothing but the key on stdout.
     if let Some(Command::Keys {
         verb: KeysVerb::Generate { algorithm, file },

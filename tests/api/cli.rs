@@ -107,3 +107,12 @@ async fn sigterm_stops_the_server_gracefully_and_a_second_instance_shares_the_da
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
     app.stop().await;
 }
+
+#[test]
+fn an_argument_error_prints_a_usage_line() {
+    let out = authql(&["migrate", "sideways"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("sideways"), "{err}");
+    assert!(err.contains("Usage: authql"), "{err}");
+}

@@ -23,6 +23,9 @@ use crate::auth::{RequestContext, Viewer};
 use crate::error::AppError;
 use crate::graphql::codes::{VALIDATION_FAILED, with_code};
 use crate::graphql::document::{ANONYMOUS_AUTH_FIELDS, PASSWORD_FIELDS};
+
+/// The root fields of introspection.
+const INTROSPECTION_FIELDS: &[&str] = &["__schema", "__type"];
 use crate::graphql::loaders::UserLoader;
 use crate::http::client_ip;
 use crate::http::graphiql;
@@ -124,7 +127,13 @@ async fn execute(
             .as_ref()
             .is_some_and(|s| s.only(ANONYMOUS_AUTH_FIELDS))
     });
-    let viewer = match req.header(header::AUTHORIZATION) {
+    // A header that is not even text is a credential that does not
+    // authenticate, not an anonymous request (API.md §8.1).
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or(""));
+    let viewer = match authorization {
         Some(credentials) if !ignores_credentials => {
             match authentication::authenticate(&state.app, credentials).await {
                 Ok(viewer) => viewer,
@@ -160,8 +169,22 @@ async fn execute(
             .shape
             .as_ref()
             .is_some_and(|s| s.field_count > state.app.settings.max_complexity);
+        // With introspection off, a document that asks for it is refused as
+        // invalid, not answered with a silent `null` (API.md §8.1).
+        let refused_introspection = !state.app.settings.graphiql
+            && op
+                .shape
+                .as_ref()
+                .is_some_and(|s| s.count_of(INTROSPECTION_FIELDS) > 0);
         let (body, request_error) = match op.parse_error {
             Some(e) => (json!({ "errors": [e] }), true),
+            None if refused_introspection => {
+                let e = with_code(
+                    ServerError::new("Introspection is disabled on this server.", None),
+                    VALIDATION_FAILED,
+                );
+                (json!({ "errors": [e] }), true)
+            }
             None if too_complex => {
                 let e = with_code(
                     ServerError::new("Query is too complex.", None),
