@@ -189,9 +189,14 @@ async fn claim(
         .await
 }
 
+/// Marks a row delivered and removes its bodies: once sent, a mail's live
+/// code or link must not wait in the database for anyone who reads it
+/// (API.md §8.1). Recipient, subject and times stay.
 async fn mark_sent(db: &DatabaseConnection, id: Uuid) -> Result<(), DbErr> {
     email_outbox::Entity::update_many()
         .col_expr(Column::SentAt, Expr::value(now()))
+        .col_expr(Column::TextBody, Expr::value(String::new()))
+        .col_expr(Column::HtmlBody, Expr::value(String::new()))
         .col_expr(
             Column::LeaseUntil,
             Expr::value(Option::<DateTime<Utc>>::None),

@@ -198,6 +198,29 @@ async fn mail_is_queued_in_the_outbox_with_text_and_html() {
         m.html
     );
     assert!(m.text.contains(&m.code()));
+    // Delivered, its bodies (the live code and link) are gone from the
+    // database; recipient, subject and times stay (API.md §8.1).
+    use sea_orm::EntityTrait;
+    let db = app.db_conn().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let rows = entity::email_outbox::Entity::find().all(&db).await.unwrap();
+        let row = rows
+            .iter()
+            .find(|r| r.to_address == "parts@example.com")
+            .unwrap();
+        if row.sent_at.is_some() {
+            assert!(
+                row.text_body.is_empty() && row.html_body.is_empty(),
+                "{row:?}"
+            );
+            assert!(!row.subject.is_empty());
+            assert!(!row.text_body.contains(&m.code()));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never marked sent");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
