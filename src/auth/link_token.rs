@@ -123,33 +123,7 @@ fn from_base36(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn user() -> user::Model {
-        let now = Utc::now();
-        user::Model {
-            id: Uuid::new_v4(),
-            email: "a@example.com".into(),
-            email_key: "a@example.com".into(),
-            username: None,
-            username_key: None,
-            password_hash: "$argon2id$x".into(),
-            first_name: None,
-            last_name: None,
-            phone: None,
-            gender: "UNSPECIFIED".into(),
-            is_active: false,
-            is_staff: false,
-            is_superuser: false,
-            two_factor_enabled: false,
-            security_stamp: "stamp".into(),
-            search_fold: String::new(),
-            date_joined: now,
-            activated_at: None,
-            last_login: None,
-            updated_at: now,
-            deactivated_at: None,
-        }
-    }
+    use crate::auth::fixtures::user;
 
     const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
     const DAY: Duration = Duration::from_secs(86_400);

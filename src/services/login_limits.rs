@@ -13,13 +13,12 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value};
 
 use crate::config::{RateLimit, Settings};
 use crate::db::{now, statement};
 use crate::error::{AppError, AppResult};
-use crate::services::rate_limit::{key, seconds_until};
+use crate::services::rate_limit::{Counted, key, seconds_until, upsert};
 
 /// How often a waiting attempt looks again at the counters.
 const RECHECK: Duration = Duration::from_millis(20);
@@ -29,13 +28,6 @@ pub struct LoginLimits {
     ip_key: String,
     per_identifier: RateLimit,
     per_ip: RateLimit,
-}
-
-/// A counter as one attempt's hit left it.
-struct Counted {
-    count: i64,
-    pending: i64,
-    window_start: DateTime<Utc>,
 }
 
 impl LoginLimits {
@@ -60,8 +52,9 @@ impl LoginLimits {
         let deadline = Instant::now() + wait;
         loop {
             let now = now();
-            let identifier = hit(db, &self.identifier_key, self.per_identifier, now).await?;
-            let ip = hit(db, &self.ip_key, self.per_ip, now).await?;
+            let identifier =
+                upsert(db, &self.identifier_key, self.per_identifier, now, true).await?;
+            let ip = upsert(db, &self.ip_key, self.per_ip, now, true).await?;
             let attempt = Attempt {
                 db: db.clone(),
                 identifier_key: self.identifier_key.clone(),
@@ -195,41 +188,4 @@ async fn settle(conn: &impl ConnectionTrait, key: &str, how: Settle) -> Result<(
     );
     conn.execute_raw(stmt).await?;
     Ok(())
-}
-
-/// Counts one attempt against `key` as pending, starting a new window when
-/// the old one has passed: one atomic upsert.
-async fn hit(
-    conn: &impl ConnectionTrait,
-    key: &str,
-    limit: RateLimit,
-    now: DateTime<Utc>,
-) -> Result<Counted, DbErr> {
-    let window = chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::MAX);
-    let expired_before = now - window;
-    let stmt = statement(
-        conn.get_database_backend(),
-        "INSERT INTO rate_limit (key, window_start, count, pending) VALUES (?, ?, 1, 1) \
-         ON CONFLICT (key) DO UPDATE SET \
-           count = CASE WHEN rate_limit.window_start <= ? THEN 1 ELSE rate_limit.count + 1 END, \
-           pending = CASE WHEN rate_limit.window_start <= ? THEN 1 ELSE rate_limit.pending + 1 END, \
-           window_start = CASE WHEN rate_limit.window_start <= ? THEN excluded.window_start ELSE rate_limit.window_start END \
-         RETURNING count, pending, window_start",
-        [
-            Value::from(key.to_owned()),
-            Value::from(now),
-            Value::from(expired_before),
-            Value::from(expired_before),
-            Value::from(expired_before),
-        ],
-    );
-    let row = conn
-        .query_one_raw(stmt)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("rate_limit upsert returned no row".into()))?;
-    Ok(Counted {
-        count: i64::from(row.try_get::<i32>("", "count")?),
-        pending: i64::from(row.try_get::<i32>("", "pending")?),
-        window_start: row.try_get("", "window_start")?,
-    })
 }

@@ -167,13 +167,14 @@ pub async fn verify(
             };
             events::record(&txn, tokens.user.id, Kind::Reauthenticated, &origin, None).await?;
         }
-        None => {
-            login::record_sign_in(&txn, &tokens, client).await?;
-            app.metrics.logins.with_label_values(&["success"]).inc();
-        }
+        None => login::record_sign_in(&txn, &tokens, client).await?,
     }
     txn.commit().await?;
     attempt.succeeded().await?;
+    if row.session_id.is_none() {
+        // A second factor completing a sign-in (`login` counted the challenge).
+        app.metrics.logins.with_label_values(&["success"]).inc();
+    }
     Ok(tokens)
 }
 

@@ -48,28 +48,12 @@ pub async fn hit_counting(
     limit: RateLimit,
     now: DateTime<Utc>,
 ) -> Result<(Verdict, u32), DbErr> {
-    let window = chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::MAX);
-    let expired_before = now - window;
-    let stmt = statement(
-        conn.get_database_backend(),
-        "INSERT INTO rate_limit (key, window_start, count) VALUES (?, ?, 1) \
-         ON CONFLICT (key) DO UPDATE SET \
-           count = CASE WHEN rate_limit.window_start <= ? THEN 1 ELSE rate_limit.count + 1 END, \
-           window_start = CASE WHEN rate_limit.window_start <= ? THEN excluded.window_start ELSE rate_limit.window_start END \
-         RETURNING count, window_start",
-        [
-            Value::from(key.to_owned()),
-            Value::from(now),
-            Value::from(expired_before),
-            Value::from(expired_before),
-        ],
-    );
-    let row = conn
-        .query_one_raw(stmt)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("rate_limit upsert returned no row".into()))?;
-    let count: i32 = row.try_get("", "count")?;
-    let window_start: DateTime<Utc> = row.try_get("", "window_start")?;
+    let Counted {
+        count,
+        window_start,
+        ..
+    } = upsert(conn, key, limit, now, false).await?;
+    let count = i32::try_from(count).unwrap_or(i32::MAX);
     Ok((
         verdict(count, window_start, limit, now),
         u32::try_from(count).unwrap_or(0),
@@ -122,4 +106,53 @@ pub async fn mail_request_allowed(
         Verdict::Allowed => Ok(()),
         Verdict::Limited { retry_after_secs } => Err(AppError::RateLimited { retry_after_secs }),
     }
+}
+
+/// A counter as one hit left it.
+pub struct Counted {
+    pub count: i64,
+    /// Of `count`, the attempts not yet judged (see `login_limits`).
+    pub pending: i64,
+    pub window_start: DateTime<Utc>,
+}
+
+/// Counts one event against `key` (as still pending when `pending`),
+/// starting a new window when the old one has passed: one atomic upsert,
+/// no read-then-write.
+pub async fn upsert(
+    conn: &impl ConnectionTrait,
+    key: &str,
+    limit: RateLimit,
+    now: DateTime<Utc>,
+    pending: bool,
+) -> Result<Counted, DbErr> {
+    let window = chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::MAX);
+    let expired_before = now - window;
+    let pending = i32::from(pending);
+    let stmt = statement(
+        conn.get_database_backend(),
+        "INSERT INTO rate_limit (key, window_start, count, pending) VALUES (?, ?, 1, ?) \
+         ON CONFLICT (key) DO UPDATE SET \
+           count = CASE WHEN rate_limit.window_start <= ? THEN 1 ELSE rate_limit.count + 1 END, \
+           pending = CASE WHEN rate_limit.window_start <= ? THEN excluded.pending ELSE rate_limit.pending + excluded.pending END, \
+           window_start = CASE WHEN rate_limit.window_start <= ? THEN excluded.window_start ELSE rate_limit.window_start END \
+         RETURNING count, pending, window_start",
+        [
+            Value::from(key.to_owned()),
+            Value::from(now),
+            Value::from(pending),
+            Value::from(expired_before),
+            Value::from(expired_before),
+            Value::from(expired_before),
+        ],
+    );
+    let row = conn
+        .query_one_raw(stmt)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("rate_limit upsert returned no row".into()))?;
+    Ok(Counted {
+        count: i64::from(row.try_get::<i32>("", "count")?),
+        pending: i64::from(row.try_get::<i32>("", "pending")?),
+        window_start: row.try_get("", "window_start")?,
+    })
 }

@@ -142,3 +142,39 @@ async fn me_without_credentials_is_unauthenticated() {
         .await;
     assert_eq!(status, 401);
 }
+
+/// An `Authorization` header that is empty or not even text is a credential
+/// that does not authenticate (401), never an anonymous request; the token
+/// views still ignore it.
+#[tokio::test]
+async fn empty_and_non_utf8_authorization_headers_are_401() {
+    let app = spawn_app().await;
+    let raw: [&[u8]; 2] = [b"", b"Bearer \xff\xfe"];
+    for value in raw {
+        let header = reqwest::header::HeaderValue::from_bytes(value).unwrap();
+        let resp = app
+            .client
+            .post(app.url("/graphql"))
+            .header("content-type", JSON)
+            .header("authorization", header.clone())
+            .body(r#"{"query":"{ products(first: 1) { totalCount } }"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 401, "{value:?}");
+        let resp = app
+            .client
+            .post(app.url("/graphql"))
+            .header("content-type", JSON)
+            .header("authorization", header)
+            .body(r#"{"query":"mutation { requestPasswordReset(email: \"x@example.com\") }"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            resp.status().as_u16(),
+            200,
+            "a token view ignores it: {value:?}"
+        );
+    }
+}

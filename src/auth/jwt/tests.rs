@@ -4,6 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::*;
+use crate::auth::fixtures::user;
 
 const HASURA_NAMESPACE: &str = "https://hasura.io/jwt/claims";
 
@@ -18,33 +19,6 @@ fn keys(extra: &[(&str, &str)]) -> SigningKeys {
     }
     let (settings, _) = Settings::from_vars(&vars, std::path::Path::new("/nonexistent")).unwrap();
     SigningKeys::load(&settings).unwrap().0
-}
-
-fn user() -> user::Model {
-    let now = Utc::now();
-    user::Model {
-        id: Uuid::new_v4(),
-        email: "a@example.com".into(),
-        email_key: "a@example.com".into(),
-        username: None,
-        username_key: None,
-        password_hash: String::new(),
-        first_name: None,
-        last_name: None,
-        phone: None,
-        gender: "UNSPECIFIED".into(),
-        is_active: true,
-        is_staff: false,
-        is_superuser: false,
-        two_factor_enabled: false,
-        security_stamp: String::new(),
-        search_fold: String::new(),
-        date_joined: now,
-        activated_at: Some(now),
-        last_login: None,
-        updated_at: now,
-        deactivated_at: None,
-    }
 }
 
 fn issue(keys: &SigningKeys, u: &user::Model, s: Uuid, secs: u64, at: DateTime<Utc>) -> String {
