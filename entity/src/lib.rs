@@ -6,9 +6,11 @@ pub mod email_outbox;
 pub mod one_time_code;
 pub mod product;
 pub mod rate_limit;
+pub mod recovery_code;
 pub mod refresh_token;
 pub mod security_event;
 pub mod session;
+pub mod totp_factor;
 pub mod user;
 
 pub mod prelude {
@@ -17,8 +19,10 @@ pub mod prelude {
     pub use super::one_time_code::Entity as OneTimeCode;
     pub use super::product::Entity as Product;
     pub use super::rate_limit::Entity as RateLimit;
+    pub use super::recovery_code::Entity as RecoveryCode;
     pub use super::refresh_token::Entity as RefreshToken;
     pub use super::security_event::Entity as SecurityEvent;
     pub use super::session::Entity as Session;
+    pub use super::totp_factor::Entity as TotpFactor;
     pub use super::user::Entity as User;
 }

@@ -28,6 +28,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// For a `reauthenticate` challenge: the session its code makes fresh.
     pub session_id: Option<Uuid>,
+    /// Where a sign-in challenge's code comes from: `EMAIL` (then
+    /// `code_hash` is its HMAC) or `TOTP` (the user's authenticator app;
+    /// `code_hash` is empty and never matches).
+    pub method: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

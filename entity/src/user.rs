@@ -41,6 +41,9 @@ pub struct Model {
     /// Set while staff have the account deactivated: such an account cannot
     /// reactivate itself by an activation link, code or resend.
     pub deactivated_at: Option<DateTimeUtc>,
+    /// An authenticator app is confirmed (its secret is in `totp_factors`);
+    /// kept here so a login knows which second factor to ask for.
+    pub totp_enabled: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

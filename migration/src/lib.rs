@@ -10,6 +10,7 @@ mod m20261123_000005_create_sessions_and_tokens;
 mod m20261123_000006_create_products;
 mod m20261202_000007_account_hardening;
 mod m20261202_000008_create_security_events;
+mod m20261202_000009_second_factors;
 
 /// Folded text columns compare byte-wise on both backends (SQLite's BINARY,
 /// PostgreSQL's "C" collation), so keyset cursors order rows alike everywhere.
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_create_products::Migration),
             Box::new(m20261202_000007_account_hardening::Migration),
             Box::new(m20261202_000008_create_security_events::Migration),
+            Box::new(m20261202_000009_second_factors::Migration),
         ]
     }
 }

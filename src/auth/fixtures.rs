@@ -29,5 +29,6 @@ pub fn user() -> user::Model {
         last_login: None,
         updated_at: now,
         deactivated_at: None,
+        totp_enabled: false,
     }
 }

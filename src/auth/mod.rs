@@ -1,5 +1,6 @@
 //! Who is asking, and the secrets that prove it: password hashing, link
-//! tokens, random tokens and codes, and the request's `Viewer`.
+//! tokens, random tokens and codes, second-factor secrets, and the
+//! request's `Viewer`.
 
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -8,7 +9,10 @@ pub mod jwt;
 pub mod keys;
 pub mod link_token;
 pub mod password;
+pub mod recovery_codes;
+pub mod sealed;
 pub mod tokens;
+pub mod totp;
 pub mod viewer;
 
 pub use password::PasswordHasher;

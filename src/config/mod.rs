@@ -94,6 +94,8 @@ pub struct Settings {
     pub password_reset_ttl: Duration,
     pub otp_ttl: Duration,
     pub otp_max_attempts: u32,
+    /// The issuer authenticator apps show beside the account (API.md §8.4).
+    pub totp_issuer: String,
     /// How long after its user last proved who they are a session may make
     /// sensitive changes (API.md §8.1, "fresh").
     pub privileged_session_ttl: Duration,
@@ -228,6 +230,7 @@ impl Settings {
             password_reset_ttl: v.duration("PASSWORD_RESET_TTL", "1h")?,
             otp_ttl: v.duration("OTP_TTL", "10m")?,
             otp_max_attempts: v.positive("OTP_MAX_ATTEMPTS", 5)?,
+            totp_issuer: totp_issuer(v.get("TOTP_ISSUER"))?,
             privileged_session_ttl: v.duration("PRIVILEGED_SESSION_TTL", "15m")?,
             session_max_age: v.duration("SESSION_MAX_AGE", "30d")?,
             audit_retention: v.duration("AUDIT_RETENTION", "90d")?,
@@ -295,3 +298,16 @@ pub fn superuser_password_from_env() -> Option<SecretString> {
 
 #[cfg(test)]
 mod tests;
+
+/// `TOTP_ISSUER`: shown by apps as "issuer: account", so it may not hold a
+/// `:` (the URI's separator) and must say something.
+fn totp_issuer(value: Option<String>) -> Result<String, ConfigError> {
+    let issuer = value.unwrap_or_else(|| "authql".into());
+    if issuer.trim().is_empty() || issuer.contains(':') || issuer.len() > 100 {
+        return Err(invalid(
+            "TOTP_ISSUER",
+            format!("expected 1-100 characters without ':', got {issuer:?}"),
+        ));
+    }
+    Ok(issuer)
+}

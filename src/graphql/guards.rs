@@ -7,6 +7,7 @@ use async_graphql::{Context, Guard, Result};
 use entity::user;
 
 use crate::auth::RequestContext;
+use crate::auth::viewer::Authenticated;
 use crate::error::AppError;
 
 /// DRF's `IsAuthenticated`: any signed-in, active user.
@@ -47,6 +48,15 @@ impl Guard for IsAuthenticatedOrReadOnly {
 }
 
 /// The signed-in user, or `UNAUTHENTICATED`.
+/// The signed-in user with how they signed in (session or API token, and
+/// when the session last proved who they are), for fresh mutations.
+pub fn authenticated<'a>(ctx: &Context<'a>) -> Result<&'a Authenticated, AppError> {
+    RequestContext::of(ctx)?
+        .viewer
+        .authenticated()
+        .ok_or(AppError::Unauthenticated)
+}
+
 pub fn viewer<'a>(ctx: &Context<'a>) -> Result<&'a user::Model, AppError> {
     RequestContext::of(ctx)?
         .viewer

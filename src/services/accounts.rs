@@ -116,5 +116,6 @@ pub fn new_account(
         last_login: Set(None),
         updated_at: Set(now),
         deactivated_at: Set(None),
+        totp_enabled: Set(false),
     }
 }

@@ -66,6 +66,7 @@ pub async fn send_activation(
         consumed_at: Set(None),
         created_at: Set(now),
         session_id: Set(None),
+        method: Set("EMAIL".to_owned()),
     }
     .insert(&**txn)
     .await?;

@@ -1,4 +1,5 @@
-//! The one-time-code check, written once for activation and sign-in codes.
+//! The one-time-code check, written once for activation and sign-in codes
+//! (emailed, from an app, or a recovery code).
 //!
 //! Every rule that must hold across requests and instances is a single
 //! conditional UPDATE: a wrong try is counted only while tries remain, and a
@@ -65,7 +66,7 @@ impl AccountCodes {
     /// Counts this code before it is judged (so parallel guesses cannot
     /// pass the budget); past the budget every code is `RATE_LIMITED`,
     /// right ones too. Returns how many more wrong codes the account has.
-    async fn begin(&self, conn: &impl ConnectionTrait) -> AppResult<u32> {
+    pub async fn begin(&self, conn: &impl ConnectionTrait) -> AppResult<u32> {
         let (verdict, count) = rate_limit::hit_counting(conn, &self.key, self.limit, now()).await?;
         match verdict {
             Verdict::Limited { retry_after_secs } => {
@@ -81,9 +82,7 @@ impl AccountCodes {
 }
 
 /// Compares `code` with the row's digest in constant time, counted first on
-/// the account (`AccountCodes`). A wrong code counts one try of the row too
-/// and is `INVALID_OTP` with the tries left (the fewer of the row's and the
-/// account's), or `INVALID_TOKEN` once the row has none.
+/// the account (`AccountCodes`); a wrong one is `wrong_try`.
 pub async fn check(app: &AppContext, row: &one_time_code::Model, code: &str) -> AppResult<()> {
     let account = AccountCodes::new(&app.settings, row.user_id);
     let account_left = account.begin(&app.db).await?;
@@ -92,7 +91,18 @@ pub async fn check(app: &AppContext, row: &one_time_code::Model, code: &str) -> 
         account.clear(&app.db).await?;
         return Ok(());
     }
-    Err(match count_wrong_try(&app.db, row.id).await? {
+    Err(wrong_try(app, row, account_left).await?)
+}
+
+/// Counts a wrong code on its row (the account counted it already) and
+/// says so: `INVALID_OTP` with the tries left (the fewer of the row's and
+/// the account's), or `INVALID_TOKEN` once the row has none.
+pub async fn wrong_try(
+    app: &AppContext,
+    row: &one_time_code::Model,
+    account_left: u32,
+) -> Result<AppError, DbErr> {
+    Ok(match count_wrong_try(&app.db, row.id).await? {
         Some(attempts) => AppError::InvalidOtp {
             attempts_left: Ord::min(
                 Ord::max(row.max_attempts - attempts, 0) as u32,

@@ -18,6 +18,7 @@ use crate::services::login::{self, Identifier};
 use crate::services::otp::{self, ChallengeIssued};
 use crate::services::security_events as events;
 use crate::services::sessions::ClientInfo;
+use crate::services::two_factor;
 
 /// Passes when the request's session proved its user within
 /// `PRIVILEGED_SESSION_TTL`. A request made with an API token is never
@@ -57,7 +58,7 @@ pub async fn reauthenticate(
     let password = Password::parse_for_login(password).map_err(|_| AppError::InvalidCredentials)?;
     let identifier = Identifier::Email(Email::parse(&who.user.email).map_err(AppError::internal)?);
     let user = login::check_password(app, &identifier, &password, client).await?;
-    if login::needs_second_factor(app, &user) {
+    if two_factor::any_on(app, &user) {
         let challenge = otp::start_challenge(app, &user, Some(session_id)).await?;
         return Ok(Reauthenticated::Challenge(challenge));
     }

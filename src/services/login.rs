@@ -4,7 +4,6 @@
 use entity::user;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
-use crate::config::TwoFactorPolicy;
 use crate::db::begin_write;
 use crate::domain::SecurityEventType as Kind;
 use crate::domain::{Email, FieldErrors, Password, Username};
@@ -14,6 +13,7 @@ use crate::services::login_limits::LoginLimits;
 use crate::services::otp::{self, ChallengeIssued};
 use crate::services::security_events as events;
 use crate::services::sessions::{ClientInfo, Tokens, open_session};
+use crate::services::two_factor;
 
 pub enum LoginOutcome {
     Signed(Box<Tokens>),
@@ -160,7 +160,7 @@ async fn sign_in(
     if !user.is_active {
         return Err(AppError::AccountNotActive);
     }
-    if needs_second_factor(app, &user) {
+    if two_factor::any_on(app, &user) {
         return Ok(LoginOutcome::Challenge(
             otp::start_challenge(app, &user, None).await?,
         ));
@@ -183,13 +183,4 @@ pub async fn record_sign_in(
         ..client.clone()
     };
     events::record(txn, tokens.user.id, Kind::LoginSucceeded, &origin, None).await
-}
-
-/// Whether signing in (or re-authenticating) takes a second factor.
-pub fn needs_second_factor(app: &AppContext, user: &user::Model) -> bool {
-    match app.settings.two_factor {
-        TwoFactorPolicy::Off => false,
-        TwoFactorPolicy::Required => true,
-        TwoFactorPolicy::Optional => user.two_factor_enabled,
-    }
 }

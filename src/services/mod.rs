@@ -18,9 +18,12 @@ pub mod passwords;
 pub mod products;
 pub mod profile;
 pub mod rate_limit;
+pub mod recovery_codes;
 pub mod registration;
 pub mod security_events;
 pub mod sessions;
+pub mod totp;
+pub mod two_factor;
 pub mod users;
 
 pub use context::AppContext;

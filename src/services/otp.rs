@@ -1,8 +1,8 @@
-//! Two-factor sign-in with emailed one-time codes.
+//! Two-factor sign-in: emailed codes, authenticator apps, recovery codes.
 //!
 //! A correct password with two-factor on yields a challenge: a random id
-//! for the client (stored only as its SHA-256) and a 6-digit code by mail
-//! (stored only as an HMAC). Every rule that must hold across requests and
+//! for the client (stored only as its SHA-256) and either a 6-digit code
+//! by mail (stored only as an HMAC) or the expectation of the app's code. Every rule that must hold across requests and
 //! instances — one success, at most `OTP_MAX_ATTEMPTS` wrong tries, resend
 //! spacing and count — is a single conditional UPDATE in the database.
 
@@ -15,21 +15,25 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::auth::tokens::{code_digest, random_token, sha256_hex, six_digit_code};
-use crate::db::{begin_write, now};
+use crate::auth::recovery_codes as recovery;
+use crate::auth::tokens::{
+    code_digest, constant_time_eq, random_token, sha256_hex, six_digit_code,
+};
+use crate::db::now;
+use crate::domain::Email;
 use crate::domain::SecondFactorMethod;
 use crate::domain::SecurityEventType as Kind;
-use crate::domain::{Email, Password};
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::AppContext;
-use crate::services::codes;
-use crate::services::login::{self, Identifier};
+use crate::services::codes::{self, AccountCodes};
+use crate::services::login;
 use crate::services::login_limits::LoginLimits;
 use crate::services::mail::{Budget, WriteTxn};
 use crate::services::rate_limit::seconds_until;
 use crate::services::security_events as events;
 use crate::services::sessions::{self, ClientInfo, Tokens};
+use crate::services::{recovery_codes, totp, two_factor};
 
 /// A challenge may be re-sent this many times.
 pub const MAX_RESENDS: i32 = 3;
@@ -52,9 +56,10 @@ fn masked(user: &user::Model) -> String {
         .unwrap_or_else(|_| "***".into())
 }
 
-/// Opens a sign-in challenge and mails its code. With `session`, it is a
-/// `reauthenticate` challenge: its code makes that session fresh instead of
-/// opening a new one.
+/// Opens a sign-in challenge: for a user with an authenticator app it
+/// expects the app's code and mails nothing, else it mails a code. With
+/// `session`, it is a `reauthenticate` challenge: its code makes that
+/// session fresh instead of opening a new one.
 pub async fn start_challenge(
     app: &AppContext,
     user: &user::Model,
@@ -62,6 +67,7 @@ pub async fn start_challenge(
 ) -> AppResult<ChallengeIssued> {
     let settings = &app.settings;
     let now = now();
+    let method = two_factor::challenge_method(user);
     let challenge_id = random_token();
     let id = Uuid::now_v7();
     let code = six_digit_code();
@@ -73,7 +79,10 @@ pub async fn start_challenge(
         user_id: Set(user.id),
         purpose: Set(PURPOSE_LOGIN.to_owned()),
         challenge_hash: Set(Some(sha256_hex(&challenge_id))),
-        code_hash: Set(code_digest(settings.secret_bytes(), &id, &code)),
+        code_hash: Set(match method {
+            SecondFactorMethod::Email => code_digest(settings.secret_bytes(), &id, &code),
+            SecondFactorMethod::Totp => String::new(),
+        }),
         attempts: Set(0),
         max_attempts: Set(settings.otp_max_attempts as i32),
         resends: Set(0),
@@ -82,18 +91,25 @@ pub async fn start_challenge(
         consumed_at: Set(None),
         created_at: Set(now),
         session_id: Set(session),
+        method: Set(method.as_str().to_owned()),
     }
     .insert(&*txn)
     .await?;
     end_all_but_newest(&txn, user.id, now).await?;
-    let mail = templates::login_code(&code, &templates::duration_text(settings.otp_ttl));
-    txn.mail(user, mail, Budget::Account).await?;
+    let sent_to = match method {
+        SecondFactorMethod::Email => {
+            let mail = templates::login_code(&code, &templates::duration_text(settings.otp_ttl));
+            txn.mail(user, mail, Budget::Account).await?;
+            masked(user)
+        }
+        SecondFactorMethod::Totp => String::new(),
+    };
     txn.commit().await?;
     Ok(ChallengeIssued {
         challenge_id,
         expires_at,
-        sent_to: masked(user),
-        method: SecondFactorMethod::Email,
+        sent_to,
+        method,
     })
 }
 
@@ -116,14 +132,34 @@ async fn find_challenge(
     }
 }
 
-/// Exchanges a challenge and its code for a session, once.
+/// What a user typed at `verifyOtp`: six digits (the mailed code or the
+/// app's, as the challenge says) or one of their recovery codes.
+enum Guess<'a> {
+    Digits(&'a str),
+    Recovery(String),
+}
+
+impl Guess<'_> {
+    fn parse(code: &str) -> AppResult<Guess<'_>> {
+        match (codes::parse(code), recovery::normalize(code)) {
+            (Ok(digits), _) => Ok(Guess::Digits(digits)),
+            (_, Some(recovery)) => Ok(Guess::Recovery(recovery)),
+            (Err(e), None) => Err(e),
+        }
+    }
+}
+
+/// Exchanges a challenge and its code for a session, once. The challenge
+/// is used up and the code judged in one transaction, so a right code is
+/// spent (an app's time step, a recovery code) only by the sign-in it
+/// completes, and exactly one of any number of parallel tries wins.
 pub async fn verify(
     app: &AppContext,
     challenge_id: &str,
     code: &str,
     client: &ClientInfo,
 ) -> AppResult<Tokens> {
-    let code = codes::parse(code)?;
+    let guess = Guess::parse(code)?;
     let (row, user) = find_challenge(app, challenge_id).await?;
     let limits = LoginLimits::new(&app.settings, &user.email_key, &client.ip);
     let attempt = limits
@@ -134,16 +170,40 @@ pub async fn verify(
         attempt.withdraw().await?;
         return Err(AppError::InvalidToken);
     }
-    if let Err(e) = codes::check(app, &row, code).await {
+    let account = AccountCodes::new(&app.settings, user.id);
+    let account_left = match account.begin(&app.db).await {
+        Ok(left) => left,
+        Err(e) => {
+            attempt.failed().await?;
+            return Err(e);
+        }
+    };
+    let txn = WriteTxn::begin(app).await?;
+    if !codes::consume(&*txn, row.id, now).await? {
+        txn.rollback().await;
+        attempt.withdraw().await?;
+        return Err(AppError::InvalidToken);
+    }
+    let right = match &guess {
+        Guess::Digits(digits) => match SecondFactorMethod::from_stored(&row.method) {
+            SecondFactorMethod::Email => constant_time_eq(
+                &row.code_hash,
+                &code_digest(app.settings.secret_bytes(), &row.id, digits),
+            ),
+            SecondFactorMethod::Totp => totp::claim(&*txn, app, &user, digits).await?,
+        },
+        Guess::Recovery(code) => recovery_codes::claim(&*txn, app, user.id, code).await?,
+    };
+    if !right {
+        txn.rollback().await;
         attempt.failed().await?;
         events::record_alone(&app.db, user.id, Kind::SecondFactorFailed, client).await;
-        return Err(e);
+        return Err(codes::wrong_try(app, &row, account_left).await?);
     }
-    let txn = begin_write(&app.db).await?;
-    let consumed = codes::consume(&txn, row.id, now).await?;
-    let fresh = user::Entity::find_by_id(user.id).one(&txn).await?;
-    let Some(fresh) = fresh.filter(|u| consumed && u.is_active) else {
-        txn.rollback().await.ok();
+    account.clear(&*txn).await?;
+    let fresh = user::Entity::find_by_id(user.id).one(&*txn).await?;
+    let Some(fresh) = fresh.filter(|u| u.is_active) else {
+        txn.rollback().await;
         attempt.withdraw().await?;
         return Err(AppError::InvalidToken);
     };
@@ -154,20 +214,28 @@ pub async fn verify(
     let tokens = match tokens {
         Ok(tokens) => tokens,
         Err(e) => {
-            txn.rollback().await.ok();
+            txn.rollback().await;
             attempt.withdraw().await?;
             return Err(e);
         }
     };
+    let origin = ClientInfo {
+        session_id: Some(row.session_id.unwrap_or(tokens.session_id)),
+        ..client.clone()
+    };
     match row.session_id {
-        Some(session_id) => {
-            let origin = ClientInfo {
-                session_id: Some(session_id),
-                ..client.clone()
-            };
-            events::record(&txn, tokens.user.id, Kind::Reauthenticated, &origin, None).await?;
+        Some(_) => {
+            events::record(&*txn, tokens.user.id, Kind::Reauthenticated, &origin, None).await?
         }
         None => login::record_sign_in(&txn, &tokens, client).await?,
+    }
+    if matches!(guess, Guess::Recovery(_)) {
+        events::record(&*txn, tokens.user.id, Kind::RecoveryCodeUsed, &origin, None).await?;
+        let notice = templates::security_notice(
+            "a recovery code was used to sign in",
+            &app.settings.public_url,
+        );
+        txn.mail(&tokens.user, notice, Budget::Account).await?;
     }
     txn.commit().await?;
     attempt.succeeded().await?;
@@ -187,6 +255,12 @@ pub async fn resend(app: &AppContext, challenge_id: &str) -> AppResult<Challenge
     let now = now();
     if !codes::is_live(&row, now) {
         return Err(AppError::InvalidToken);
+    }
+    if SecondFactorMethod::from_stored(&row.method) == SecondFactorMethod::Totp {
+        return Err(AppError::field(
+            "challengeId",
+            "this challenge's code comes from the authenticator app: nothing is mailed",
+        ));
     }
     let interval =
         chrono::Duration::from_std(settings.otp_resend_interval).map_err(AppError::internal)?;
@@ -228,49 +302,6 @@ pub async fn resend(app: &AppContext, challenge_id: &str) -> AppResult<Challenge
         sent_to: masked(&user),
         method: SecondFactorMethod::Email,
     })
-}
-
-/// Turns two-factor on or off after checking the password (wrong ones count
-/// against the sign-in limits), and mails the user a notice.
-pub async fn set_two_factor(
-    app: &AppContext,
-    user: &user::Model,
-    password: &str,
-    enabled: bool,
-    client: &ClientInfo,
-) -> AppResult<user::Model> {
-    let password = Password::parse_for_login(password).map_err(|_| AppError::InvalidCredentials)?;
-    let identifier =
-        Identifier::Email(Email::parse(&user.email).map_err(|_| AppError::InvalidCredentials)?);
-    login::check_password(app, &identifier, &password, client).await?;
-    let txn = WriteTxn::begin(app).await?;
-    let current = user::Entity::find_by_id(user.id)
-        .one(&*txn)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    let mut active: user::ActiveModel = current.into();
-    active.two_factor_enabled = Set(enabled);
-    active.updated_at = Set(now());
-    let updated = active.update(&*txn).await?;
-    let kind = if enabled {
-        Kind::TwoFactorEnabled
-    } else {
-        Kind::TwoFactorDisabled
-    };
-    events::record(&*txn, updated.id, kind, client, None).await?;
-    let what = if enabled {
-        "two-factor sign-in was turned on"
-    } else {
-        "two-factor sign-in was turned off"
-    };
-    txn.mail(
-        &updated,
-        templates::security_notice(what, &app.settings.public_url),
-        Budget::Account,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(updated)
 }
 
 /// Ends the user's live sign-in challenges beyond the newest

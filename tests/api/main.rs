@@ -20,5 +20,6 @@ mod signin;
 mod signing_keys;
 mod takeover;
 mod tokens;
+mod totp;
 mod two_factor;
 mod users_admin;

@@ -51,10 +51,10 @@ async fn anyone_reads_only_signed_in_users_write_and_only_owner_or_staff_change(
         )
         .await;
     assert_eq!(body["data"]["product"]["owner"]["email"], "own@example.com");
-    let (_, body) = app.gql_as(Some(&other), &format!("{{ product(id: \"{id}\") {{ owner {{ email phone lastLogin twoFactorEnabled }} }} }}"), json!({})).await;
+    let (_, body) = app.gql_as(Some(&other), &format!("{{ product(id: \"{id}\") {{ owner {{ email phone lastLogin twoFactorEnabled twoFactorMethods recoveryCodesLeft }} }} }}"), json!({})).await;
     assert_eq!(
         body["data"]["product"]["owner"],
-        json!({ "email": null, "phone": null, "lastLogin": null, "twoFactorEnabled": null })
+        json!({ "email": null, "phone": null, "lastLogin": null, "twoFactorEnabled": null, "twoFactorMethods": null, "recoveryCodesLeft": null })
     );
     let (_, body) = app
         .gql_as(

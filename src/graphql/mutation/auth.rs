@@ -1,11 +1,9 @@
 use async_graphql::{Context, ID, Object, Result};
 
-use crate::auth::RequestContext;
-use crate::error::AppError;
-use crate::graphql::guards::{IsAuthenticated, viewer};
+use crate::graphql::guards::{IsAuthenticated, authenticated, viewer};
 use crate::graphql::types::{
     ApiTokenCreated, AuthPayload, LoginInput, LoginResult, OtpChallenge, ReauthenticateOk,
-    ReauthenticateResult, User, uuid_arg,
+    ReauthenticateResult, uuid_arg,
 };
 use crate::graphql::{app, client};
 use crate::services::fresh::{self, Reauthenticated};
@@ -56,10 +54,7 @@ impl AuthMutation {
         ctx: &Context<'_>,
         password: String,
     ) -> Result<ReauthenticateResult> {
-        let who = RequestContext::of(ctx)?
-            .viewer
-            .authenticated()
-            .ok_or(AppError::Unauthenticated)?;
+        let who = authenticated(ctx)?;
         Ok(
             match fresh::reauthenticate(app(ctx)?, who, &password, &client(ctx)?).await? {
                 Reauthenticated::Fresh(at) => {
@@ -91,10 +86,7 @@ impl AuthMutation {
         ctx: &Context<'_>,
         #[graphql(default_with = "Some(false)")] all_sessions: Option<bool>,
     ) -> Result<bool> {
-        let who = RequestContext::of(ctx)?
-            .viewer
-            .authenticated()
-            .ok_or(AppError::Unauthenticated)?;
+        let who = authenticated(ctx)?;
         sessions::logout(app(ctx)?, who, all_sessions.unwrap_or(false), &client(ctx)?).await?;
         Ok(true)
     }
@@ -115,10 +107,7 @@ impl AuthMutation {
         name: String,
         expires_in_days: Option<i32>,
     ) -> Result<ApiTokenCreated> {
-        let who = RequestContext::of(ctx)?
-            .viewer
-            .authenticated()
-            .ok_or(AppError::Unauthenticated)?;
+        let who = authenticated(ctx)?;
         let created =
             api_tokens::create(app(ctx)?, who, &name, expires_in_days, &client(ctx)?).await?;
         Ok(ApiTokenCreated {
@@ -132,21 +121,5 @@ impl AuthMutation {
         let me = viewer(ctx)?;
         api_tokens::revoke(app(ctx)?, me.id, uuid_arg(&id, "id")?, &client(ctx)?).await?;
         Ok(true)
-    }
-
-    #[graphql(guard = "IsAuthenticated")]
-    async fn enable_two_factor(&self, ctx: &Context<'_>, password: String) -> Result<User> {
-        let me = viewer(ctx)?;
-        Ok(User::new(
-            otp::set_two_factor(app(ctx)?, me, &password, true, &client(ctx)?).await?,
-        ))
-    }
-
-    #[graphql(guard = "IsAuthenticated")]
-    async fn disable_two_factor(&self, ctx: &Context<'_>, password: String) -> Result<User> {
-        let me = viewer(ctx)?;
-        Ok(User::new(
-            otp::set_two_factor(app(ctx)?, me, &password, false, &client(ctx)?).await?,
-        ))
     }
 }

@@ -4,6 +4,7 @@ mod account;
 mod auth;
 mod password;
 mod product;
+mod second_factor;
 mod user;
 
 use async_graphql::MergedObject;
@@ -14,5 +15,6 @@ pub struct Mutation(
     auth::AuthMutation,
     password::PasswordMutation,
     product::ProductMutation,
+    second_factor::SecondFactorMutation,
     user::UserMutation,
 );

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod auth;
 pub mod product;
+pub mod second_factor;
 pub mod security_event;
 pub mod user;
 
@@ -15,6 +16,7 @@ pub use auth::{
     ReauthenticateOk, ReauthenticateResult, Session,
 };
 pub use product::{CreateProductInput, Product, ProductFilter, ProductOrder, UpdateProductInput};
+pub use second_factor::{RecoveryCodes, TotpEnrollment};
 pub use security_event::{SecurityEvent, SecurityEventFilter, SecurityEventType};
 pub use user::{Gender, User, UserFilter, UserOrder};
 

@@ -1,8 +1,11 @@
-use async_graphql::{Context, Enum, ID, Object};
+use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::user;
 
 use crate::auth::RequestContext;
+use crate::graphql::app;
+use crate::graphql::types::auth::SecondFactorMethod;
+use crate::services::{recovery_codes, two_factor};
 
 // The domain's gender as a GraphQL enum (conversions both ways derived);
 // a plain comment, so the SDL stays as it was.
@@ -85,9 +88,30 @@ impl User {
     async fn is_staff(&self) -> bool {
         self.model.is_staff
     }
+    /// Any second factor is on (emailed code or authenticator app).
     /// Self/staff only, else null.
     async fn two_factor_enabled(&self, ctx: &Context<'_>) -> Option<bool> {
-        self.private(ctx, self.model.two_factor_enabled)
+        self.private(
+            ctx,
+            self.model.two_factor_enabled || self.model.totp_enabled,
+        )
+    }
+    /// The second factors the user turned on. Self/staff only, else null.
+    async fn two_factor_methods(&self, ctx: &Context<'_>) -> Option<Vec<SecondFactorMethod>> {
+        self.private(ctx, ()).map(|()| {
+            two_factor::methods(&self.model)
+                .into_iter()
+                .map(Into::into)
+                .collect()
+        })
+    }
+    /// Unused recovery codes. Self/staff only, else null.
+    async fn recovery_codes_left(&self, ctx: &Context<'_>) -> Result<Option<i32>> {
+        if !self.visible_to_viewer(ctx) {
+            return Ok(None);
+        }
+        let left = recovery_codes::left(app(ctx)?, self.model.id).await?;
+        Ok(Some(i32::try_from(left).unwrap_or(i32::MAX)))
     }
     async fn date_joined(&self) -> DateTime<Utc> {
         self.model.date_joined

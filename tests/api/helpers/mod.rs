@@ -6,6 +6,7 @@
 //! `TEST_DATABASE_URL` fails the test: a PostgreSQL pass must never skip.
 
 pub mod app;
+pub mod authenticator;
 mod database;
 pub mod mail;
 mod process;
@@ -17,4 +18,4 @@ pub mod users;
 pub use app::{TestApp, spawn_app, spawn_app_with, test_vars};
 pub use database::TestDatabase;
 pub use process::spawn_process;
-pub use users::{PASSWORD, code};
+pub use users::{PASSWORD, TestUser, code};
