@@ -254,9 +254,9 @@ async fn the_secret_is_nowhere_in_the_database() {
             .as_str()
             .unwrap(),
     );
-    let stored = stored_bytes(&app).await;
+    let stored = app.stored_bytes().await;
     for secret in [&confirmed.secret, &pending.secret] {
-        for form in encodings(secret) {
+        for form in App::stored_forms(secret) {
             assert!(
                 !stored.windows(form.len()).any(|w| w == form.as_slice()),
                 "the secret is stored as {:?}",
@@ -264,69 +264,6 @@ async fn the_secret_is_nowhere_in_the_database() {
             );
         }
     }
-}
-
-fn encodings(secret: &[u8]) -> Vec<Vec<u8>> {
-    use base64::Engine;
-    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-    let b32 = base32::encode(base32::Alphabet::Rfc4648 { padding: false }, secret);
-    let hex = hex::encode(secret);
-    [
-        secret.to_vec(),
-        b32.clone().into_bytes(),
-        b32.to_lowercase().into_bytes(),
-        hex.clone().into_bytes(),
-        hex.to_uppercase().into_bytes(),
-        STANDARD
-            .encode(secret)
-            .trim_end_matches('=')
-            .as_bytes()
-            .to_vec(),
-        URL_SAFE_NO_PAD.encode(secret).into_bytes(),
-    ]
-    .into_iter()
-    .map(|mut form| {
-        // A prefix long enough to be the secret's and no one else's.
-        form.truncate(16);
-        form
-    })
-    .collect()
-}
-
-/// Everything the database holds: the SQLite file and its WAL, or every
-/// row of every table as PostgreSQL prints it.
-async fn stored_bytes(app: &TestApp) -> Vec<u8> {
-    if let Some(file) = app.db.sqlite_file() {
-        let mut bytes = std::fs::read(&file).unwrap();
-        bytes.extend(std::fs::read(file.with_extension("db-wal")).unwrap_or_default());
-        return bytes;
-    }
-    use sea_orm::{ConnectionTrait, Statement};
-    let db = app.db_conn().await;
-    let backend = db.get_database_backend();
-    let tables = db
-        .query_all_raw(Statement::from_string(
-            backend,
-            "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()",
-        ))
-        .await
-        .unwrap();
-    let mut bytes = Vec::new();
-    for table in tables {
-        let name: String = table.try_get_by_index(0).unwrap();
-        let rows = db
-            .query_all_raw(Statement::from_string(
-                backend,
-                format!("SELECT t::text FROM \"{name}\" t"),
-            ))
-            .await
-            .unwrap();
-        for row in rows {
-            let text: String = row.try_get_by_index(0).unwrap();
-            bytes.extend(text.into_bytes());
-        }
-    }
-    bytes
 }
 
 async fn two_factor_off(app: &TestApp, user: &TestUser, mutation: &str) -> Value {

@@ -36,6 +36,35 @@ impl App {
         format!("{:06}", binary % 1_000_000)
     }
 
+    /// The first bytes of `secret` in every encoding a careless store might
+    /// use: raw, base32, hex, base64.
+    pub fn stored_forms(secret: &[u8]) -> Vec<Vec<u8>> {
+        use base64::Engine;
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        let b32 = base32::encode(base32::Alphabet::Rfc4648 { padding: false }, secret);
+        let hex = hex::encode(secret);
+        [
+            secret.to_vec(),
+            b32.clone().into_bytes(),
+            b32.to_lowercase().into_bytes(),
+            hex.clone().into_bytes(),
+            hex.to_uppercase().into_bytes(),
+            STANDARD
+                .encode(secret)
+                .trim_end_matches('=')
+                .as_bytes()
+                .to_vec(),
+            URL_SAFE_NO_PAD.encode(secret).into_bytes(),
+        ]
+        .into_iter()
+        .map(|mut form| {
+            // A prefix long enough to be the secret's and no one else's.
+            form.truncate(16);
+            form
+        })
+        .collect()
+    }
+
     /// The code `offset` steps from now.
     pub fn code(&self, offset: i64) -> String {
         self.code_at_step((current_step() as i64 + offset) as u64)

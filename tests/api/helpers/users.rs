@@ -96,6 +96,42 @@ impl TestApp {
             .count()
     }
 
+    /// Everything the database holds: the SQLite file and its WAL, or every
+    /// row of every table as PostgreSQL prints it.
+    pub async fn stored_bytes(&self) -> Vec<u8> {
+        if let Some(file) = self.db.sqlite_file() {
+            let mut bytes = std::fs::read(&file).unwrap();
+            bytes.extend(std::fs::read(file.with_extension("db-wal")).unwrap_or_default());
+            return bytes;
+        }
+        use sea_orm::{ConnectionTrait, Statement};
+        let db = self.db_conn().await;
+        let backend = db.get_database_backend();
+        let tables = db
+            .query_all_raw(Statement::from_string(
+                backend,
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()",
+            ))
+            .await
+            .unwrap();
+        let mut bytes = Vec::new();
+        for table in tables {
+            let name: String = table.try_get_by_index(0).unwrap();
+            let rows = db
+                .query_all_raw(Statement::from_string(
+                    backend,
+                    format!("SELECT t::text FROM \"{name}\" t"),
+                ))
+                .await
+                .unwrap();
+            for row in rows {
+                let text: String = row.try_get_by_index(0).unwrap();
+                bytes.extend(text.into_bytes());
+            }
+        }
+        bytes
+    }
+
     /// A connection of the test's own to the app's database, to look behind the API.
     pub async fn db_conn(&self) -> sea_orm::DatabaseConnection {
         sea_orm::Database::connect(&self.db.url)
