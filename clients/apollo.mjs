@@ -3,7 +3,8 @@
 // mailed code), login (both LoginResult branches, two-factor by mailed code),
 // me, refreshToken, the 401 -> refresh -> retry recipe of the README, logout
 // and the next `me` failing with UNAUTHENTICATED (HTTP 401), then one
-// BatchHttpLink request carrying several queries. The product steps run once
+// BatchHttpLink request carrying several queries, then an authenticator app
+// (totp.mjs). The product steps run once
 // schema.graphql has `createProduct` (see PRODUCTS below).
 import { readFileSync } from 'node:fs';
 import {
@@ -29,6 +30,7 @@ import {
   runCheck,
   waitForMails,
 } from './lib.mjs';
+import { totpJourney } from './totp.mjs';
 
 const SCHEMA_SDL = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
 
@@ -299,6 +301,9 @@ await runCheck(async () => {
   check(r2.data.sessions.length >= 1 && Array.isArray(r3.data.apiTokens), 'batched sessions/apiTokens');
   check(r4.data.__typename === 'Query', 'batched __typename');
   done.push('BatchHttpLink (4 queries, 1 request)');
+
+  // 8. An authenticator app: enrol, sign in with its code, then a recovery code.
+  done.push(await totpJourney(anonymous, (getToken) => httpClient(getToken).apollo));
 
   // ==== PRODUCTS ===========================================================
   // Runs by itself once schema.graphql has `createProduct` (API.md §3).

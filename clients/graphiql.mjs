@@ -50,6 +50,9 @@ await runCheck(async () => {
     await page.locator('.graphiql-container').waitFor({ timeout: 20000 });
     const queryEditor = page.locator('.graphiql-query-editor .CodeMirror').first();
     await queryEditor.waitFor();
+    // A first visit shows the authenticator-app walkthrough.
+    const shown = await queryEditor.innerText();
+    check(shown.includes('authenticator app walkthrough') && shown.includes('BeginTotpEnrollment'), `the editor starts with: ${shown.slice(0, 200)}`);
 
     // The query: select what the editor holds and type over it. insertText
     // types the text as input (no per-key bracket auto-closing).
