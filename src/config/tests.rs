@@ -36,6 +36,7 @@ fn defaults_match_the_contract() {
         }
     );
     assert_eq!(s.two_factor, TwoFactorPolicy::Optional);
+    assert_eq!(s.totp_issuer, "authql");
     assert!(s.require_activation && s.graphiql);
     assert_eq!(
         (s.max_body_bytes, s.max_batch, s.max_depth, s.max_complexity),
@@ -114,6 +115,7 @@ fn malformed_values_name_their_variable() {
         ("PUBLIC_URL", "ftp://example.com"),
         ("TWO_FACTOR", "sometimes"),
         ("REQUIRE_ACTIVATION", "maybe"),
+        ("TOTP_ISSUER", "ACME:prod"),
     ] {
         let err = Settings::from_vars(
             &vars(&[("SECRET_KEY", KEY), (name, value)]),
