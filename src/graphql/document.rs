@@ -18,6 +18,7 @@ pub const PASSWORD_FIELDS: &[&str] = &[
     "enableTwoFactor",
     "disableTwoFactor",
     "reauthenticate",
+    "deleteAccount",
 ];
 
 /// Root fields that ignore the `Authorization` header, as SimpleJWT's token

@@ -147,6 +147,21 @@ pub fn login_code(code: &str, ttl_text: &str) -> Email {
 }
 
 /// A notice of a change to the account's security ("if this wasn't you…").
+/// The last mail to a deleted account's address: nothing is left to reset.
+pub fn account_deleted() -> Email {
+    let subject = "Your account was deleted".to_owned();
+    let lines = [
+        "Your account and everything in it were deleted, as you asked.",
+        "This address can sign up again at any time.",
+        "If this wasn't you, someone knew your password: change it wherever else you use it.",
+    ];
+    Email {
+        text: format!("{}\n", lines.join("\n\n")),
+        html: page(&subject, &lines.map(escape)),
+        subject,
+    }
+}
+
 pub fn security_notice(what: &str, public_url: &str) -> Email {
     let subject = format!("Security notice: {what}");
     let text = format!(

@@ -1,6 +1,7 @@
 //! The business rules, one module per capability. Services take a
 //! connection or transaction and know nothing of HTTP or GraphQL.
 
+pub mod account_deletion;
 pub mod accounts;
 pub mod activation;
 pub mod api_tokens;

@@ -153,9 +153,7 @@ pub async fn set_active(
 }
 
 /// Refuses a deactivation that would lock staff out: of yourself, or of
-/// the last active superuser. On PostgreSQL the active superusers are
-/// locked for the transaction, so two staff deactivating the last two at
-/// once cannot both pass (SQLite's write transaction already serialises).
+/// the last active superuser.
 async fn ensure_not_locking_out(
     txn: &WriteTxn,
     staff: &user::Model,
@@ -164,16 +162,29 @@ async fn ensure_not_locking_out(
     if target.id == staff.id {
         return Err(AppError::Forbidden);
     }
-    if target.is_superuser && target.is_active {
-        let mut superusers = user::Entity::find()
-            .filter(user::Column::IsSuperuser.eq(true))
-            .filter(user::Column::IsActive.eq(true));
-        if txn.get_database_backend() == DbBackend::Postgres {
-            superusers = superusers.lock_exclusive();
-        }
-        if superusers.all(&**txn).await?.len() <= 1 {
-            return Err(AppError::Forbidden);
-        }
+    if is_last_active_superuser(txn, target).await? {
+        return Err(AppError::Forbidden);
     }
     Ok(())
+}
+
+/// Whether `target` is the only active superuser, so deactivating or
+/// deleting it would leave no one to run the house. On PostgreSQL the
+/// active superusers are locked for the transaction, so two removing the
+/// last two at once cannot both pass (SQLite's write transaction already
+/// serialises).
+pub async fn is_last_active_superuser(
+    txn: &WriteTxn,
+    target: &user::Model,
+) -> Result<bool, sea_orm::DbErr> {
+    if !(target.is_superuser && target.is_active) {
+        return Ok(false);
+    }
+    let mut superusers = user::Entity::find()
+        .filter(user::Column::IsSuperuser.eq(true))
+        .filter(user::Column::IsActive.eq(true));
+    if txn.get_database_backend() == DbBackend::Postgres {
+        superusers = superusers.lock_exclusive();
+    }
+    Ok(superusers.all(&**txn).await?.len() <= 1)
 }

@@ -9,6 +9,7 @@ mod cli;
 mod fresh_sessions;
 mod graphql_http;
 mod in_place;
+mod lifecycle;
 mod metrics;
 mod pagination;
 mod passwords;

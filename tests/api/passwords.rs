@@ -31,17 +31,7 @@ async fn changing_the_password_ends_every_session_but_keeps_api_tokens() {
             .as_str()
             .unwrap()
             .to_owned();
-    let (_, body) = app
-        .gql_as(
-            Some(&user.bearer()),
-            "mutation { createApiToken(name: \"kept\") { token } }",
-            json!({}),
-        )
-        .await;
-    let api = format!(
-        "Token {}",
-        body["data"]["createApiToken"]["token"].as_str().unwrap()
-    );
+    let api = app.api_token(&user.bearer()).await;
     let auth = Some(user.bearer());
     let (_, body) = app
         .gql_as(

@@ -2,6 +2,7 @@
 
 mod account;
 mod auth;
+mod lifecycle;
 mod password;
 mod product;
 mod second_factor;
@@ -13,6 +14,7 @@ use async_graphql::MergedObject;
 pub struct Mutation(
     account::AccountMutation,
     auth::AuthMutation,
+    lifecycle::LifecycleMutation,
     password::PasswordMutation,
     product::ProductMutation,
     second_factor::SecondFactorMutation,

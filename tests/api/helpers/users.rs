@@ -132,6 +132,22 @@ impl TestApp {
         bytes
     }
 
+    /// Mints an API token as `auth` (a fresh session) and answers its
+    /// `Authorization` header value, `Token …`.
+    pub async fn api_token(&self, auth: &str) -> String {
+        let (_, body) = self
+            .gql_as(
+                Some(auth),
+                "mutation { createApiToken(name: \"kept\") { token } }",
+                json!({}),
+            )
+            .await;
+        let token = body["data"]["createApiToken"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no API token: {body}"));
+        format!("Token {token}")
+    }
+
     /// A connection of the test's own to the app's database, to look behind the API.
     pub async fn db_conn(&self) -> sea_orm::DatabaseConnection {
         sea_orm::Database::connect(&self.db.url)

@@ -1,0 +1,55 @@
+//! Deleting one's own account (API.md §8.5): what app stores and privacy
+//! law require. One transaction removes the account and everything that is
+//! its (the foreign keys cascade: sessions and their refresh tokens, API
+//! tokens, codes, authenticator app, recovery codes, products), so its
+//! tokens fail on the very next request on every instance, and its address
+//! and username are free again. Its audit trail goes too, but for one
+//! `ACCOUNT_DELETED` row under its former id.
+
+use entity::{security_event, user};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::auth::viewer::Authenticated;
+use crate::domain::SecurityEventType as Kind;
+use crate::domain::{Email, Password};
+use crate::error::{AppError, AppResult};
+use crate::mail::templates;
+use crate::services::AppContext;
+use crate::services::login::{self, Identifier};
+use crate::services::mail::{Budget, WriteTxn};
+use crate::services::security_events as events;
+use crate::services::sessions::ClientInfo;
+use crate::services::users::is_last_active_superuser;
+
+/// Deletes the signed-in user's account after checking the password (a
+/// wrong one counts against the sign-in limits). The last active
+/// superuser cannot delete themself: `FORBIDDEN`.
+pub async fn delete_account(
+    app: &AppContext,
+    who: &Authenticated,
+    password: &str,
+    client: &ClientInfo,
+) -> AppResult<()> {
+    let password = Password::parse_for_login(password).map_err(|_| AppError::InvalidCredentials)?;
+    let identifier = Identifier::Email(Email::parse(&who.user.email).map_err(AppError::internal)?);
+    login::check_password(app, &identifier, &password, client).await?;
+    let txn = WriteTxn::begin(app).await?;
+    let user = user::Entity::find_by_id(who.user.id)
+        .one(&*txn)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    if is_last_active_superuser(&txn, &user).await? {
+        txn.rollback().await;
+        return Err(AppError::Forbidden);
+    }
+    user::Entity::delete_by_id(user.id).exec(&*txn).await?;
+    security_event::Entity::delete_many()
+        .filter(security_event::Column::UserId.eq(user.id))
+        .exec(&*txn)
+        .await?;
+    events::record(&*txn, user.id, Kind::AccountDeleted, client, None).await?;
+    txn.mail(&user, templates::account_deleted(), Budget::Account)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
