@@ -2,6 +2,7 @@
 //! column such as `password_hash` can never leak through the API by accident.
 
 pub mod api_token;
+pub mod email_change;
 pub mod email_outbox;
 pub mod one_time_code;
 pub mod product;
@@ -15,6 +16,7 @@ pub mod user;
 
 pub mod prelude {
     pub use super::api_token::Entity as ApiToken;
+    pub use super::email_change::Entity as EmailChange;
     pub use super::email_outbox::Entity as EmailOutbox;
     pub use super::one_time_code::Entity as OneTimeCode;
     pub use super::product::Entity as Product;

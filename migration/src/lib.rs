@@ -11,6 +11,7 @@ mod m20261123_000006_create_products;
 mod m20261202_000007_account_hardening;
 mod m20261202_000008_create_security_events;
 mod m20261202_000009_second_factors;
+mod m20261202_000010_create_email_changes;
 
 /// Folded text columns compare byte-wise on both backends (SQLite's BINARY,
 /// PostgreSQL's "C" collation), so keyset cursors order rows alike everywhere.
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_account_hardening::Migration),
             Box::new(m20261202_000008_create_security_events::Migration),
             Box::new(m20261202_000009_second_factors::Migration),
+            Box::new(m20261202_000010_create_email_changes::Migration),
         ]
     }
 }

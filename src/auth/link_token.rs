@@ -18,6 +18,8 @@ use super::tokens::{constant_time_eq, hmac_hex};
 pub enum LinkPurpose {
     Activation,
     PasswordReset,
+    /// Bound to the pending address and its request (`make_bound`).
+    EmailChange,
 }
 
 impl LinkPurpose {
@@ -25,6 +27,7 @@ impl LinkPurpose {
         match self {
             LinkPurpose::Activation => b"authql.activation",
             LinkPurpose::PasswordReset => b"authql.password-reset",
+            LinkPurpose::EmailChange => b"authql.email-change",
         }
     }
 }
@@ -43,8 +46,24 @@ pub fn user_id_from_uid(uid: &str) -> Option<Uuid> {
 }
 
 pub fn make(secret: &[u8], purpose: LinkPurpose, user: &user::Model, now: DateTime<Utc>) -> String {
+    make_bound(secret, purpose, user, b"", now)
+}
+
+/// A token that also covers `bound` (e.g. the pending address), so it works
+/// only while that is what the server holds.
+pub fn make_bound(
+    secret: &[u8],
+    purpose: LinkPurpose,
+    user: &user::Model,
+    bound: &[u8],
+    now: DateTime<Utc>,
+) -> String {
     let ts = now.timestamp().max(0) as u64;
-    format!("{}-{}", to_base36(ts), signature(secret, purpose, user, ts))
+    format!(
+        "{}-{}",
+        to_base36(ts),
+        signature(secret, purpose, user, bound, ts)
+    )
 }
 
 /// True when `token` was made for this purpose and this user state, and is
@@ -53,6 +72,19 @@ pub fn check(
     secret: &[u8],
     purpose: LinkPurpose,
     user: &user::Model,
+    token: &str,
+    ttl: Duration,
+    now: DateTime<Utc>,
+) -> bool {
+    check_bound(secret, purpose, user, b"", token, ttl, now)
+}
+
+/// `check` for a token of `make_bound`.
+pub fn check_bound(
+    secret: &[u8],
+    purpose: LinkPurpose,
+    user: &user::Model,
+    bound: &[u8],
     token: &str,
     ttl: Duration,
     now: DateTime<Utc>,
@@ -68,34 +100,44 @@ pub fn check(
     };
     let age = (now.timestamp().max(0) as u64).saturating_sub(ts);
     let issued_in_future = ts > now.timestamp().max(0) as u64 + 60;
-    constant_time_eq(sig, &signature(secret, purpose, user, ts))
+    constant_time_eq(sig, &signature(secret, purpose, user, bound, ts))
         && age <= ttl.as_secs()
         && !issued_in_future
 }
 
-fn signature(secret: &[u8], purpose: LinkPurpose, user: &user::Model, ts: u64) -> String {
+fn signature(
+    secret: &[u8],
+    purpose: LinkPurpose,
+    user: &user::Model,
+    bound: &[u8],
+    ts: u64,
+) -> String {
     // Activation tokens leave out last_login so that a link opened after the
     // first sign-in can still be recognised (API.md: an already-active
     // account's link answers "activated"); reset tokens include it, as Django does.
     let last_login = match purpose {
-        LinkPurpose::Activation => String::new(),
+        LinkPurpose::Activation | LinkPurpose::EmailChange => String::new(),
         LinkPurpose::PasswordReset => user
             .last_login
             .map(|t| t.timestamp_micros().to_string())
             .unwrap_or_default(),
     };
-    let full = hmac_hex(
-        secret,
-        &[
-            purpose.label(),
-            user.id.as_bytes(),
-            user.security_stamp.as_bytes(),
-            user.password_hash.as_bytes(),
-            if user.is_active { b"1" } else { b"0" },
-            last_login.as_bytes(),
-            &ts.to_be_bytes(),
-        ],
-    );
+    let ts = ts.to_be_bytes();
+    let mut parts: Vec<&[u8]> = vec![
+        purpose.label(),
+        user.id.as_bytes(),
+        user.security_stamp.as_bytes(),
+        user.password_hash.as_bytes(),
+        if user.is_active { b"1" } else { b"0" },
+        last_login.as_bytes(),
+        &ts,
+    ];
+    // Only when there is one, so the tokens of before bound ones existed
+    // still check out.
+    if !bound.is_empty() {
+        parts.push(bound);
+    }
+    let full = hmac_hex(secret, &parts);
     full[..32].to_owned()
 }
 

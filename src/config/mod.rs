@@ -106,6 +106,8 @@ pub struct Settings {
     /// How long security events are kept (API.md §8.2).
     pub audit_retention: Duration,
     pub activation_redirect_url: Option<String>,
+    /// Where the mailed address-change link redirects (API.md §8.5).
+    pub email_change_redirect_url: Option<String>,
     pub password_reset_url: Option<String>,
     pub cors_origins: Vec<String>,
     pub trusted_proxies: Vec<IpNet>,
@@ -241,6 +243,10 @@ impl Settings {
             activation_redirect_url: v
                 .get("ACTIVATION_REDIRECT_URL")
                 .map(|u| parse_url("ACTIVATION_REDIRECT_URL", &u))
+                .transpose()?,
+            email_change_redirect_url: v
+                .get("EMAIL_CHANGE_REDIRECT_URL")
+                .map(|u| parse_url("EMAIL_CHANGE_REDIRECT_URL", &u))
                 .transpose()?,
             password_reset_url: v
                 .get("PASSWORD_RESET_URL")

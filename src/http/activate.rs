@@ -1,14 +1,19 @@
 //! `GET /activate/{uid}/{token}`: the link in the activation mail.
 
-use poem::http::StatusCode;
 use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 
-use super::pages::{page, token_page_headers};
-use crate::error::AppError;
+use super::pages::{LinkTexts, link_answer};
 use crate::http::client_info;
 use crate::http::state::AppState;
-use crate::services::activation::{self, LinkActivation};
+use crate::services::activation;
+
+const TEXTS: LinkTexts = LinkTexts {
+    done: "activated",
+    done_title: "Account activated",
+    done_body: "<p>Your account is active. You can sign in now.</p>",
+    invalid_body: "<p>The activation link is wrong or has expired. Ask for a new activation email.</p>",
+};
 
 #[handler]
 pub async fn activate(
@@ -18,37 +23,12 @@ pub async fn activate(
 ) -> Response {
     let app = &state.app;
     let client = client_info(req, &app.settings.trusted_proxies);
-    let status = match activation::activate_with_link(app, &uid, &token, &client).await {
-        // An account that is already active answers "activated": mail
-        // scanners open links before people do.
-        Ok(LinkActivation::Activated(_) | LinkActivation::AlreadyActive) => "activated",
-        Err(AppError::InvalidToken) => "invalid",
-        Err(e) => {
-            e.log();
-            return page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "<p>Please try the link again in a moment.</p>",
-            );
-        }
-    };
-    if let Some(target) = &app.settings.activation_redirect_url {
-        let sep = if target.contains('?') { '&' } else { '?' };
-        return token_page_headers(Response::builder().status(StatusCode::SEE_OTHER))
-            .header("location", format!("{target}{sep}status={status}"))
-            .finish();
-    }
-    if status == "activated" {
-        page(
-            StatusCode::OK,
-            "Account activated",
-            "<p>Your account is active. You can sign in now.</p>",
-        )
-    } else {
-        page(
-            StatusCode::BAD_REQUEST,
-            "This link is not valid",
-            "<p>The activation link is wrong or has expired. Ask for a new activation email.</p>",
-        )
-    }
+    // An account that is already active answers "activated": mail
+    // scanners open links before people do.
+    let result = activation::activate_with_link(app, &uid, &token, &client).await;
+    link_answer(
+        result.map(drop),
+        app.settings.activation_redirect_url.as_ref(),
+        &TEXTS,
+    )
 }

@@ -1,6 +1,7 @@
 //! Poem routes and the middleware every route sits behind.
 
 mod activate;
+mod confirm_email;
 pub mod graphiql;
 pub mod graphql;
 mod health;
@@ -31,6 +32,10 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
         .at("/graphql", get(graphql::get).post(graphql::post))
         .at("/graphiql/:file", get(graphiql::asset))
         .at("/activate/:uid/:token", get(activate::activate))
+        .at(
+            "/confirm-email/:uid/:token",
+            get(confirm_email::confirm_email),
+        )
         .at(
             "/reset-password/:uid/:token",
             get(reset_password::show).post(reset_password::submit),

@@ -1,6 +1,7 @@
 //! Small HTML pages for the mailed links: no JavaScript, no external
 //! resources, and headers that keep tokens out of caches and referrers.
 
+use crate::error::AppError;
 use poem::Response;
 use poem::http::StatusCode;
 
@@ -37,4 +38,51 @@ pub fn token_page_headers(builder: poem::ResponseBuilder) -> poem::ResponseBuild
         .header("cache-control", "no-store")
         .header("x-content-type-options", "nosniff")
         .header("x-frame-options", "DENY")
+}
+
+/// What a mailed link's page says: its status word on success (the
+/// redirect's `status`), and the page's words either way.
+pub struct LinkTexts {
+    pub done: &'static str,
+    pub done_title: &'static str,
+    pub done_body: &'static str,
+    pub invalid_body: &'static str,
+}
+
+/// What a mailed link answers once its service has run: `303` to
+/// `redirect?status=…` when the operator set one, else a small page.
+/// `INVALID_TOKEN` is the link's fault (`invalid`); anything else the
+/// server's (logged, a 500 page).
+pub fn link_answer(
+    result: Result<(), AppError>,
+    redirect: Option<&String>,
+    texts: &LinkTexts,
+) -> Response {
+    let status = match result {
+        Ok(()) => texts.done,
+        Err(AppError::InvalidToken) => "invalid",
+        Err(e) => {
+            e.log();
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "<p>Please try the link again in a moment.</p>",
+            );
+        }
+    };
+    if let Some(target) = redirect {
+        let sep = if target.contains('?') { '&' } else { '?' };
+        return token_page_headers(Response::builder().status(StatusCode::SEE_OTHER))
+            .header("location", format!("{target}{sep}status={status}"))
+            .finish();
+    }
+    if status == texts.done {
+        page(StatusCode::OK, texts.done_title, texts.done_body)
+    } else {
+        page(
+            StatusCode::BAD_REQUEST,
+            "This link is not valid",
+            texts.invalid_body,
+        )
+    }
 }

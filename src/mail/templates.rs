@@ -191,6 +191,47 @@ pub fn security_notice(what: &str, public_url: &str) -> Email {
     }
 }
 
+/// To the new address of an address change: the link that confirms it.
+pub fn email_change_link(link_url: &str, ttl_text: &str) -> Email {
+    let subject = "Confirm your new email address".to_owned();
+    let text = format!(
+        "Someone (hopefully you) asked to move their account to this address.\n\n\
+         To confirm, open this link:\n\n{link_url}\n\n\
+         It works once, for {ttl_text}. If you did not ask, ignore this message: nothing changes.\n"
+    );
+    let html = page(
+        &subject,
+        &[
+            "Someone (hopefully you) asked to move their account to this address.".into(),
+            format!("To confirm, open this link:<br>{}", link(link_url)),
+            format!(
+                "It works once, for {}. If you did not ask, ignore this message: nothing changes.",
+                escape(ttl_text)
+            ),
+        ],
+    );
+    Email {
+        subject,
+        text,
+        html,
+    }
+}
+
+/// To an address that already has an account, when someone asks to move
+/// another account to it: nothing happens, and its owner is told.
+pub fn email_in_use() -> Email {
+    let subject = "Someone tried to use your email address".to_owned();
+    let lines = [
+        "Someone asked to move another account to this address. This address already has an account (yours), so nothing changed.",
+        "If this was you, sign in with this address instead. Otherwise there is nothing to do.",
+    ];
+    Email {
+        text: format!("{}\n", lines.join("\n\n")),
+        html: page(&subject, &lines.map(escape)),
+        subject,
+    }
+}
+
 pub fn password_reset(link_url: &str, ttl_text: &str) -> Email {
     let subject = "Reset your password".to_owned();
     let text = format!(
