@@ -33,6 +33,19 @@ pub enum Command {
     },
     /// Print the GraphQL SDL, or write it to FILE.
     ExportSchema { file: Option<PathBuf> },
+    /// Import the users of a Django site, keeping their password hashes
+    /// (each is replaced by argon2id on its user's first sign-in).
+    ImportDjango {
+        /// The Django database: `sqlite://…` or `postgres://…`.
+        #[arg(long = "from", value_name = "DATABASE_URL")]
+        from: String,
+        /// The user table: Django's default, or a custom user model's.
+        #[arg(long, default_value = "auth_user")]
+        table: String,
+        /// Check every row and report, but write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Access-token signing keys.
     Keys {
         #[command(subcommand)]

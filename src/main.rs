@@ -66,6 +66,11 @@ async fn main() -> ExitCode {
         Command::CreateSuperuser { email, username } => {
             create_superuser(settings, &email, username.as_deref()).await
         }
+        Command::ImportDjango {
+            from,
+            table,
+            dry_run,
+        } => import_django(settings, &from, &table, dry_run).await,
         Command::Keys {
             verb: KeysVerb::Show,
         } => show_keys(&settings),
@@ -122,6 +127,46 @@ async fn create_superuser(
         Err(AppError::Internal(cause)) => Err(cause.context("creating the superuser")),
         Err(e) => anyhow::bail!("{}", e.message()),
     }
+}
+
+/// `authql import-django`: a progress bar on a terminal, a line for every
+/// skipped row, and `imported N, skipped M` at the end.
+async fn import_django(
+    settings: Settings,
+    from: &str,
+    table: &str,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    use authql::services::django_import::{self, Outcome};
+    db::migrate(&settings.database_url, db::MigrateCommand::Up).await?;
+    let db = db::connect(&settings.database_url).await?;
+    let bar = indicatif::ProgressBar::new(0);
+    let summary = django_import::import(
+        &db,
+        from,
+        table,
+        dry_run,
+        &mut |total| bar.set_length(total),
+        &mut |row| {
+            bar.inc(1);
+            if let Outcome::Skipped { reason } = row.outcome {
+                bar.suspend(|| println!("skipped row {} ({}): {reason}", row.id, row.email));
+            }
+        },
+    )
+    .await
+    .map_err(|e| e.context(format!("importing from {table}")))?;
+    bar.finish_and_clear();
+    let dry = if dry_run {
+        " (dry run: nothing written)"
+    } else {
+        ""
+    };
+    println!(
+        "imported {}, skipped {}{dry}",
+        summary.imported, summary.skipped
+    );
+    Ok(())
 }
 
 /// `authql keys generate`: a new private key, to FILE or stdout.

@@ -22,6 +22,7 @@ use subtle::ConstantTimeEq;
 use tokio::sync::{Semaphore, oneshot};
 
 use super::hash_memory::BlockBuffer;
+use crate::auth::django_hash::{self, DjangoHash, Refusal};
 use crate::domain::Password;
 use crate::error::AppError;
 use crate::metrics::Metrics;
@@ -38,9 +39,15 @@ const HASH_THREAD_NICE: i32 = 19;
 /// A hash to compute, and where to send its result.
 struct Job {
     password: Vec<u8>,
-    salt: Vec<u8>,
-    params: Params,
+    work: Work,
     reply: oneshot::Sender<Result<Vec<u8>, String>>,
+}
+
+/// What a hashing thread computes: authql's argon2id, or the check of a
+/// Django hash (answered as one byte, 1 for a match).
+enum Work {
+    Argon2 { salt: Vec<u8>, params: Params },
+    Django(DjangoHash),
 }
 
 pub struct PasswordHasher {
@@ -98,38 +105,58 @@ impl PasswordHasher {
         let mut salt = [0u8; SALT_LEN];
         rand::rng().fill_bytes(&mut salt);
         let params = default_params();
-        let digest = self
-            .compute(password.expose(), params.clone(), salt.to_vec())
-            .await?;
+        let work = Work::Argon2 {
+            salt: salt.to_vec(),
+            params: params.clone(),
+        };
+        let digest = self.compute(password.expose(), work).await?;
         Ok(encode(&params, &salt, &digest))
     }
 
-    /// Checks a password against a stored PHC string in constant time.
+    /// Checks a password against a stored hash in constant time: authql's
+    /// argon2id, or a Django hash an import brought (see `is_current`).
+    /// An unusable one (`!…`) never matches, after the same work.
     pub async fn verify(&self, password: &Password, stored: &str) -> Result<bool, AppError> {
-        let Some(phc) = decode(stored) else {
-            tracing::error!("stored password hash is not a valid argon2id PHC string");
-            return Ok(false);
+        if let Some(phc) = decode(stored) {
+            return self.verify_argon2id(password, phc).await;
+        }
+        match django_hash::parse(stored) {
+            Ok(hash) => {
+                let answer = self.compute(password.expose(), Work::Django(hash)).await?;
+                Ok(answer == [1])
+            }
+            Err(Refusal::Unusable) => self.verify_dummy(password).await.map(|()| false),
+            Err(_) => {
+                tracing::error!("a stored password hash is neither argon2id nor Django's");
+                Ok(false)
+            }
+        }
+    }
+
+    /// Whether `stored` is authql's own argon2id (else the first successful
+    /// sign-in replaces it).
+    pub fn is_current(stored: &str) -> bool {
+        decode(stored).is_some()
+    }
+
+    /// The same work as `verify`, for an account that does not exist (or
+    /// cannot sign in), so the answer takes the same time either way.
+    pub async fn verify_dummy(&self, password: &Password) -> Result<(), AppError> {
+        let phc = decode(&self.dummy_hash)
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("the dummy hash is malformed")))?;
+        self.verify_argon2id(password, phc).await.map(|_| ())
+    }
+
+    async fn verify_argon2id(&self, password: &Password, phc: Phc) -> Result<bool, AppError> {
+        let work = Work::Argon2 {
+            salt: phc.salt,
+            params: phc.params,
         };
-        let digest = self
-            .compute(password.expose(), phc.params, phc.salt)
-            .await?;
+        let digest = self.compute(password.expose(), work).await?;
         Ok(digest.ct_eq(&phc.hash).into())
     }
 
-    /// The same work as `verify`, for an account that does not exist, so
-    /// the answer takes the same time either way.
-    pub async fn verify_dummy(&self, password: &Password) -> Result<(), AppError> {
-        self.verify(password, &self.dummy_hash.clone())
-            .await
-            .map(|_| ())
-    }
-
-    async fn compute(
-        &self,
-        password: &str,
-        params: Params,
-        salt: Vec<u8>,
-    ) -> Result<Vec<u8>, AppError> {
+    async fn compute(&self, password: &str, work: Work) -> Result<Vec<u8>, AppError> {
         self.metrics.hash_waiting.inc();
         let turn =
             tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned()).await;
@@ -143,8 +170,7 @@ impl PasswordHasher {
         let (reply, answer) = oneshot::channel();
         let job = Job {
             password: password.as_bytes().to_vec(),
-            salt,
-            params,
+            work,
             reply,
         };
         self.jobs
@@ -172,13 +198,18 @@ fn hashing_thread(queue: &Mutex<Receiver<Job>>) {
         let Ok(job) = job else {
             return;
         };
-        let blocks = memory.blocks(job.params.block_count());
-        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, job.params);
-        let mut out = vec![0u8; OUTPUT_LEN];
-        let result = argon
-            .hash_password_into_with_memory(&job.password, &job.salt, &mut out, blocks)
-            .map(|()| out)
-            .map_err(|e| e.to_string());
+        let result = match job.work {
+            Work::Argon2 { salt, params } => {
+                let blocks = memory.blocks(params.block_count());
+                let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+                let mut out = vec![0u8; OUTPUT_LEN];
+                argon
+                    .hash_password_into_with_memory(&job.password, &salt, &mut out, blocks)
+                    .map(|()| out)
+                    .map_err(|e| e.to_string())
+            }
+            Work::Django(hash) => Ok(vec![u8::from(hash.verify(&job.password))]),
+        };
         let _ = job.reply.send(result);
     }
 }

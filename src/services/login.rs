@@ -2,7 +2,10 @@
 //! factor's challenge, and the session a sign-in opens.
 
 use entity::user;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+
+use crate::auth::PasswordHasher;
 
 use crate::db::begin_write;
 use crate::domain::SecurityEventType as Kind;
@@ -54,7 +57,7 @@ pub async fn check_password(
     match (found, verified) {
         (Some(user), Ok(true)) => {
             attempt.succeeded().await?;
-            Ok(user)
+            Ok(upgrade_hash(app, user, password).await)
         }
         // Never judged (the hashing queue was full): not a failure.
         (_, Err(e)) => {
@@ -68,6 +71,40 @@ pub async fn check_password(
                 events::record_alone(&app.db, user.id, Kind::LoginFailed, client).await;
             }
             Err(AppError::InvalidCredentials)
+        }
+    }
+}
+
+/// Replaces an imported (Django) hash with authql's argon2id once the
+/// password behind it is known, in one conditional update on the old hash
+/// (two sign-ins at once store one). Failing to is not the sign-in's
+/// failure: the old hash still works, and the next sign-in tries again.
+async fn upgrade_hash(app: &AppContext, user: user::Model, password: &Password) -> user::Model {
+    if PasswordHasher::is_current(&user.password_hash) {
+        return user;
+    }
+    let new_hash = match app.hasher.hash(password).await {
+        Ok(hash) => hash,
+        Err(e) => {
+            tracing::warn!(error = ?e, "could not rehash an imported password; kept it");
+            return user;
+        }
+    };
+    let updated = user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(new_hash.clone()))
+        .filter(user::Column::Id.eq(user.id))
+        .filter(user::Column::PasswordHash.eq(user.password_hash.clone()))
+        .exec(&app.db)
+        .await;
+    match updated {
+        Ok(done) if done.rows_affected == 1 => user::Model {
+            password_hash: new_hash,
+            ..user
+        },
+        Ok(_) => user,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not store a rehashed imported password");
+            user
         }
     }
 }

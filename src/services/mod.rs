@@ -8,6 +8,7 @@ pub mod api_tokens;
 pub mod authentication;
 pub mod codes;
 mod context;
+pub mod django_import;
 pub mod email_change;
 pub mod fresh;
 pub mod login;

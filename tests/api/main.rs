@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod activation;
 mod cli;
+mod django_import;
 mod email_change;
 mod fresh_sessions;
 mod graphql_http;
