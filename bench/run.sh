@@ -73,6 +73,7 @@ export RUST_LOG=warn
 export ACCESS_TOKEN_TTL=1h
 # Successful logins are not counted; generous limits keep S7's answers about hashing.
 export LOGIN_RATE_LIMIT="1000000/15m"
+export REGISTER_RATE_LIMIT="1000000/1h"
 # JWT_ALGORITHM=EdDSA|ES256|RS256 measures asymmetric access tokens: a key is
 # generated for the run (the floor keeps HS256, the stack's cheapest).
 if [ -n "${JWT_ALGORITHM:-}" ] && [ "$JWT_ALGORITHM" != HS256 ] && [ -z "${JWT_PRIVATE_KEY_FILE:-}" ]; then

@@ -113,6 +113,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     pub login_rate_limit: RateLimit,
     pub mail_rate_limit: RateLimit,
+    /// `register` calls per client IP (API.md §8.1).
+    pub register_rate_limit: RateLimit,
     pub otp_resend_interval: Duration,
     pub hash_concurrency: usize,
     pub hash_queue_timeout: Duration,
@@ -260,6 +262,7 @@ impl Settings {
                 .collect::<Result<_, _>>()?,
             login_rate_limit: v.rate("LOGIN_RATE_LIMIT", "10/15m")?,
             mail_rate_limit: v.rate("MAIL_RATE_LIMIT", "5/1h")?,
+            register_rate_limit: v.rate("REGISTER_RATE_LIMIT", "20/1h")?,
             otp_resend_interval: v.duration("OTP_RESEND_INTERVAL", "60s")?,
             hash_concurrency: v.positive("HASH_CONCURRENCY", default_cores)?,
             hash_queue_timeout: v.duration("HASH_QUEUE_TIMEOUT", "5s")?,

@@ -18,7 +18,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value};
 use crate::config::{RateLimit, Settings};
 use crate::db::{now, statement};
 use crate::error::{AppError, AppResult};
-use crate::services::rate_limit::{Counted, key, seconds_until, upsert};
+use crate::services::rate_limit::{Counted, ip_key, key, seconds_until, upsert};
 
 /// How often a waiting attempt looks again at the counters.
 const RECHECK: Duration = Duration::from_millis(20);
@@ -35,7 +35,7 @@ impl LoginLimits {
         let per_identifier = settings.login_rate_limit;
         LoginLimits {
             identifier_key: identifier_key(identifier),
-            ip_key: key("login-ip", client_ip),
+            ip_key: ip_key("login-ip", client_ip),
             per_identifier,
             per_ip: RateLimit {
                 max: per_identifier.max.saturating_mul(5),

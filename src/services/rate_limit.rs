@@ -31,6 +31,25 @@ pub fn key(scope: &str, subject: &str) -> String {
     sha256_hex(&format!("{scope}:{subject}"))
 }
 
+/// The key of a per-IP limit (API.md §8.1). An IPv6 client is keyed by its
+/// /64, the block one subscriber is handed: otherwise each of its 2^64
+/// addresses would get a budget of its own. IPv4 (and IPv4-mapped IPv6)
+/// keys by the address.
+pub fn ip_key(scope: &str, ip: &str) -> String {
+    let subject = match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            ipnet::Ipv6Net::new(v6, 64)
+                .map(|net| net.trunc().to_string())
+                .unwrap_or_else(|_| ip.to_owned())
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map_or(ip.to_owned(), |v4| v4.to_string()),
+        _ => ip.to_owned(),
+    };
+    key(scope, &subject)
+}
+
 /// Counts one event against `key` and says whether it is within `limit`.
 pub async fn hit(
     conn: &impl ConnectionTrait,
@@ -102,7 +121,7 @@ pub async fn mail_request_allowed(
         max: app.settings.login_rate_limit.max.saturating_mul(5),
         window: app.settings.login_rate_limit.window,
     };
-    match hit(&app.db, &key("mail-ip", client_ip), per_ip, now).await? {
+    match hit(&app.db, &ip_key("mail-ip", client_ip), per_ip, now).await? {
         Verdict::Allowed => Ok(()),
         Verdict::Limited { retry_after_secs } => Err(AppError::RateLimited { retry_after_secs }),
     }
@@ -155,4 +174,19 @@ pub async fn upsert(
         pending: i64::from(row.try_get::<i32>("", "pending")?),
         window_start: row.try_get("", "window_start")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_share_their_64_and_ipv4_keys_by_address() {
+        let k = |ip| ip_key("s", ip);
+        assert_eq!(k("2001:db8:1:2::1"), k("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+        assert_ne!(k("2001:db8:1:2::1"), k("2001:db8:1:3::1"));
+        assert_eq!(k("::ffff:192.0.2.7"), k("192.0.2.7"));
+        assert_ne!(k("192.0.2.7"), k("192.0.2.8"));
+        assert_ne!(ip_key("a", "192.0.2.7"), ip_key("b", "192.0.2.7"));
+    }
 }

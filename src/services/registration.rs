@@ -14,6 +14,7 @@ use crate::services::accounts::{
 };
 use crate::services::activation::send_activation;
 use crate::services::mail::{Budget, WriteTxn};
+use crate::services::rate_limit::{self, Verdict};
 use crate::services::security_events as events;
 use crate::services::sessions::ClientInfo;
 
@@ -74,6 +75,18 @@ pub async fn register(
         .as_deref()
         .and_then(|n| errors.check("lastName", parse_name(n)));
     errors.into_result()?;
+    // Each call costs a hash, a row and a mail to any address: counted per
+    // client IP (its /64 for IPv6) before any of that work.
+    let verdict = rate_limit::hit(
+        &app.db,
+        &rate_limit::ip_key("register", &client.ip),
+        app.settings.register_rate_limit,
+        now(),
+    )
+    .await?;
+    if let Verdict::Limited { retry_after_secs } = verdict {
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
     let (Some(email), Some(password)) = (email, password) else {
         return Err(AppError::internal(anyhow::anyhow!(
             "validated input is missing"

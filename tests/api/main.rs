@@ -8,6 +8,7 @@ mod activation;
 mod cli;
 mod django_import;
 mod email_change;
+mod floods;
 mod fresh_sessions;
 mod graphql_http;
 mod in_place;

@@ -18,4 +18,4 @@ pub mod users;
 pub use app::{TestApp, spawn_app, spawn_app_with, test_vars};
 pub use database::TestDatabase;
 pub use process::spawn_process;
-pub use users::{PASSWORD, TestUser, code};
+pub use users::{PASSWORD, TestUser, assert_rate_limited, code};

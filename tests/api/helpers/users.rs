@@ -161,3 +161,10 @@ pub fn code(body: &Value) -> &str {
         .as_str()
         .unwrap_or_default()
 }
+
+/// The answer is `RATE_LIMITED` and says when to come back.
+pub fn assert_rate_limited(body: &Value) {
+    assert_eq!(code(body), "RATE_LIMITED", "{body}");
+    let retry = body["errors"][0]["extensions"]["retryAfter"].as_u64();
+    assert!(retry.is_some_and(|s| s > 0), "no retryAfter: {body}");
+}
