@@ -1,5 +1,6 @@
 //! DataLoaders, created per request by the HTTP layer: a page of products
-//! loads its owners in one query, not one per row.
+//! loads its owners in one query, not one per row, and a page of users its
+//! recovery-code counts in one more. One loader serves both key types.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use async_graphql::dataloader::Loader;
 use entity::user;
 use uuid::Uuid;
 
-use crate::services::{AppContext, users};
+use crate::services::{AppContext, recovery_codes, users};
 
 pub struct UserLoader {
     app: AppContext,
@@ -27,5 +28,29 @@ impl Loader<Uuid> for UserLoader {
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let users = users::find_many(&self.app, keys).await.map_err(Arc::new)?;
         Ok(users.into_iter().map(|u| (u.id, u)).collect())
+    }
+}
+
+/// The key for a user's count of unused recovery codes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CodesLeftOf(pub Uuid);
+
+impl Loader<CodesLeftOf> for UserLoader {
+    type Value = u64;
+    type Error = Arc<sea_orm::DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[CodesLeftOf],
+    ) -> Result<HashMap<CodesLeftOf, Self::Value>, Self::Error> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let left = recovery_codes::left_for(&self.app, &ids)
+            .await
+            .map_err(Arc::new)?;
+        // A user with none has no row in the count: zero.
+        Ok(keys
+            .iter()
+            .map(|k| (*k, left.get(&k.0).copied().unwrap_or(0)))
+            .collect())
     }
 }

@@ -15,11 +15,10 @@ use crate::auth::viewer::{Authenticated, Credential};
 use crate::db::{begin_write, now};
 use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
-use crate::mail::templates;
 use crate::services::AppContext;
 use crate::services::authentication::{LAST_USED_RESOLUTION, touch_last_used};
 use crate::services::fresh;
-use crate::services::mail::{Budget, WriteTxn};
+use crate::services::mail::WriteTxn;
 use crate::services::security_events as events;
 use crate::services::sessions::ClientInfo;
 
@@ -71,11 +70,8 @@ pub async fn create(
     }
     .insert(&*txn)
     .await?;
-    let notice = templates::security_notice(
-        "a new API token was created for your account",
-        &app.settings.public_url,
-    );
-    txn.mail(&who.user, notice, Budget::Account).await?;
+    txn.notify(&who.user, "a new API token was created for your account")
+        .await?;
     events::record(&*txn, who.user.id, Kind::ApiTokenCreated, client, None).await?;
     txn.commit().await?;
     Ok(Created { token, row })

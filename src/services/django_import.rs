@@ -5,8 +5,6 @@
 //! Every row is imported or skipped with a reason; a re-run skips what an
 //! earlier one imported (its address is taken), so nothing is imported twice.
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, NaiveDateTime, Utc};
 use entity::user;
 use sea_orm::{
@@ -17,7 +15,10 @@ use sea_orm::{
 use crate::auth::django_hash::{self, Refusal};
 use crate::db::{begin_write, now};
 use crate::domain::{Email, Username};
-use crate::services::accounts::{find_by_email, new_account, parse_name, search_fold};
+use crate::error::AppError;
+use crate::services::accounts::{
+    ensure_username_free, find_by_email, new_account, parse_name, search_fold,
+};
 
 /// What happened to one row.
 pub enum Outcome {
@@ -140,11 +141,10 @@ pub async fn import(
         ))
         .await?;
     let txn = begin_write(db).await?;
-    let mut seen_usernames = HashSet::new();
     let mut summary = Summary::default();
     for row in &rows {
         let django = read(row);
-        let outcome = match import_one(&txn, &django, &mut seen_usernames).await? {
+        let outcome = match import_one(&txn, &django).await? {
             Ok(usable) => {
                 summary.imported += 1;
                 Outcome::Imported { usable }
@@ -168,11 +168,12 @@ pub async fn import(
     Ok(summary)
 }
 
-/// Imports one row: `Ok(usable)`, or the reason it was skipped.
+/// Imports one row: `Ok(usable)`, or the reason it was skipped. Earlier
+/// rows are in the same transaction (a dry run's too, rolled back at the
+/// end), so a duplicate within the import is found like an existing one.
 async fn import_one(
     txn: &impl ConnectionTrait,
     django: &DjangoUser,
-    seen_usernames: &mut HashSet<String>,
 ) -> anyhow::Result<Result<bool, String>> {
     let Ok(email) = Email::parse(&django.email) else {
         return Ok(Err("no valid email".into()));
@@ -191,10 +192,12 @@ async fn import_one(
         .as_deref()
         .and_then(|u| Username::parse(u).ok());
     if let Some(u) = &username {
-        let taken = crate::services::accounts::ensure_username_free(txn, u, None)
-            .await
-            .is_err();
-        if taken || !seen_usernames.insert(u.key().to_owned()) {
+        let taken = match ensure_username_free(txn, u, None).await {
+            Ok(()) => false,
+            Err(AppError::BadUserInput(_)) => true,
+            Err(e) => anyhow::bail!("checking a username: {}", e.message()),
+        };
+        if taken {
             return Ok(Err("username already taken".into()));
         }
     }

@@ -119,12 +119,7 @@ pub async fn request(
         "a change of this account's address to {} was requested",
         new_email.as_str()
     );
-    txn.mail(
-        &user,
-        templates::security_notice(&notice, &app.settings.public_url),
-        Budget::Account,
-    )
-    .await?;
+    txn.notify(&user, &notice).await?;
     events::record(&*txn, user.id, Kind::EmailChangeRequested, client, None).await?;
     txn.commit().await?;
     Ok(())
@@ -221,12 +216,7 @@ pub async fn confirm(
     }
     revoke_sessions(&*txn, others, now).await?;
     let notice = format!("this account's address was changed to {}", updated.email);
-    txn.mail(
-        &old,
-        templates::security_notice(&notice, &app.settings.public_url),
-        Budget::Account,
-    )
-    .await?;
+    txn.notify(&old, &notice).await?;
     events::record(&*txn, updated.id, Kind::EmailChanged, client, None).await?;
     txn.commit().await?;
     Ok(Confirmed::Changed(updated))

@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 
 use crate::config::Settings;
 use crate::db::{begin_write, now};
-use crate::mail::{Email, outbox};
+use crate::mail::{Email, outbox, templates};
 use crate::services::AppContext;
 use crate::services::rate_limit;
 
@@ -84,6 +84,13 @@ impl WriteTxn {
         outbox::insert(&self.txn, &user.email, email, now).await?;
         self.queued.store(true, Ordering::Relaxed);
         Ok(true)
+    }
+
+    /// Queues a security notice to `user` ("on your account: {what}"),
+    /// outside the anonymous budget so no stranger can silence it.
+    pub async fn notify(&self, user: &user::Model, what: &str) -> Result<(), DbErr> {
+        let notice = templates::security_notice(what, &self.settings.public_url);
+        self.mail(user, notice, Budget::Account).await.map(drop)
     }
 
     /// Commits, then wakes this process's outbox worker if mail was queued

@@ -231,11 +231,8 @@ pub async fn verify(
     }
     if matches!(guess, Guess::Recovery(_)) {
         events::record(&*txn, tokens.user.id, Kind::RecoveryCodeUsed, &origin, None).await?;
-        let notice = templates::security_notice(
-            "a recovery code was used to sign in",
-            &app.settings.public_url,
-        );
-        txn.mail(&tokens.user, notice, Budget::Account).await?;
+        txn.notify(&tokens.user, "a recovery code was used to sign in")
+            .await?;
     }
     txn.commit().await?;
     attempt.succeeded().await?;

@@ -65,12 +65,7 @@ async fn replace_password(
         return Err(AppError::InvalidToken);
     }
     revoke_sessions(&*txn, session::Column::UserId.eq(user.id), now).await?;
-    txn.mail(
-        user,
-        templates::security_notice(notice, &app.settings.public_url),
-        Budget::Account,
-    )
-    .await?;
+    txn.notify(user, notice).await?;
     Ok(txn)
 }
 

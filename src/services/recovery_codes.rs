@@ -6,7 +6,7 @@ use entity::recovery_code::{self, Column, Entity};
 use entity::user;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -15,10 +15,9 @@ use crate::auth::viewer::Authenticated;
 use crate::db::now;
 use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
-use crate::mail::templates;
 use crate::services::AppContext;
 use crate::services::fresh::require_fresh;
-use crate::services::mail::{Budget, WriteTxn};
+use crate::services::mail::WriteTxn;
 use crate::services::security_events as events;
 use crate::services::sessions::ClientInfo;
 use crate::services::two_factor;
@@ -78,13 +77,26 @@ pub async fn claim(
     Ok(used.rows_affected == 1)
 }
 
-/// How many unused codes the user has.
-pub async fn left(app: &AppContext, user_id: Uuid) -> Result<u64, DbErr> {
-    Entity::find()
-        .filter(Column::UserId.eq(user_id))
+/// How many unused codes each of `user_ids` has (users with none are
+/// absent): one grouped query for a whole page of users.
+pub async fn left_for(
+    app: &AppContext,
+    user_ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, u64>, DbErr> {
+    let counts: Vec<(Uuid, i64)> = Entity::find()
+        .select_only()
+        .column(Column::UserId)
+        .column_as(Column::Id.count(), "left")
+        .filter(Column::UserId.is_in(user_ids.iter().copied()))
         .filter(Column::UsedAt.is_null())
-        .count(&app.db)
-        .await
+        .group_by(Column::UserId)
+        .into_tuple()
+        .all(&app.db)
+        .await?;
+    Ok(counts
+        .into_iter()
+        .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
+        .collect())
 }
 
 /// A new set for the signed-in user (fresh session); `FORBIDDEN` with no
@@ -105,11 +117,11 @@ pub async fn regenerate(
         return Err(AppError::Forbidden);
     }
     let plain = replace(&*txn, app, user.id, client).await?;
-    let notice = templates::security_notice(
+    txn.notify(
+        &user,
         "new recovery codes were generated (the old ones no longer work)",
-        &app.settings.public_url,
-    );
-    txn.mail(&user, notice, Budget::Account).await?;
+    )
+    .await?;
     txn.commit().await?;
     Ok(plain)
 }

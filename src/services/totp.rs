@@ -21,11 +21,10 @@ use crate::config::TwoFactorPolicy;
 use crate::db::now;
 use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
-use crate::mail::templates;
 use crate::services::AppContext;
 use crate::services::codes::{self, AccountCodes};
 use crate::services::fresh::require_fresh;
-use crate::services::mail::{Budget, WriteTxn};
+use crate::services::mail::WriteTxn;
 use crate::services::recovery_codes;
 use crate::services::security_events as events;
 use crate::services::sessions::ClientInfo;
@@ -175,11 +174,11 @@ pub async fn confirm_enrollment(
     events::record(&*txn, user.id, Kind::TotpEnabled, client, None).await?;
     let plain = recovery_codes::replace(&*txn, app, user.id, client).await?;
     account.clear(&*txn).await?;
-    let notice = templates::security_notice(
+    txn.notify(
+        &user,
         "an authenticator app was set up for two-factor sign-in",
-        &app.settings.public_url,
-    );
-    txn.mail(&user, notice, Budget::Account).await?;
+    )
+    .await?;
     txn.commit().await?;
     Ok(plain)
 }
@@ -210,11 +209,11 @@ pub async fn disable(
         recovery_codes::void(&*txn, user.id).await?;
     }
     events::record(&*txn, user.id, Kind::TotpDisabled, client, None).await?;
-    let notice = templates::security_notice(
+    txn.notify(
+        &user,
         "the authenticator app was removed from two-factor sign-in",
-        &app.settings.public_url,
-    );
-    txn.mail(&user, notice, Budget::Account).await?;
+    )
+    .await?;
     txn.commit().await?;
     Ok(user)
 }

@@ -11,10 +11,9 @@ use crate::db::now;
 use crate::domain::SecurityEventType as Kind;
 use crate::domain::{Email, Password, SecondFactorMethod};
 use crate::error::{AppError, AppResult};
-use crate::mail::templates;
 use crate::services::AppContext;
 use crate::services::login::{self, Identifier};
-use crate::services::mail::{Budget, WriteTxn};
+use crate::services::mail::WriteTxn;
 use crate::services::recovery_codes;
 use crate::services::security_events as events;
 use crate::services::sessions::ClientInfo;
@@ -98,12 +97,7 @@ pub async fn set_email_code(
     } else {
         "two-factor sign-in was turned off"
     };
-    txn.mail(
-        &updated,
-        templates::security_notice(what, &app.settings.public_url),
-        Budget::Account,
-    )
-    .await?;
+    txn.notify(&updated, what).await?;
     txn.commit().await?;
     Ok(updated)
 }

@@ -14,10 +14,9 @@ use crate::db::now;
 use crate::domain::SecurityEventType as Kind;
 use crate::domain::fold;
 use crate::error::{AppError, AppResult};
-use crate::mail::templates;
 use crate::services::AppContext;
 use crate::services::api_tokens;
-use crate::services::mail::{Budget, WriteTxn};
+use crate::services::mail::WriteTxn;
 use crate::services::pagination::{Ordering, SortKey, like_pattern};
 use crate::services::security_events as events;
 use crate::services::sessions::ClientInfo;
@@ -142,12 +141,7 @@ pub async fn set_active(
     } else {
         "your account was deactivated by an administrator"
     };
-    txn.mail(
-        &updated,
-        templates::security_notice(what, &app.settings.public_url),
-        Budget::Account,
-    )
-    .await?;
+    txn.notify(&updated, what).await?;
     txn.commit().await?;
     Ok(updated)
 }

@@ -120,3 +120,25 @@ async fn set_user_active_mails_the_user_and_deactivation_takes_effect_at_once() 
         .await;
     assert_eq!(code(&body), "NOT_FOUND");
 }
+
+/// Staff see each user's second factors in a list; the recovery-code
+/// counts of a whole page come from one batched query.
+#[tokio::test]
+async fn staff_see_second_factors_across_a_page_of_users() {
+    let app = spawn_app().await;
+    let enrolled = app.signed_in_user("enrolled@example.com").await;
+    crate::helpers::authenticator::enrol(&app, &enrolled, 0).await;
+    app.signed_in_user("plain@example.com").await;
+    let staff = app.staff_user("admin@example.com").await.bearer();
+    let q = "{ users(first: 10, orderBy: {field: EMAIL, direction: ASC}) { nodes { email twoFactorMethods recoveryCodesLeft } } }";
+    let (_, body) = app.gql_as(Some(&staff), q, json!({})).await;
+    assert_eq!(
+        body["data"]["users"]["nodes"],
+        json!([
+            { "email": "admin@example.com", "twoFactorMethods": [], "recoveryCodesLeft": 0 },
+            { "email": "enrolled@example.com", "twoFactorMethods": ["TOTP"], "recoveryCodesLeft": 10 },
+            { "email": "plain@example.com", "twoFactorMethods": [], "recoveryCodesLeft": 0 },
+        ]),
+        "{body}"
+    );
+}

@@ -1,11 +1,13 @@
+use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::user;
 
 use crate::auth::RequestContext;
-use crate::graphql::app;
+use crate::error::AppError;
+use crate::graphql::loaders::{CodesLeftOf, UserLoader};
 use crate::graphql::types::auth::SecondFactorMethod;
-use crate::services::{recovery_codes, two_factor};
+use crate::services::two_factor;
 
 // The domain's gender as a GraphQL enum (conversions both ways derived);
 // a plain comment, so the SDL stays as it was.
@@ -110,7 +112,14 @@ impl User {
         if !self.visible_to_viewer(ctx) {
             return Ok(None);
         }
-        let left = recovery_codes::left(app(ctx)?, self.model.id).await?;
+        let loader = ctx
+            .data_opt::<DataLoader<UserLoader>>()
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("user loader missing")))?;
+        let left = loader
+            .load_one(CodesLeftOf(self.model.id))
+            .await
+            .map_err(|e| AppError::internal(anyhow::anyhow!("counting recovery codes: {e}")))?
+            .unwrap_or(0);
         Ok(Some(i32::try_from(left).unwrap_or(i32::MAX)))
     }
     async fn date_joined(&self) -> DateTime<Utc> {
