@@ -156,6 +156,11 @@ impl DjangoHash {
                 pbkdf2::pbkdf2_hmac::<Sha1>(password, salt.as_bytes(), *iterations, &mut out);
                 out.ct_eq(hash).into()
             }
+            // argon2's verifier allocates the hash's memory per call (Django's
+            // default: 100 MiB). Deliberately not the hashing threads'
+            // reused buffer: that only grows, and one imported hash would
+            // pin 100 MiB per thread for good; this runs once per imported
+            // user, before the hash is replaced.
             DjangoHash::Argon2 { phc } => Argon2::default()
                 .verify_password(password, phc.as_str())
                 .is_ok(),
