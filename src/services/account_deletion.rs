@@ -15,6 +15,7 @@ use crate::domain::{Email, Password};
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::AppContext;
+use crate::services::accounts;
 use crate::services::login::{self, Identifier};
 use crate::services::mail::{Budget, WriteTxn};
 use crate::services::security_events as events;
@@ -34,10 +35,7 @@ pub async fn delete_account(
     let identifier = Identifier::Email(Email::parse(&who.user.email).map_err(AppError::internal)?);
     login::check_password(app, &identifier, &password, client).await?;
     let txn = WriteTxn::begin(app).await?;
-    let user = user::Entity::find_by_id(who.user.id)
-        .one(&*txn)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
+    let user = accounts::current(&*txn, who.user.id).await?;
     if is_last_active_superuser(&txn, &user).await? {
         txn.rollback().await;
         return Err(AppError::Forbidden);

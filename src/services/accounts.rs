@@ -49,6 +49,12 @@ pub async fn find_by_id(
     user::Entity::find_by_id(id).one(conn).await
 }
 
+/// The signed-in user as the transaction sees it now (a change re-reads
+/// them, so it acts on what it locks); gone meanwhile is `UNAUTHENTICATED`.
+pub async fn current(conn: &impl ConnectionTrait, id: Uuid) -> AppResult<user::Model> {
+    find_by_id(conn, id).await?.ok_or(AppError::Unauthenticated)
+}
+
 pub async fn ensure_username_free(
     conn: &impl ConnectionTrait,
     username: &Username,

@@ -22,7 +22,7 @@ use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::AppContext;
-use crate::services::accounts::{find_by_email, search_fold};
+use crate::services::accounts::{self, find_by_email, search_fold};
 use crate::services::fresh::require_fresh;
 use crate::services::mail::{Budget, WriteTxn};
 use crate::services::security_events as events;
@@ -51,10 +51,7 @@ pub async fn request(
         Email::parse(new_email).map_err(|e| AppError::field("newEmail", &e.to_string()))?;
     let now = now();
     let txn = WriteTxn::begin(app).await?;
-    let user = user::Entity::find_by_id(who.user.id)
-        .one(&*txn)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
+    let user = accounts::current(&*txn, who.user.id).await?;
     if new_email.key() == user.email_key {
         txn.rollback().await;
         return Ok(());

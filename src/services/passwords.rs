@@ -16,7 +16,7 @@ use crate::domain::{Email, FieldErrors, Password};
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::AppContext;
-use crate::services::accounts::find_by_id;
+use crate::services::accounts::{self, find_by_id};
 use crate::services::api_tokens;
 use crate::services::codes::AccountCodes;
 use crate::services::login::{self, Identifier};
@@ -96,9 +96,7 @@ pub async fn change(
             AppError::InvalidToken => AppError::InvalidCredentials,
             other => other,
         })?;
-    let fresh = find_by_id(&*txn, user.id)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
+    let fresh = accounts::current(&*txn, user.id).await?;
     let tokens = sessions::open_session(&txn, app, fresh, client).await?;
     events::record(&*txn, user.id, Kind::PasswordChanged, client, None).await?;
     txn.commit().await?;

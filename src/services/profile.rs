@@ -9,7 +9,7 @@ use crate::domain::SecurityEventType as Kind;
 use crate::domain::{FieldErrors, Gender, Invalid, Phone, Username};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
-use crate::services::accounts::{ensure_username_free, find_by_id, parse_name, search_fold};
+use crate::services::accounts::{self, ensure_username_free, parse_name, search_fold};
 use crate::services::security_events as events;
 use crate::services::sessions::ClientInfo;
 
@@ -69,9 +69,7 @@ pub async fn update_profile(
 
     let now = now();
     let txn = begin_write(&app.db).await?;
-    let user = find_by_id(&txn, user_id)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
+    let user = accounts::current(&txn, user_id).await?;
     let mut active: user::ActiveModel = user.into();
     match username {
         Change::Set(u) => {

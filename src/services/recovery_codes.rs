@@ -3,7 +3,6 @@
 //! a second factor is on; a new set voids the old one.
 
 use entity::recovery_code::{self, Column, Entity};
-use entity::user;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
@@ -16,6 +15,7 @@ use crate::db::now;
 use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
+use crate::services::accounts;
 use crate::services::fresh::require_fresh;
 use crate::services::mail::WriteTxn;
 use crate::services::security_events as events;
@@ -108,10 +108,7 @@ pub async fn regenerate(
 ) -> AppResult<Vec<String>> {
     require_fresh(app, who)?;
     let txn = WriteTxn::begin(app).await?;
-    let user = user::Entity::find_by_id(who.user.id)
-        .one(&*txn)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
+    let user = accounts::current(&*txn, who.user.id).await?;
     if !two_factor::any_on(app, &user) {
         txn.rollback().await;
         return Err(AppError::Forbidden);

@@ -22,6 +22,7 @@ use crate::db::now;
 use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
+use crate::services::accounts;
 use crate::services::codes::{self, AccountCodes};
 use crate::services::fresh::require_fresh;
 use crate::services::mail::WriteTxn;
@@ -163,10 +164,7 @@ pub async fn confirm_enrollment(
             "the enrolment changed meanwhile: call beginTotpEnrollment again",
         ));
     }
-    let user = user::Entity::find_by_id(who.user.id)
-        .one(&*txn)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
+    let user = accounts::current(&*txn, who.user.id).await?;
     let mut active: user::ActiveModel = user.into();
     active.totp_enabled = Set(true);
     active.updated_at = Set(now);
@@ -192,10 +190,7 @@ pub async fn disable(
 ) -> AppResult<user::Model> {
     require_fresh(app, who)?;
     let txn = WriteTxn::begin(app).await?;
-    let user = user::Entity::find_by_id(who.user.id)
-        .one(&*txn)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
+    let user = accounts::current(&*txn, who.user.id).await?;
     Entity::delete_by_id(user.id).exec(&*txn).await?;
     if !user.totp_enabled {
         txn.commit().await?;

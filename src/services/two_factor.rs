@@ -12,6 +12,7 @@ use crate::domain::SecurityEventType as Kind;
 use crate::domain::{Email, Password, SecondFactorMethod};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
+use crate::services::accounts;
 use crate::services::login::{self, Identifier};
 use crate::services::mail::WriteTxn;
 use crate::services::recovery_codes;
@@ -68,10 +69,7 @@ pub async fn set_email_code(
         Identifier::Email(Email::parse(&user.email).map_err(|_| AppError::InvalidCredentials)?);
     login::check_password(app, &identifier, &password, client).await?;
     let txn = WriteTxn::begin(app).await?;
-    let current = user::Entity::find_by_id(user.id)
-        .one(&*txn)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
+    let current = accounts::current(&*txn, user.id).await?;
     let had_app = current.totp_enabled;
     let mut active: user::ActiveModel = current.into();
     active.two_factor_enabled = Set(enabled);
