@@ -21,6 +21,18 @@ pub const PASSWORD_FIELDS: &[&str] = &[
     "deleteAccount",
 ];
 
+/// Root fields anyone may call that write (a row, a counter, a mail): at
+/// most `MAX_ANONYMOUS_WRITES` per request, aliases and batches included,
+/// so one request cannot become thousands of write transactions (API.md §8.1).
+pub const ANONYMOUS_WRITE_FIELDS: &[&str] = &[
+    "activateAccount",
+    "activateAccountWithCode",
+    "resendActivationEmail",
+    "requestPasswordReset",
+    "confirmEmailChange",
+];
+pub const MAX_ANONYMOUS_WRITES: usize = 3;
+
 /// Root fields that ignore the `Authorization` header, as SimpleJWT's token
 /// views do, so a client with an expired token can still refresh or sign in (API.md §1).
 pub const ANONYMOUS_AUTH_FIELDS: &[&str] = &[
@@ -250,7 +262,11 @@ mod tests {
         let mutations = root_fields(&sdl, "Mutation");
         let queries = root_fields(&sdl, "Query");
         assert!(mutations.len() > 10 && queries.len() > 5, "{mutations:?}");
-        for field in PASSWORD_FIELDS.iter().chain(ANONYMOUS_AUTH_FIELDS) {
+        for field in PASSWORD_FIELDS
+            .iter()
+            .chain(ANONYMOUS_AUTH_FIELDS)
+            .chain(ANONYMOUS_WRITE_FIELDS)
+        {
             assert!(
                 mutations.iter().chain(&queries).any(|f| f == field),
                 "{field} is not a root field of the schema"

@@ -54,3 +54,43 @@ async fn register_is_limited_per_client_and_an_ipv6_64_is_one_client() {
         assert_eq!(body["data"]["register"]["email"], email, "{ip}: {body}");
     }
 }
+
+async fn post(app: &TestApp, body: Value) -> (u16, Value) {
+    let resp = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+/// One request of aliased (or batched) anonymous writes was thousands of
+/// write transactions and mails: over 3 in a request, nothing runs.
+#[tokio::test]
+async fn a_request_holds_at_most_three_anonymous_writes() {
+    let app = crate::helpers::spawn_app_with(&[("MAIL_RATE_LIMIT", "100/1h")]).await;
+    app.activated_user("flooded@example.com").await;
+    let resets = |n: usize| {
+        let fields: Vec<String> = (0..n)
+            .map(|i| format!("r{i}: requestPasswordReset(email: \"flooded@example.com\")"))
+            .collect();
+        json!({ "query": format!("mutation {{ {} }}", fields.join(" ")) })
+    };
+    let (status, body) = post(&app, resets(4)).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(crate::helpers::code(&body), "BAD_REQUEST", "{body}");
+    let (status, body) = post(&app, json!([resets(2), resets(2)])).await;
+    assert_eq!(status, 400, "a batch counts as one request: {body}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        app.mails_to_count("flooded@example.com"),
+        1,
+        "only the activation mail"
+    );
+
+    let (status, body) = post(&app, json!([resets(2), resets(1)])).await;
+    assert_eq!(status, 200, "{body}");
+    crate::helpers::mail::wait_for(&app.mail_dir, "flooded@example.com", 4).await;
+}

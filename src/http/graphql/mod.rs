@@ -22,7 +22,9 @@ use serde_json::{Value, json};
 use crate::auth::{RequestContext, Viewer};
 use crate::error::AppError;
 use crate::graphql::codes::{VALIDATION_FAILED, with_code};
-use crate::graphql::document::{ANONYMOUS_AUTH_FIELDS, PASSWORD_FIELDS};
+use crate::graphql::document::{
+    ANONYMOUS_AUTH_FIELDS, ANONYMOUS_WRITE_FIELDS, MAX_ANONYMOUS_WRITES, PASSWORD_FIELDS,
+};
 
 /// The root fields of introspection.
 const INTROSPECTION_FIELDS: &[&str] = &["__schema", "__type"];
@@ -93,6 +95,17 @@ pub async fn get(req: &Request, Data(state): Data<&AppState>) -> Response {
     }
 }
 
+/// Fields a whole request (every alias, every operation of a batch) may
+/// hold only so many of; over a cap nothing runs.
+const REQUEST_CAPS: &[(&[&str], usize, &str)] = &[
+    (PASSWORD_FIELDS, 1, "field that checks or sets a password"),
+    (
+        ANONYMOUS_WRITE_FIELDS,
+        MAX_ANONYMOUS_WRITES,
+        "anonymous mutations that write",
+    ),
+];
+
 /// The admission rules of API.md §5 and §1 over the whole request (method,
 /// password fields, credentials), then each operation in turn.
 async fn execute(
@@ -113,14 +126,15 @@ async fn execute(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return resp;
     }
-    if shapes().map(|s| s.count_of(PASSWORD_FIELDS)).sum::<usize>() > 1 {
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            format,
-            &AppError::BadRequest(
-                "a request may hold at most one field that checks or sets a password".into(),
-            ),
-        );
+    for (fields, max, what) in REQUEST_CAPS {
+        if shapes().map(|s| s.count_of(fields)).sum::<usize>() > *max {
+            let message = format!("a request may hold at most {max} {what}");
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                format,
+                &AppError::BadRequest(message),
+            );
+        }
     }
     let ignores_credentials = batch.operations.iter().all(|op| {
         op.shape
