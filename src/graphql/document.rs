@@ -3,8 +3,9 @@
 //! over GET, to cap password-hashing fields per request, and to let the
 //! anonymous auth mutations through with a stale `Authorization` header.
 
+use async_graphql::Value;
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+    DocumentOperations, ExecutableDocument, Field, OperationDefinition, OperationType, Selection,
     SelectionSet,
 };
 
@@ -54,8 +55,9 @@ pub struct OperationShape {
     pub ty: OperationType,
     /// Root field names (not aliases), one entry per selection, fragments expanded.
     pub root_fields: Vec<String>,
-    /// Every field selection at every level, `__typename` included, fragments
-    /// expanded; counting stops just past the limit it was given.
+    /// What the selections cost at every level, `__typename` included,
+    /// fragments expanded: 1 each, more for counts and searches
+    /// (`field_cost`); counting stops just past the limit it was given.
     pub field_count: usize,
 }
 
@@ -120,7 +122,7 @@ fn count_fields(
         }
         match &selection.node {
             Selection::Field(field) => {
-                *count += 1;
+                *count += field_cost(&field.node);
                 count_fields(doc, &field.node.selection_set.node, count, limit, depth + 1);
             }
             Selection::InlineFragment(fragment) => count_fields(
@@ -143,6 +145,36 @@ fn count_fields(
             }
         }
     }
+}
+
+/// Fields that count every matching row: no index serves that.
+const COUNTING_FIELDS: &[&str] = &["totalCount", "totalPages"];
+/// What a count of all rows, and a text search, cost (API.md §8.1): at the
+/// default `MAX_COMPLEXITY` a document holds about 50 of them.
+const SCAN_COST: usize = 10;
+
+/// What one selection costs before it runs: 1, or `SCAN_COST` for a count
+/// of all rows, plus `SCAN_COST` for a `filter` that may search (`LIKE
+/// '%…%'` reads every row). A filter given by a variable is priced as a
+/// search: the shape is computed once per document, before variables.
+fn field_cost(field: &Field) -> usize {
+    let base = if COUNTING_FIELDS.contains(&field.name.node.as_str()) {
+        SCAN_COST
+    } else {
+        1
+    };
+    let searches = field.arguments.iter().any(|(name, value)| {
+        name.node == "filter"
+            // `None`: a variable somewhere in it, so it may search.
+            && match value.node.clone().into_const() {
+                None => true,
+                Some(Value::Object(fields)) => fields
+                    .iter()
+                    .any(|(key, v)| key.as_str() == "search" && !matches!(v, Value::Null)),
+                Some(_) => false,
+            }
+    });
+    base + if searches { SCAN_COST } else { 0 }
 }
 
 fn select<'a>(
@@ -302,6 +334,27 @@ mod tests {
         );
         assert_eq!(s.ty, OperationType::Mutation);
         assert_eq!(s.count_of(PASSWORD_FIELDS), 2);
+    }
+
+    /// A full-table count and a text search cost 10 each (API.md §8.1);
+    /// a filter given by a variable is priced as a search.
+    #[test]
+    fn counts_and_searches_cost_ten() {
+        let cost = |q: &str| parse(q, None).field_count;
+        assert_eq!(cost("{ productsPage(pageSize: 1) { page } }"), 2);
+        assert_eq!(cost("{ productsPage(pageSize: 1) { totalCount } }"), 11);
+        let searched = r#"{ productsPage(filter: {search: "qzx"}) { totalCount } }"#;
+        assert_eq!(cost(searched), 21);
+        assert_eq!(
+            cost("{ products(filter: {search: null}) { totalCount } }"),
+            11
+        );
+        assert_eq!(
+            cost("{ products(filter: {inStock: true}) { totalCount } }"),
+            11
+        );
+        let by_variable = "query($f: ProductFilter) { products(filter: $f) { totalCount } }";
+        assert_eq!(cost(by_variable), 21);
     }
 
     #[test]

@@ -94,3 +94,34 @@ async fn a_request_holds_at_most_three_anonymous_writes() {
     assert_eq!(status, 200, "{body}");
     crate::helpers::mail::wait_for(&app.mail_dir, "flooded@example.com", 4).await;
 }
+
+/// A search and a count of all rows read every row: priced at 10 each, so
+/// one document at the default MAX_COMPLEXITY holds about 50, not 500.
+#[tokio::test]
+async fn searches_and_counts_are_priced_so_a_document_holds_about_fifty() {
+    let app = crate::helpers::spawn_app().await;
+    let scans = |n: usize| {
+        let fields: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    "s{i}: productsPage(pageSize: 1, filter: {{search: \"qzx\"}}) {{ totalCount }}"
+                )
+            })
+            .collect();
+        json!({ "query": format!("{{ {} }}", fields.join(" ")) })
+    };
+    // Each alias: 1 for the field, 10 for the search, 10 for the count.
+    let (status, body) = post(&app, scans(47)).await;
+    assert_eq!(
+        (status, body["data"]["s46"]["totalCount"].clone()),
+        (200, json!(0)),
+        "{body}"
+    );
+    let (_, body) = post(&app, scans(48)).await;
+    assert_eq!(
+        crate::helpers::code(&body),
+        "GRAPHQL_VALIDATION_FAILED",
+        "{body}"
+    );
+    assert!(body["data"].is_null(), "{body}");
+}
