@@ -56,7 +56,7 @@ impl Metrics {
         );
         let mail_sent = counter(
             "authql_mail_sent_total",
-            "Mail delivery attempts by outcome (sent, failed).",
+            "Mail delivery attempts by outcome (sent, failed, dead: given up).",
             &["outcome"],
         );
         let http_duration = HistogramVec::new(

@@ -23,6 +23,11 @@ pub struct Model {
     pub sent_at: Option<DateTimeUtc>,
     pub last_error: Option<String>,
     pub created_at: DateTimeUtc,
+    /// Sign-in codes: sent before any other waiting mail.
+    pub urgent: bool,
+    /// Set when delivery was given up after `MAIL_MAX_ATTEMPTS` (the bodies
+    /// are removed then, as on delivery).
+    pub dead_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ mod m20261202_000007_account_hardening;
 mod m20261202_000008_create_security_events;
 mod m20261202_000009_second_factors;
 mod m20261202_000010_create_email_changes;
+mod m20261202_000011_outbox_urgency_and_dead_letters;
 
 /// Folded text columns compare byte-wise on both backends (SQLite's BINARY,
 /// PostgreSQL's "C" collation), so keyset cursors order rows alike everywhere.
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_create_security_events::Migration),
             Box::new(m20261202_000009_second_factors::Migration),
             Box::new(m20261202_000010_create_email_changes::Migration),
+            Box::new(m20261202_000011_outbox_urgency_and_dead_letters::Migration),
         ]
     }
 }

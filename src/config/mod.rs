@@ -113,6 +113,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     pub login_rate_limit: RateLimit,
     pub mail_rate_limit: RateLimit,
+    /// Delivery tries before a message is given up (API.md §8.1).
+    pub mail_max_attempts: u32,
     /// `register` calls per client IP (API.md §8.1).
     pub register_rate_limit: RateLimit,
     pub otp_resend_interval: Duration,
@@ -262,6 +264,7 @@ impl Settings {
                 .collect::<Result<_, _>>()?,
             login_rate_limit: v.rate("LOGIN_RATE_LIMIT", "10/15m")?,
             mail_rate_limit: v.rate("MAIL_RATE_LIMIT", "5/1h")?,
+            mail_max_attempts: v.positive("MAIL_MAX_ATTEMPTS", 10)?,
             register_rate_limit: v.rate("REGISTER_RATE_LIMIT", "20/1h")?,
             otp_resend_interval: v.duration("OTP_RESEND_INTERVAL", "60s")?,
             hash_concurrency: v.positive("HASH_CONCURRENCY", default_cores)?,

@@ -55,6 +55,8 @@ pub async fn insert(
         sent_at: Set(None),
         last_error: Set(None),
         created_at: Set(now),
+        urgent: Set(email.urgent),
+        dead_at: Set(None),
     })
     .exec_without_returning(conn)
     .await?;
@@ -69,6 +71,7 @@ pub struct Outbox {
     message_id_domain: String,
     wake: Arc<Notify>,
     metrics: Arc<Metrics>,
+    max_attempts: i32,
 }
 
 impl Outbox {
@@ -90,6 +93,7 @@ impl Outbox {
             message_id_domain,
             wake,
             metrics,
+            max_attempts: i32::try_from(settings.mail_max_attempts).unwrap_or(i32::MAX),
         })
     }
 
@@ -118,7 +122,9 @@ impl Outbox {
 
     /// Claims and delivers one batch of due messages; returns how many were claimed.
     pub async fn deliver_due(&self) -> Result<usize, DbErr> {
-        let rows = claim(&self.db, now(), BATCH).await?;
+        let mut rows = claim(&self.db, now(), BATCH).await?;
+        // RETURNING keeps no order: send in the claim's (codes first).
+        rows.sort_by_key(|row| (!row.urgent, row.created_at));
         let claimed = rows.len();
         for row in rows {
             let message_id = format!("<{}@{}>", row.id, self.message_id_domain);
@@ -132,7 +138,17 @@ impl Outbox {
             match self.transport.send(&self.from, outgoing).await {
                 Ok(()) => {
                     self.metrics.mail_sent.with_label_values(&["sent"]).inc();
-                    mark_sent(&self.db, row.id).await?
+                    finish(&self.db, row.id, Finished::Sent).await?
+                }
+                Err(e) if row.attempts >= self.max_attempts => {
+                    self.metrics.mail_sent.with_label_values(&["dead"]).inc();
+                    tracing::error!(
+                        outbox_id = %row.id,
+                        attempts = row.attempts,
+                        error = %e,
+                        "outbox: delivery failed MAIL_MAX_ATTEMPTS times; giving up on the message"
+                    );
+                    finish(&self.db, row.id, Finished::Dead(&e.to_string())).await?;
                 }
                 Err(e) => {
                     self.metrics.mail_sent.with_label_values(&["failed"]).inc();
@@ -153,7 +169,8 @@ impl Outbox {
 }
 
 /// 2 s, 4 s, 8 s … up to ten minutes between tries: an outage of the mail
-/// server delays mail, it never loses it.
+/// server delays mail (for `MAIL_MAX_ATTEMPTS` tries, about half an hour at
+/// the default 10), then it is given up and logged.
 fn backoff(attempts: i32) -> chrono::Duration {
     let exp = attempts.clamp(1, 20) as u32 - 1;
     chrono::Duration::seconds(Ord::min(2i64 << exp, MAX_BACKOFF_SECS))
@@ -172,8 +189,12 @@ async fn claim(
         .select_only()
         .column(Column::Id)
         .filter(Column::SentAt.is_null())
+        .filter(Column::DeadAt.is_null())
         .filter(Column::NextAttemptAt.lte(now))
         .filter(free.clone())
+        // Sign-in codes first: someone is waiting at a login form, and a
+        // backlog of other mail must not make their code expire.
+        .order_by_desc(Column::Urgent)
         .order_by_asc(Column::CreatedAt)
         .limit(limit)
         .into_query();
@@ -189,19 +210,33 @@ async fn claim(
         .await
 }
 
-/// Marks a row delivered and removes its bodies: once sent, a mail's live
-/// code or link must not wait in the database for anyone who reads it
-/// (API.md §8.1). Recipient, subject and times stay.
-async fn mark_sent(db: &DatabaseConnection, id: Uuid) -> Result<(), DbErr> {
+/// How a row's delivery ended.
+enum Finished<'a> {
+    Sent,
+    /// Given up after `MAIL_MAX_ATTEMPTS`, with the last error.
+    Dead(&'a str),
+}
+
+/// Ends a row's delivery and removes its bodies: once sent (or given up),
+/// a mail's live code or link must not wait in the database for anyone who
+/// reads it (API.md §8.1). Recipient, subject and times stay.
+async fn finish(db: &DatabaseConnection, id: Uuid, how: Finished<'_>) -> Result<(), DbErr> {
+    let (when, error) = match how {
+        Finished::Sent => (Column::SentAt, None),
+        Finished::Dead(error) => (
+            Column::DeadAt,
+            Some(error.chars().take(1000).collect::<String>()),
+        ),
+    };
     email_outbox::Entity::update_many()
-        .col_expr(Column::SentAt, Expr::value(now()))
+        .col_expr(when, Expr::value(now()))
         .col_expr(Column::TextBody, Expr::value(String::new()))
         .col_expr(Column::HtmlBody, Expr::value(String::new()))
         .col_expr(
             Column::LeaseUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
         )
-        .col_expr(Column::LastError, Expr::value(Option::<String>::None))
+        .col_expr(Column::LastError, Expr::value(error))
         .filter(Column::Id.eq(id))
         .exec(db)
         .await?;
@@ -228,11 +263,12 @@ async fn mark_failed(
     Ok(())
 }
 
-/// Messages not yet delivered, for the `authql_mail_outbox_pending` gauge.
+/// Messages still to be delivered, for the `authql_mail_outbox_pending` gauge.
 pub async fn pending(db: &DatabaseConnection) -> Result<u64, DbErr> {
     use sea_orm::PaginatorTrait;
     email_outbox::Entity::find()
         .filter(Column::SentAt.is_null())
+        .filter(Column::DeadAt.is_null())
         .count(db)
         .await
 }

@@ -7,6 +7,8 @@ pub struct Email {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// Sent before other waiting mail: someone is waiting for it to sign in.
+    pub urgent: bool,
 }
 
 /// A lifetime in words for a mail: "1 day", "10 minutes", "1 hour 30 minutes".
@@ -93,6 +95,7 @@ pub fn activation(link_url: &str, code: &str, ttl_text: &str, code_ttl_text: &st
         subject,
         text,
         html,
+        urgent: false,
     }
 }
 
@@ -119,6 +122,7 @@ pub fn already_registered(public_url: &str) -> Email {
         subject,
         text,
         html,
+        urgent: false,
     }
 }
 
@@ -143,6 +147,7 @@ pub fn login_code(code: &str, ttl_text: &str) -> Email {
         subject,
         text,
         html,
+        urgent: true,
     }
 }
 
@@ -159,6 +164,7 @@ pub fn account_deleted() -> Email {
         text: format!("{}\n", lines.join("\n\n")),
         html: page(&subject, &lines.map(escape)),
         subject,
+        urgent: false,
     }
 }
 
@@ -188,6 +194,7 @@ pub fn security_notice(what: &str, public_url: &str) -> Email {
         subject,
         text,
         html,
+        urgent: false,
     }
 }
 
@@ -214,6 +221,7 @@ pub fn email_change_link(link_url: &str, ttl_text: &str) -> Email {
         subject,
         text,
         html,
+        urgent: false,
     }
 }
 
@@ -229,6 +237,7 @@ pub fn email_in_use() -> Email {
         text: format!("{}\n", lines.join("\n\n")),
         html: page(&subject, &lines.map(escape)),
         subject,
+        urgent: false,
     }
 }
 
@@ -257,6 +266,7 @@ pub fn password_reset(link_url: &str, ttl_text: &str) -> Email {
         subject,
         text,
         html,
+        urgent: false,
     }
 }
 

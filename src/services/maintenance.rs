@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use entity::{api_token, email_outbox, one_time_code, rate_limit, refresh_token, session};
 use sea_orm::sea_query::ExprTrait;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use tokio::sync::watch;
 
 use crate::services::security_events;
@@ -79,7 +79,11 @@ pub async fn purge(
         .await?
         .rows_affected;
     let mails = email_outbox::Entity::delete_many()
-        .filter(email_outbox::Column::SentAt.lt(now - KEEP_SENT_MAIL))
+        .filter(
+            Condition::any()
+                .add(email_outbox::Column::SentAt.lt(now - KEEP_SENT_MAIL))
+                .add(email_outbox::Column::DeadAt.lt(now - KEEP_SENT_MAIL)),
+        )
         .exec(db)
         .await?
         .rows_affected;

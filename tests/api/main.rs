@@ -14,6 +14,7 @@ mod graphql_http;
 mod in_place;
 mod lifecycle;
 mod metrics;
+mod outbox;
 mod pagination;
 mod passwords;
 mod resources;
