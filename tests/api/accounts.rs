@@ -158,11 +158,7 @@ async fn twenty_concurrent_registrations_of_one_address_make_one_account() {
 
 #[tokio::test]
 async fn the_outbox_delivers_once_smtp_is_back() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let url = format!("smtp://127.0.0.1:{port}");
     let app = spawn_app_with(&[("EMAIL_URL", &url)]).await;
     app.register("outage@example.com", PASSWORD).await;

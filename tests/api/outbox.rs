@@ -20,11 +20,7 @@ async fn rows(app: &TestApp) -> Vec<email_outbox::Model> {
 /// message's live link kept in the database all along.
 #[tokio::test]
 async fn undeliverable_mail_is_given_up_after_its_attempts_and_holds_no_secret() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let url = format!("smtp://127.0.0.1:{port}");
     let app = spawn_app_with(&[("EMAIL_URL", &url), ("MAIL_MAX_ATTEMPTS", "2")]).await;
     app.register("nowhere@example.com", PASSWORD).await;

@@ -17,5 +17,5 @@ pub mod users;
 
 pub use app::{TestApp, spawn_app, spawn_app_with, test_vars};
 pub use database::TestDatabase;
-pub use process::spawn_process;
+pub use process::{free_port, spawn_process};
 pub use users::{PASSWORD, TestUser, assert_rate_limited, code};

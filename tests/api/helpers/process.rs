@@ -19,10 +19,7 @@ pub async fn spawn_process(
     mail_dir: &std::path::Path,
     overrides: &[(&str, &str)],
 ) -> ProcessApp {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = free_port();
     let bind = format!("127.0.0.1:{port}");
     let mut vars = test_vars(database_url, mail_dir, overrides);
     vars.insert("BIND_ADDR".into(), bind.clone());
@@ -70,4 +67,13 @@ impl Drop for ProcessApp {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A loopback port nothing listens on (yet): for a second instance, or a
+/// mail server that is down until a test starts one there.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
