@@ -17,9 +17,10 @@ use std::time::Duration;
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
+use prometheus::Histogram;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use super::hash_memory::BlockBuffer;
 use crate::auth::django_hash::{self, DjangoHash, Refusal};
@@ -41,6 +42,11 @@ struct Job {
     password: Vec<u8>,
     work: Work,
     reply: oneshot::Sender<Result<Vec<u8>, String>>,
+    /// The caller's turn travels with the job and ends when the job does
+    /// (hashed, or skipped because its caller is gone): a client that
+    /// disconnects cannot hand its turn back while its hash still waits,
+    /// so at most one job per hashing thread is ever queued.
+    _turn: OwnedSemaphorePermit,
 }
 
 /// What a hashing thread computes: authql's argon2id, or the check of a
@@ -84,9 +90,10 @@ impl PasswordHasher {
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..threads {
             let queue = queue.clone();
+            let timer = metrics.hash_duration.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("authql-hash-{n}"))
-                .spawn(move || hashing_thread(&queue));
+                .spawn(move || hashing_thread(&queue, &timer));
             if let Err(e) = spawned {
                 tracing::error!(error = %e, "could not start a password-hashing thread");
             }
@@ -161,17 +168,17 @@ impl PasswordHasher {
         let turn =
             tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned()).await;
         self.metrics.hash_waiting.dec();
-        let _turn = turn
+        let turn = turn
             .map_err(|_| AppError::ServiceUnavailable {
                 retry_after_secs: self.queue_timeout.as_secs().max(1),
             })?
             .map_err(AppError::internal)?;
-        let _timer = self.metrics.hash_duration.start_timer();
         let (reply, answer) = oneshot::channel();
         let job = Job {
             password: password.as_bytes().to_vec(),
             work,
             reply,
+            _turn: turn,
         };
         self.jobs
             .lock()
@@ -186,8 +193,9 @@ impl PasswordHasher {
 }
 
 /// One hashing thread: takes jobs until the hasher is dropped, reusing one
-/// block buffer for all of them.
-fn hashing_thread(queue: &Mutex<Receiver<Job>>) {
+/// block buffer for all of them. A job whose caller has gone (the client
+/// disconnected, the request was dropped) is skipped, not hashed.
+fn hashing_thread(queue: &Mutex<Receiver<Job>>, timer: &Histogram) {
     lower_priority();
     let mut memory = BlockBuffer::new();
     loop {
@@ -198,6 +206,10 @@ fn hashing_thread(queue: &Mutex<Receiver<Job>>) {
         let Ok(job) = job else {
             return;
         };
+        if job.reply.is_closed() {
+            continue;
+        }
+        let _timer = timer.start_timer();
         let result = match job.work {
             Work::Argon2 { salt, params } => {
                 let blocks = memory.blocks(params.block_count());
@@ -279,6 +291,39 @@ mod tests {
 
     fn pw(s: &str) -> Password {
         Password::parse_for_login(s).unwrap()
+    }
+
+    /// A caller that goes away mid-hash (a dropped request) used to hand
+    /// its turn back at once, so the next caller queued a second hash
+    /// behind the first: enough of them, an unbounded backlog. The turn
+    /// now ends only when the thread is done with the job.
+    #[tokio::test]
+    async fn a_gone_caller_keeps_its_turn_until_its_hash_is_done() {
+        let hasher = Arc::new(PasswordHasher::new(
+            1,
+            Duration::from_secs(5),
+            Arc::default(),
+        ));
+        let caller = {
+            let hasher = hasher.clone();
+            tokio::spawn(async move { hasher.hash(&pw("correct horse battery staple")).await })
+        };
+        while hasher.permits.available_permits() == 1 {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        caller.abort();
+        let _ = caller.await;
+        // The hash (tens of milliseconds) is still running: the turn is taken.
+        assert_eq!(hasher.permits.available_permits(), 0);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while hasher.permits.available_permits() == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the turn never came back"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     #[tokio::test]
