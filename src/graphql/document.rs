@@ -177,7 +177,8 @@ fn field_cost(field: &Field) -> usize {
     base + if searches { SCAN_COST } else { 0 }
 }
 
-fn select<'a>(
+/// The operation a request runs (see `shape`).
+pub fn select<'a>(
     doc: &'a ExecutableDocument,
     operation_name: Option<&str>,
 ) -> Option<&'a OperationDefinition> {

@@ -8,6 +8,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod pagination;
 pub mod query;
+pub mod text_input;
 pub mod types;
 
 use async_graphql::{Context, EmptySubscription, Schema, SchemaBuilder};

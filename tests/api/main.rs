@@ -11,6 +11,7 @@ mod email_change;
 mod floods;
 mod fresh_sessions;
 mod graphql_http;
+mod hostile_strings;
 mod in_place;
 mod lifecycle;
 mod metrics;

@@ -206,6 +206,10 @@ async fn execute(
                 );
                 (json!({ "errors": [e] }), true)
             }
+            // Refused input is the field's error, as if it had run.
+            None if op.input_error.is_some() => {
+                (json!({ "data": null, "errors": [op.input_error] }), false)
+            }
             None => {
                 let mut context = context.clone();
                 context.operation = op.shape.as_ref().map_or(OperationType::Query, |s| s.ty);

@@ -3,13 +3,14 @@
 //! strictly so that a wrongly typed parameter is a clear 400 instead of a
 //! guess (GraphQL over HTTP, "request parameters").
 
-use async_graphql::{ServerError, Variables};
+use async_graphql::{ErrorExtensions, Pos, ServerError, Variables};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::error::AppError;
 use crate::graphql::codes::{PARSE_FAILED, with_code};
 use crate::graphql::document::{self, DocumentCache, OperationShape};
+use crate::graphql::text_input;
 
 /// One operation as a client sends it.
 #[derive(Deserialize)]
@@ -50,6 +51,8 @@ pub struct Operation {
     pub request: async_graphql::Request,
     pub shape: Option<OperationShape>,
     pub parse_error: Option<ServerError>,
+    /// Input refused before anything runs: `BAD_USER_INPUT` (a NUL in a string).
+    pub input_error: Option<ServerError>,
 }
 
 impl Operation {
@@ -60,19 +63,26 @@ impl Operation {
     ) -> Operation {
         match documents.parse(&request.query) {
             Ok(doc) => {
-                let shape =
-                    document::shape(&doc, request.operation_name.as_deref(), max_complexity);
+                let name = request.operation_name.as_deref();
+                let shape = document::shape(&doc, name, max_complexity);
+                let input_error = text_input::nul_field(&doc, name, &request.variables).map(|f| {
+                    AppError::field(&f, "must not contain a NUL character")
+                        .extend()
+                        .into_server_error(Pos::default())
+                });
                 request.set_parsed_query(doc);
                 Operation {
                     shape,
                     request,
                     parse_error: None,
+                    input_error,
                 }
             }
             Err(e) => Operation {
                 request,
                 shape: None,
                 parse_error: Some(with_code(e, PARSE_FAILED)),
+                input_error: None,
             },
         }
     }
