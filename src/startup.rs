@@ -19,6 +19,7 @@ use crate::http::state::AppState;
 use crate::mail::Outbox;
 use crate::services::AppContext;
 use crate::services::maintenance;
+use crate::services::workers::supervise;
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(15);
@@ -27,7 +28,7 @@ pub struct Application {
     addr: SocketAddr,
     acceptor: poem::listener::TcpAcceptor,
     state: AppState,
-    outbox: Outbox,
+    outbox: Arc<Outbox>,
     /// `METRICS_ADDR`'s own listener, when set.
     metrics: Option<(SocketAddr, poem::listener::TcpAcceptor)>,
 }
@@ -75,7 +76,7 @@ impl Application {
                 schema,
                 documents: Default::default(),
             },
-            outbox,
+            outbox: Arc::new(outbox),
         })
     }
 
@@ -106,12 +107,26 @@ impl Application {
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         tracing::info!(addr = %self.addr, "serving GraphQL at http://{}/graphql", self.addr);
         let (stop_workers, workers_stopped) = watch::channel(false);
-        let outbox = tokio::spawn(self.outbox.run(workers_stopped.clone()));
-        let cleanup = tokio::spawn(maintenance::run(
-            self.state.app.db.clone(),
-            self.state.app.settings.audit_retention,
-            workers_stopped,
-        ));
+        let app = &self.state.app;
+        let outbox = {
+            let (outbox, stop) = (self.outbox.clone(), workers_stopped.clone());
+            tokio::spawn(supervise(
+                app.workers.clone(),
+                "mail worker",
+                workers_stopped.clone(),
+                move || outbox.clone().run(stop.clone()),
+            ))
+        };
+        let cleanup = {
+            let (db, retention) = (app.db.clone(), app.settings.audit_retention);
+            let stop = workers_stopped.clone();
+            tokio::spawn(supervise(
+                app.workers.clone(),
+                "clean-up",
+                workers_stopped,
+                move || maintenance::run(db.clone(), retention, stop.clone()),
+            ))
+        };
         let metrics = self.metrics.map(|(addr, acceptor)| {
             tracing::info!(addr = %addr, "serving metrics at http://{addr}/metrics");
             let mut stopped = stop_workers.subscribe();

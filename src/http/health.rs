@@ -14,10 +14,17 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready while the database answers: a load balancer then stops sending
-/// traffic to an instance that lost it.
+/// Ready while the database answers and every background task runs: a
+/// load balancer then stops sending traffic to an instance that lost one.
 #[handler]
 pub async fn readyz(Data(state): Data<&AppState>) -> impl IntoResponse {
+    if let Some(task) = state.app.workers.down() {
+        tracing::warn!(task, "readiness check: a background task is not running");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "a background task is not running",
+        );
+    }
     match tokio::time::timeout(Duration::from_secs(3), state.app.db.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready"),
         Ok(Err(e)) => {

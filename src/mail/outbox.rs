@@ -98,7 +98,7 @@ impl Outbox {
     }
 
     /// Delivers until `stop` turns true.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+    pub async fn run(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         loop {
             let delivered = match self.deliver_due().await {
                 Ok(n) => n,

@@ -13,6 +13,7 @@ use crate::auth::jwt::SigningKeys;
 use crate::config::Settings;
 use crate::db;
 use crate::metrics::Metrics;
+use crate::services::workers::Workers;
 
 const SLOW_QUERY: Duration = Duration::from_millis(250);
 
@@ -38,6 +39,8 @@ pub struct AppContext {
     /// grouped writes): an operational gauge, and how tests see that a page
     /// of products costs a fixed number of queries.
     pub queries: Arc<AtomicU64>,
+    /// Which background tasks run, for `/readyz` (`services::workers`).
+    pub workers: Arc<Workers>,
 }
 
 impl AppContext {
@@ -74,6 +77,7 @@ impl AppContext {
             )),
             metrics,
             mail_wake: Arc::new(Notify::new()),
+            workers: Arc::default(),
             db,
             settings,
         })

@@ -28,5 +28,6 @@ pub mod sessions;
 pub mod totp;
 pub mod two_factor;
 pub mod users;
+pub mod workers;
 
 pub use context::AppContext;

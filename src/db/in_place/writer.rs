@@ -75,7 +75,9 @@ impl Writer {
             checkpoint_when_nudged(&checkpointer, &nudged)
         })?;
         let (jobs, queue) = mpsc::channel::<Job>();
-        spawn("authql-sqlite-writer", move || run(&conn, &queue, &nudge))?;
+        spawn("authql-sqlite-writer", move || {
+            supervised(&conn, || run(&conn, &queue, &nudge))
+        })?;
         Ok(Writer { jobs })
     }
 
@@ -144,6 +146,17 @@ fn checkpoint_when_nudged(conn: &Connection, nudged: &mpsc::Receiver<()>) {
 
 /// The writer thread: one transaction per group of waiting inserts. It ends
 /// when every `Writer` (and so every sender) is gone.
+/// Keeps the writer alive through a panic (API.md §8.1: background work
+/// survives faults): the group in flight is rolled back, its callers hear
+/// their inserts were dropped, and the thread goes on with the next group.
+/// It ends only when every sender is gone.
+fn supervised(conn: &Connection, run: impl Fn()) {
+    while std::panic::catch_unwind(std::panic::AssertUnwindSafe(&run)).is_err() {
+        tracing::error!("the SQLite writer panicked; its group was rolled back, it goes on");
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+}
+
 fn run(conn: &Connection, queue: &mpsc::Receiver<Job>, nudge: &mpsc::SyncSender<()>) {
     while let Ok(first) = queue.recv() {
         let mut group = vec![first];
@@ -208,4 +221,57 @@ where
         while rows.next().map_err(db_err)?.is_some() {}
         Ok(inserted)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job that panics (a bug in a row's conversion, say) ends its own
+    /// group only: the writer goes on, and the next insert commits.
+    #[tokio::test]
+    async fn the_writer_survives_a_panicking_job() {
+        let dir = std::env::temp_dir().join(format!("authql-writer-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("w.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (k INTEGER);")
+            .unwrap();
+        let writer = Writer::start(&path).unwrap();
+        writer
+            .jobs
+            .send(Box::new(|_: &Connection| -> (bool, Reply) {
+                panic!("a bad job")
+            }))
+            .unwrap();
+        // Jobs grouped with the panicking one are dropped with it (their
+        // callers hear so); a later group commits.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let (tx, rx) = oneshot::channel();
+            let job: Job = Box::new(move |conn: &Connection| {
+                let ok = conn.execute_batch("INSERT INTO t VALUES (1)").is_ok();
+                let reply: Reply = Box::new(move |committed| {
+                    let _ = tx.send(ok && committed.is_ok());
+                });
+                (ok, reply)
+            });
+            writer.jobs.send(job).unwrap();
+            if rx.await == Ok(true) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the writer never came back"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let rows: i64 = Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 1);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
