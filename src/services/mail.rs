@@ -67,23 +67,27 @@ impl WriteTxn {
         email: Email,
         budget: Budget,
     ) -> Result<bool, DbErr> {
-        let now = now();
-        if budget == Budget::Anonymous {
-            let verdict = rate_limit::hit(
-                &self.txn,
-                &rate_limit::key("mail", &user.email_key),
-                self.settings.mail_rate_limit,
-                now,
-            )
-            .await?;
-            if !verdict.is_allowed() {
-                tracing::info!("mail budget for an address exhausted; message not queued");
-                return Ok(false);
-            }
+        if budget == Budget::Anonymous && !self.spend_anonymous_budget(&user.email_key).await? {
+            tracing::info!("mail budget for an address exhausted; message not queued");
+            return Ok(false);
         }
-        outbox::insert(&self.txn, &user.email, email, now).await?;
+        outbox::insert(&self.txn, &user.email, email, now()).await?;
         self.queued.store(true, Ordering::Relaxed);
         Ok(true)
+    }
+
+    /// Counts one message against the address's `MAIL_RATE_LIMIT`; false
+    /// when it is spent. Also done for an address with no account, where a
+    /// known one would be mailed, so both cost the same work.
+    pub async fn spend_anonymous_budget(&self, email_key: &str) -> Result<bool, DbErr> {
+        let verdict = rate_limit::hit(
+            &self.txn,
+            &rate_limit::key("mail", email_key),
+            self.settings.mail_rate_limit,
+            now(),
+        )
+        .await?;
+        Ok(verdict.is_allowed())
     }
 
     /// Queues a security notice to `user` ("on your account: {what}"),

@@ -115,6 +115,11 @@ pub async fn request_reset(app: &AppContext, email: &str, client: &ClientInfo) -
         .one(&app.db)
         .await?;
     let Some(user) = found.filter(|u| u.is_active) else {
+        // The write a known address gets (one transaction counting the
+        // address's mail budget), so the time of the answer tells nothing.
+        let txn = WriteTxn::begin(app).await?;
+        txn.spend_anonymous_budget(email.key()).await?;
+        txn.commit().await?;
         return Ok(());
     };
     let uid = link_token::uid_for(user.id);

@@ -337,3 +337,37 @@ async fn the_html_reset_form_works_without_javascript() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 413);
 }
+
+/// Asking a reset for an address with an account cost a write transaction
+/// and a mail; for one without, two reads: the answer's time told which.
+/// Now both write, within two inserts (the mail and its event) of each other.
+#[tokio::test]
+async fn a_reset_request_costs_the_same_work_for_any_address() {
+    use std::sync::atomic::Ordering;
+    let app = spawn_app().await;
+    app.activated_user("known@example.com").await;
+    let cost = |email: &'static str| {
+        let app = &app;
+        async move {
+            let before = app.queries.load(Ordering::SeqCst);
+            let (_, body) = app
+                .gql(
+                    "mutation($e: String!) { requestPasswordReset(email: $e) }",
+                    json!({ "e": email }),
+                )
+                .await;
+            assert_eq!(body["data"]["requestPasswordReset"], true, "{body}");
+            app.queries.load(Ordering::SeqCst) - before
+        }
+    };
+    // The fewest of three: the mail worker's own statements count too.
+    let (mut known, mut unknown) = (u64::MAX, u64::MAX);
+    for _ in 0..3 {
+        unknown = unknown.min(cost("nobody@example.com").await);
+        known = known.min(cost("known@example.com").await);
+    }
+    assert!(
+        known.abs_diff(unknown) <= 2,
+        "known {known} statements, unknown {unknown}"
+    );
+}
