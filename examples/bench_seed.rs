@@ -21,7 +21,7 @@ async fn main() -> anyhow::Result<()> {
     let (settings, _) = Settings::from_env()?;
     authql::db::migrate(&settings.database_url, authql::db::MigrateCommand::Up).await?;
     let app = AppContext::new(
-        authql::db::connect(&settings.database_url).await?,
+        authql::db::connect(&settings.database_url, None).await?,
         Arc::new(settings),
     )?;
     let user = registration::create_superuser(&app, EMAIL, Some("bench"), PASSWORD)

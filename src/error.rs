@@ -143,9 +143,34 @@ impl ErrorExtensions for AppError {
     }
 }
 
+/// Seconds a client is told to wait after a read ran out of time.
+const BUSY_RETRY_AFTER_SECS: u64 = 1;
+
 impl From<sea_orm::DbErr> for AppError {
+    /// A read that ran or waited past `QUERY_TIMEOUT` (API.md §8.1) is the
+    /// server saturated, not a fault: `SERVICE_UNAVAILABLE`.
     fn from(e: sea_orm::DbErr) -> Self {
+        if out_of_time(&e) {
+            return AppError::ServiceUnavailable {
+                retry_after_secs: BUSY_RETRY_AFTER_SECS,
+            };
+        }
         AppError::Internal(e.into())
+    }
+}
+
+/// A pool checkout or a read turn that timed out, PostgreSQL's
+/// `statement_timeout` (SQLSTATE 57014), or SQLite's interrupt (code 9),
+/// which only `db`'s read deadline raises.
+fn out_of_time(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr};
+    match e {
+        DbErr::ConnectionAcquire(ConnAcquireErr::Timeout) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e
+            .as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|code| code == "57014" || code == "9"),
+        _ => false,
     }
 }
 

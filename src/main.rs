@@ -113,7 +113,7 @@ async fn create_superuser(
     };
     db::migrate(&settings.database_url, db::MigrateCommand::Up).await?;
     let app = AppContext::new(
-        db::connect(&settings.database_url).await?,
+        db::connect(&settings.database_url, Some(settings.query_timeout)).await?,
         Arc::new(settings),
     )?;
     match registration::create_superuser(&app, email, username, password.expose_secret()).await {
@@ -139,7 +139,7 @@ async fn import_django(
 ) -> anyhow::Result<()> {
     use authql::services::django_import::{self, Outcome};
     db::migrate(&settings.database_url, db::MigrateCommand::Up).await?;
-    let db = db::connect(&settings.database_url).await?;
+    let db = db::connect(&settings.database_url, None).await?;
     let bar = indicatif::ProgressBar::new(0);
     let summary = django_import::import(
         &db,

@@ -18,8 +18,8 @@ use crate::http;
 use crate::http::state::AppState;
 use crate::mail::Outbox;
 use crate::services::AppContext;
-use crate::services::maintenance;
 use crate::services::workers::supervise;
+use crate::services::{live, maintenance};
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(15);
@@ -39,7 +39,7 @@ impl Application {
         db::migrate(&settings.database_url, MigrateCommand::Up)
             .await
             .context("running migrations")?;
-        let db = db::connect(&settings.database_url)
+        let db = db::connect(&settings.database_url, Some(settings.query_timeout))
             .await
             .context("connecting to the database")?;
         let settings = Arc::new(settings);
@@ -123,7 +123,7 @@ impl Application {
             tokio::spawn(supervise(
                 app.workers.clone(),
                 "clean-up",
-                workers_stopped,
+                workers_stopped.clone(),
                 move || maintenance::run(db.clone(), retention, stop.clone()),
             ))
         };
@@ -140,7 +140,23 @@ impl Application {
                 ),
             )
         });
+        let listener = {
+            let (app, stop) = (app.clone(), workers_stopped.clone());
+            tokio::spawn(supervise(
+                app.workers.clone(),
+                "event listener",
+                workers_stopped,
+                move || live::listen(app.clone(), stop.clone()),
+            ))
+        };
         let routes = http::routes(self.state.clone());
+        // Open WebSockets close (1001) as soon as shutdown begins, rather
+        // than hold the graceful shutdown to its limit.
+        let live = app.live.clone();
+        let stop = async move {
+            stop.await;
+            live.stop();
+        };
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(routes, stop, Some(GRACEFUL_SHUTDOWN))
             .await;
@@ -150,6 +166,7 @@ impl Application {
         }
         let _ = outbox.await;
         let _ = cleanup.await;
+        let _ = listener.await;
         self.state.app.db.close_by_ref().await.ok();
         served?;
         tracing::info!("stopped");

@@ -120,11 +120,16 @@ pub struct Settings {
     pub otp_resend_interval: Duration,
     pub hash_concurrency: usize,
     pub hash_queue_timeout: Duration,
+    /// The longest a read statement runs, or waits for its turn to run,
+    /// before the field gets `SERVICE_UNAVAILABLE` (API.md §8.1).
+    pub query_timeout: Duration,
     pub graphiql: bool,
     pub log_format: LogFormat,
     /// `RUST_LOG`, handed to the tracing filter.
     pub log_filter: Option<String>,
     pub max_body_bytes: usize,
+    /// Open WebSocket connections per user, per instance (API.md §8.6).
+    pub max_subscriptions_per_user: usize,
     pub max_batch: usize,
     pub max_depth: usize,
     pub max_complexity: usize,
@@ -269,6 +274,12 @@ impl Settings {
             otp_resend_interval: v.duration("OTP_RESEND_INTERVAL", "60s")?,
             hash_concurrency: v.positive("HASH_CONCURRENCY", default_cores)?,
             hash_queue_timeout: v.duration("HASH_QUEUE_TIMEOUT", "5s")?,
+            query_timeout: match v.duration("QUERY_TIMEOUT", "2s")? {
+                t if t.as_millis() == 0 => {
+                    return Err(invalid("QUERY_TIMEOUT", "must be at least 1ms"));
+                }
+                t => t,
+            },
             graphiql: v.bool("GRAPHIQL", app_env == AppEnv::Development)?,
             log_format: match v.get("LOG_FORMAT").as_deref() {
                 None | Some("pretty") => LogFormat::Pretty,
@@ -282,6 +293,7 @@ impl Settings {
             },
             log_filter: v.get("RUST_LOG"),
             max_body_bytes: v.positive("MAX_BODY_BYTES", 1_048_576)?,
+            max_subscriptions_per_user: v.positive("MAX_SUBSCRIPTIONS_PER_USER", 10)?,
             max_batch: v.positive("MAX_BATCH", 10)?,
             max_depth: v.positive("MAX_DEPTH", 20)?,
             max_complexity: v.positive("MAX_COMPLEXITY", 1000)?,

@@ -20,8 +20,36 @@ use sea_orm::{
 /// Any fixed number: instances starting together queue on it in PostgreSQL.
 const MIGRATION_LOCK_KEY: i64 = 0x6175_7468_716c; // "authql"
 
-pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
-    Database::connect(options(url, None)).await
+/// Connections in the application's pool.
+const SQLITE_POOL: u32 = 8;
+const POSTGRES_POOL: u32 = 16;
+/// Pool connections that list reads may never take, so that a flood of slow
+/// searches leaves room for sign-ins and `me` (see `Hot`).
+const RESERVED_FOR_LOOKUPS: u32 = 4;
+
+/// The application's pool. On PostgreSQL every statement on it is cut off
+/// after `statement_timeout` (SQLSTATE 57014, which `AppError` reports as
+/// `SERVICE_UNAVAILABLE`); `None` (the CLI's bulk import) sets no limit.
+pub async fn connect(
+    url: &str,
+    statement_timeout: Option<Duration>,
+) -> Result<DatabaseConnection, DbErr> {
+    let mut options = options(url, None);
+    if let Some(timeout) = statement_timeout {
+        let ms = timeout.as_millis().max(1).to_string();
+        options.map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", ms.as_str())]));
+    }
+    Database::connect(options).await
+}
+
+/// How many list reads (pages and counts, which may scan) may hold pool
+/// connections at once.
+fn list_permits(backend: DbBackend) -> usize {
+    let pool = match backend {
+        DbBackend::Postgres => POSTGRES_POOL,
+        _ => SQLITE_POOL,
+    };
+    pool.saturating_sub(RESERVED_FOR_LOOKUPS).max(1) as usize
 }
 
 fn options(url: &str, max_connections: Option<u32>) -> ConnectOptions {
@@ -38,7 +66,7 @@ fn options(url: &str, max_connections: Option<u32>) -> ConnectOptions {
         // a second writer wait instead of failing with SQLITE_BUSY.
         // Each SQLite connection is a thread of sqlx's; more of them than a
         // few per core only adds context switches (WAL readers do not block).
-        opt.max_connections(max_connections.unwrap_or(8))
+        opt.max_connections(max_connections.unwrap_or(SQLITE_POOL))
             .min_connections(1)
             .map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(SqliteJournalMode::Wal)
@@ -47,7 +75,7 @@ fn options(url: &str, max_connections: Option<u32>) -> ConnectOptions {
                     .foreign_keys(true)
             });
     } else {
-        opt.max_connections(max_connections.unwrap_or(16))
+        opt.max_connections(max_connections.unwrap_or(POSTGRES_POOL))
             .min_connections(1);
     }
     opt

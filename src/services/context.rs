@@ -13,6 +13,7 @@ use crate::auth::jwt::SigningKeys;
 use crate::config::Settings;
 use crate::db;
 use crate::metrics::Metrics;
+use crate::services::live::LiveHub;
 use crate::services::workers::Workers;
 
 const SLOW_QUERY: Duration = Duration::from_millis(250);
@@ -41,6 +42,8 @@ pub struct AppContext {
     pub queries: Arc<AtomicU64>,
     /// Which background tasks run, for `/readyz` (`services::workers`).
     pub workers: Arc<Workers>,
+    /// The open WebSocket connections, by user (`services::live`).
+    pub live: Arc<LiveHub>,
 }
 
 impl AppContext {
@@ -65,7 +68,12 @@ impl AppContext {
                 );
             }
         });
-        let hot = db::Hot::new(&settings.database_url, &db, queries.clone())?;
+        let hot = db::Hot::new(
+            &settings.database_url,
+            &db,
+            queries.clone(),
+            settings.query_timeout,
+        )?;
         Ok(AppContext {
             keys: Arc::new(keys),
             queries,
@@ -78,6 +86,7 @@ impl AppContext {
             metrics,
             mail_wake: Arc::new(Notify::new()),
             workers: Arc::default(),
+            live: Arc::default(),
             db,
             settings,
         })

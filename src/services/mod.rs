@@ -11,6 +11,7 @@ mod context;
 pub mod django_import;
 pub mod email_change;
 pub mod fresh;
+pub mod live;
 pub mod login;
 pub mod login_limits;
 pub mod mail;

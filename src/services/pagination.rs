@@ -280,7 +280,7 @@ where
     let backward = last.is_some();
     let limit = last.or(first).unwrap_or(DEFAULT_PAGE_SIZE as u64);
     let mut rows = hot
-        .all(sorted(bounded, ordering, backward).limit(limit + 1))
+        .list(sorted(bounded, ordering, backward).limit(limit + 1))
         .await?;
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
@@ -295,10 +295,10 @@ where
         async move {
             match cursor {
                 None => Ok::<bool, AppError>(false),
-                Some((key, id)) => Ok(hot
-                    .one(select.filter(past(ordering, &key, id, ahead)?))
+                Some((key, id)) => Ok(!hot
+                    .list(select.filter(past(ordering, &key, id, ahead)?).limit(1))
                     .await?
-                    .is_some()),
+                    .is_empty()),
             }
         }
     };
@@ -335,7 +335,7 @@ where
     let size = size(Some(page_size), "pageSize")?.unwrap_or(DEFAULT_PAGE_SIZE as u64);
     let offset = (page as u64 - 1) * size;
     let mut rows = hot
-        .all(
+        .list(
             sorted(select, ordering, false)
                 .offset(offset)
                 .limit(size + 1),

@@ -5,13 +5,15 @@
 use chrono::{DateTime, Utc};
 use entity::security_event::{self, Column, Entity};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Select,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryTrait, Select, Statement,
 };
 use uuid::Uuid;
 
 use crate::db::now;
 use crate::domain::SecurityEventType;
 use crate::error::{AppError, AppResult};
+use crate::services::live;
 use crate::services::pagination::{Ordering, SortKey};
 use crate::services::sessions::ClientInfo;
 
@@ -27,7 +29,7 @@ pub async fn record(
     client: &ClientInfo,
     actor: Option<Uuid>,
 ) -> Result<(), DbErr> {
-    security_event::Entity::insert(security_event::ActiveModel {
+    let insert = security_event::Entity::insert(security_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),
         kind: Set(kind.as_str().to_owned()),
@@ -39,9 +41,22 @@ pub async fn record(
             .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect())),
         actor_id: Set(actor.filter(|a| *a != user_id)),
         session_id: Set(client.session_id),
-    })
-    .exec_without_returning(conn)
-    .await?;
+    });
+    if conn.get_database_backend() != DbBackend::Postgres {
+        insert.exec_without_returning(conn).await?;
+        return Ok(());
+    }
+    // On PostgreSQL the insert also notifies every instance's listener
+    // (`live::listen`), in the same statement: delivered when the change
+    // commits, never for one rolled back.
+    let built = insert.build(DbBackend::Postgres);
+    let sql = format!(
+        "WITH recorded AS ({} RETURNING user_id) \
+         SELECT pg_notify('{}', user_id::text) FROM recorded",
+        built.sql,
+        live::CHANNEL
+    );
+    conn.execute_raw(Statement { sql, ..built }).await?;
     Ok(())
 }
 

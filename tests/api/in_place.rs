@@ -60,7 +60,13 @@ async fn in_place_reads_match_the_pool_row_for_row() {
 }
 
 fn hot(url: &str, db: &DatabaseConnection) -> Hot {
-    Hot::new(url, db, Arc::new(AtomicU64::new(0))).expect("open the hot connection")
+    Hot::new(
+        url,
+        db,
+        Arc::new(AtomicU64::new(0)),
+        std::time::Duration::from_secs(2),
+    )
+    .expect("open the hot connection")
 }
 
 async fn same_rows(reader: &Hot, db: &DatabaseConnection) {

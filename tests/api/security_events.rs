@@ -96,17 +96,13 @@ async fn each_action_records_its_event_once_with_its_origin() {
             .as_str()
             .unwrap()
     );
-    let answer: Value = app
-        .client
-        .post(format!("{}/graphql", other.base))
-        .header("authorization", &fresh)
-        .json(&json!({ "query": EVENTS, "variables": { "first": 1 } }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = app
+        .gql_at(
+            &other.base,
+            Some(&fresh),
+            json!({ "query": EVENTS, "variables": { "first": 1 } }),
+        )
+        .await;
     assert_eq!(types(&answer), ["PASSWORD_CHANGED"]);
 }
 
@@ -296,16 +292,7 @@ async fn every_other_event_type_is_recorded_once() {
         "Bearer {}",
         other["data"]["login"]["accessToken"].as_str().unwrap()
     );
-    let (_, sessions) = app
-        .gql_as(Some(&other_token), "{ sessions { id current } }", json!({}))
-        .await;
-    let current = sessions["data"]["sessions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["current"] == true)
-        .unwrap()["id"]
-        .clone();
+    let current = app.session_id(&other_token, true).await;
     let user_id = other["data"]["login"]["user"]["id"].clone();
     for _ in 0..4 {
         app.login("all@example.com", "wrong password!!").await;

@@ -92,6 +92,16 @@ pub fn db_err(e: rusqlite::Error) -> DbErr {
     }
 }
 
+/// A read stopped at its deadline (`QUERY_TIMEOUT`): SQLite's own error
+/// for an interrupted statement, which `AppError` reports as
+/// `SERVICE_UNAVAILABLE`.
+pub fn timed_out() -> DbErr {
+    db_err(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_INTERRUPT),
+        Some("the statement ran past QUERY_TIMEOUT".into()),
+    ))
+}
+
 /// Which constraint a failed statement broke, if any: one classification,
 /// read from sqlx's `ErrorKind`, for the pool's drivers and the in-place
 /// connections alike. Services call this rather than `DbErr::sql_err`,

@@ -19,8 +19,8 @@
 //! - SQLite's errors kept with their codes, so `db::sql_err` classifies them
 //!   as it does the pool's (`errors`).
 //!
-//! Only bounded statements belong here (an index lookup, a page, a count
-//! over an index): reads block the calling thread while they run.
+//! A read that outgrows a small budget on the calling thread moves to the
+//! blocking pool, and no read runs past `QUERY_TIMEOUT` (`reads`).
 
 mod errors;
 mod reads;
@@ -34,6 +34,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::time::Duration;
 
 use sea_orm::sea_query::{Expr, SelectStatement};
 use sea_orm::sqlx::sqlite::SqliteConnectOptions;
@@ -49,7 +50,7 @@ use writer::Writer;
 
 pub struct InPlace {
     path: PathBuf,
-    reads: Reads,
+    reads: Arc<Reads>,
     writer: Writer,
 }
 
@@ -67,24 +68,25 @@ impl InPlace {
         url: &str,
         db: &DatabaseConnection,
         queries: Arc<AtomicU64>,
+        timeout: Duration,
     ) -> Result<Option<InPlace>, DbErr> {
         let Some(path) = sqlite_file(url, db) else {
             return Ok(None);
         };
         Ok(Some(InPlace {
-            reads: Reads::open(path.clone(), queries)?,
+            reads: Arc::new(Reads::open(path.clone(), queries, timeout)?),
             writer: Writer::start(&path)?,
             path,
         }))
     }
 
-    pub fn all<E>(&self, select: Select<E>) -> Result<Vec<E::Model>, DbErr>
+    pub async fn all<E>(&self, select: Select<E>) -> Result<Vec<E::Model>, DbErr>
     where
         E: EntityTrait,
         E::ActiveModel: TryIntoModel<E::Model>,
     {
         self.reads
-            .run(&select.build(DbBackend::Sqlite), |names, rows| {
+            .run(select.build(DbBackend::Sqlite), |names, rows| {
                 let fields = fields::<E>(names, "");
                 let mut out = Vec::new();
                 while let Some(row) = rows.next().map_err(errors::db_err)? {
@@ -92,22 +94,29 @@ impl InPlace {
                 }
                 Ok(out)
             })
+            .await
     }
 
-    pub fn one_also<A, B>(&self, select: SelectTwo<A, B>) -> Result<Option<Pair<A, B>>, DbErr>
+    pub async fn one_also<A, B>(&self, select: SelectTwo<A, B>) -> Result<Option<Pair<A, B>>, DbErr>
     where
         A: EntityTrait,
         B: EntityTrait,
         A::ActiveModel: TryIntoModel<A::Model>,
         B::ActiveModel: TryIntoModel<B::Model>,
     {
-        self.reads.run(
-            &select.limit(1).build(DbBackend::Sqlite),
-            read_one_also::<A, B>,
-        )
+        self.reads
+            .run(
+                select.limit(1).build(DbBackend::Sqlite),
+                read_one_also::<A, B>,
+            )
+            .await
     }
 
-    pub fn one_also_by_id<A, B, F>(&self, id: Uuid, select: F) -> Result<Option<Pair<A, B>>, DbErr>
+    pub async fn one_also_by_id<A, B, F>(
+        &self,
+        id: Uuid,
+        select: F,
+    ) -> Result<Option<Pair<A, B>>, DbErr>
     where
         A: EntityTrait,
         B: EntityTrait,
@@ -118,12 +127,12 @@ impl InPlace {
         let statement = self
             .reads
             .keyed::<F>(id, || select(Uuid::nil()).limit(1).build(DbBackend::Sqlite))?;
-        self.reads.run(&statement, read_one_also::<A, B>)
+        self.reads.run(statement, read_one_also::<A, B>).await
     }
 
     /// `SELECT COUNT(*)` over `select` as a subquery, as SeaORM's
     /// `PaginatorTrait::count` builds it.
-    pub fn count<E: EntityTrait>(&self, select: Select<E>) -> Result<u64, DbErr> {
+    pub async fn count<E: EntityTrait>(&self, select: Select<E>) -> Result<u64, DbErr> {
         let inner = select
             .into_query()
             .clear_order_by()
@@ -134,16 +143,18 @@ impl InPlace {
             .expr(Expr::cust("COUNT(*)"))
             .from_subquery(inner, "sub_query")
             .to_owned();
-        self.reads.run(
-            &StatementBuilder::build(&query, &DbBackend::Sqlite),
-            |_, rows| {
-                let n = match rows.next().map_err(errors::db_err)? {
-                    Some(row) => row.get::<_, i64>(0).map_err(errors::db_err)?,
-                    None => 0,
-                };
-                Ok(u64::try_from(n).unwrap_or(0))
-            },
-        )
+        self.reads
+            .run(
+                StatementBuilder::build(&query, &DbBackend::Sqlite),
+                |_, rows| {
+                    let n = match rows.next().map_err(errors::db_err)? {
+                        Some(row) => row.get::<_, i64>(0).map_err(errors::db_err)?,
+                        None => 0,
+                    };
+                    Ok(u64::try_from(n).unwrap_or(0))
+                },
+            )
+            .await
     }
 
     pub async fn insert<A, E>(&self, row: A) -> Result<E::Model, DbErr>

@@ -1,21 +1,34 @@
 //! Read-only SQLite connections to one database file, reused, and the
 //! statements built once and reused with another key.
+//!
+//! A read runs on the calling thread (an async worker) under a small
+//! budget, `IN_PLACE_BUDGET`: a lookup or a page takes microseconds and
+//! pays no thread switch. A read that outgrows the budget (a search or a
+//! count scanning a table) is interrupted and run again from the start on
+//! tokio's blocking pool, at most `cores` at once, until `QUERY_TIMEOUT`
+//! from when it began; so a scan never holds a thread that serves other
+//! requests for more than the budget, and never runs past the deadline.
+//! SQLite's progress handler enforces both limits from inside the
+//! statement.
 
 use std::any::TypeId;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 use sea_orm::{DbErr, Statement, Value};
 use uuid::Uuid;
 
-use super::errors::db_err;
+use super::errors::{db_err, timed_out};
 use super::rows;
+use crate::db::hot::Turns;
 
 /// Idle connections kept; more are opened when more requests read at once
 /// (a connection costs a file handle and SQLite's page cache).
@@ -24,10 +37,21 @@ const MAX_IDLE: usize = 16;
 const BUSY_TIMEOUT: Duration = Duration::from_millis(1000);
 /// Distinct statement texts kept prepared per connection.
 const STATEMENT_CACHE: usize = 128;
+/// How long a read may hold the calling async worker.
+const IN_PLACE_BUDGET: Duration = Duration::from_millis(1);
+/// SQLite virtual-machine steps between two looks at the clock: a few
+/// microseconds of work, so a lookup never pays for one.
+const STEPS_PER_CHECK: i32 = 1000;
 
 pub struct Reads {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Reader>>,
+    /// `QUERY_TIMEOUT`.
+    timeout: Duration,
+    /// Turns on the blocking pool for reads over budget.
+    long: Turns,
+    /// The instant deadlines are counted from (see `Limit`).
+    epoch: Instant,
     /// Statements built once, by the type of the closure that builds them,
     /// with the nil UUID where the key goes (see `Hot::one_also_by_id`).
     keyed: Mutex<HashMap<TypeId, Statement>>,
@@ -44,10 +68,14 @@ impl fmt::Debug for Reads {
 impl Reads {
     /// Opens one connection at once, so a bad path fails at start rather
     /// than on a request.
-    pub fn open(path: PathBuf, queries: Arc<AtomicU64>) -> Result<Reads, DbErr> {
+    pub fn open(path: PathBuf, queries: Arc<AtomicU64>, timeout: Duration) -> Result<Reads, DbErr> {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let reads = Reads {
             path,
             idle: Mutex::new(Vec::new()),
+            timeout,
+            long: Turns::new(cores),
+            epoch: Instant::now(),
             keyed: Mutex::default(),
             queries,
         };
@@ -56,18 +84,49 @@ impl Reads {
         Ok(reads)
     }
 
-    /// Runs `statement` on an idle connection (or a new one), on this
-    /// thread, handing its column names and rows to `read`.
-    pub fn run<T>(
+    /// Runs `statement` on an idle connection (or a new one), handing its
+    /// column names and rows to `read`: on this thread within the budget,
+    /// else on the blocking pool (see the module's notes).
+    pub async fn run<T, R>(self: &Arc<Self>, statement: Statement, read: R) -> Result<T, DbErr>
+    where
+        T: Send + 'static,
+        R: Fn(&[String], &mut rusqlite::Rows<'_>) -> Result<T, DbErr> + Send + 'static,
+    {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        let began = Instant::now();
+        let deadline = began + self.timeout;
+        if let Some(done) = self.attempt(&statement, deadline.min(began + IN_PLACE_BUDGET), &read) {
+            return done;
+        }
+        let turn = self.long.take(deadline).await?;
+        let reads = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            reads
+                .attempt(&statement, deadline, &read)
+                .unwrap_or_else(|| Err(timed_out()))
+        })
+        .await
+        .map_err(|e| DbErr::Custom(format!("a long read failed: {e}")))?
+    }
+
+    /// One run of `statement`, interrupted at `deadline`: `None` when it
+    /// was.
+    fn attempt<T>(
         &self,
         statement: &Statement,
-        read: impl FnOnce(&[String], &mut rusqlite::Rows<'_>) -> Result<T, DbErr>,
-    ) -> Result<T, DbErr> {
-        self.queries.fetch_add(1, Ordering::Relaxed);
-        let conn = self.take()?;
-        let result = rows::execute(&conn, statement, read);
-        self.release(conn);
-        result
+        deadline: Instant,
+        read: &impl Fn(&[String], &mut rusqlite::Rows<'_>) -> Result<T, DbErr>,
+    ) -> Option<Result<T, DbErr>> {
+        let reader = match self.take() {
+            Ok(reader) => reader,
+            Err(e) => return Some(Err(e)),
+        };
+        reader.limit.arm(deadline.duration_since(self.epoch));
+        let result = rows::execute(&reader.conn, statement, read);
+        let interrupted = reader.limit.disarm();
+        self.release(reader);
+        (!interrupted).then_some(result)
     }
 
     /// The statement `build` makes, with `id` bound in place of the nil
@@ -107,7 +166,7 @@ impl Reads {
         Ok(statement)
     }
 
-    fn connect(&self) -> Result<Connection, DbErr> {
+    fn connect(&self) -> Result<Reader, DbErr> {
         // Read-only: nothing can write through these connections.
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags).map_err(db_err)?;
@@ -120,10 +179,17 @@ impl Reads {
         // at bound values are what the pool gets anyway.
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
             .map_err(db_err)?;
-        Ok(conn)
+        let limit = Arc::new(Limit::default());
+        let (handler, epoch) = (limit.clone(), self.epoch);
+        conn.progress_handler(
+            STEPS_PER_CHECK,
+            Some(move || handler.passed(epoch.elapsed())),
+        )
+        .map_err(db_err)?;
+        Ok(Reader { conn, limit })
     }
 
-    fn take(&self) -> Result<Connection, DbErr> {
+    fn take(&self) -> Result<Reader, DbErr> {
         let idle = self
             .idle
             .lock()
@@ -135,13 +201,59 @@ impl Reads {
         }
     }
 
-    fn release(&self, conn: Connection) {
+    fn release(&self, reader: Reader) {
         let mut idle = self
             .idle
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if idle.len() < MAX_IDLE {
-            idle.push(conn);
+            idle.push(reader);
         }
+    }
+}
+
+/// A connection and the deadline its progress handler enforces.
+struct Reader {
+    conn: Connection,
+    limit: Arc<Limit>,
+}
+
+/// The deadline of the statement a connection runs, in nanoseconds after
+/// `Reads::epoch` (`u64::MAX`: none), and whether the handler stopped it.
+struct Limit {
+    until: AtomicU64,
+    interrupted: AtomicBool,
+}
+
+impl Default for Limit {
+    fn default() -> Limit {
+        Limit {
+            until: AtomicU64::new(u64::MAX),
+            interrupted: AtomicBool::new(false),
+        }
+    }
+}
+
+impl Limit {
+    fn arm(&self, until: Duration) {
+        self.interrupted.store(false, Ordering::Relaxed);
+        let nanos = u64::try_from(until.as_nanos()).unwrap_or(u64::MAX);
+        self.until.store(nanos, Ordering::Relaxed);
+    }
+
+    /// Whether the statement was interrupted; no deadline from now on.
+    fn disarm(&self) -> bool {
+        self.until.store(u64::MAX, Ordering::Relaxed);
+        self.interrupted.load(Ordering::Relaxed)
+    }
+
+    /// The progress handler: `true` interrupts the statement.
+    fn passed(&self, now: Duration) -> bool {
+        let now = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX);
+        let passed = now >= self.until.load(Ordering::Relaxed);
+        if passed {
+            self.interrupted.store(true, Ordering::Relaxed);
+        }
+        passed
     }
 }

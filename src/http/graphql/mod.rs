@@ -10,6 +10,7 @@
 mod negotiate;
 mod render;
 mod wire;
+mod ws;
 
 use async_graphql::ServerError;
 use async_graphql::dataloader::DataLoader;
@@ -79,6 +80,9 @@ pub async fn post(req: &Request, body: Body, Data(state): Data<&AppState>) -> Re
 
 #[handler]
 pub async fn get(req: &Request, Data(state): Data<&AppState>) -> Response {
+    if ws::is_upgrade(req) {
+        return ws::upgrade(req, state).await;
+    }
     if state.app.settings.graphiql && negotiate::wants_html(req.header(header::ACCEPT)) {
         return graphiql::page();
     }
@@ -116,6 +120,14 @@ async fn execute(
     over_get: bool,
 ) -> Response {
     let shapes = || batch.operations.iter().filter_map(|op| op.shape.as_ref());
+    if shapes().any(|s| s.ty == OperationType::Subscription) {
+        let message = "subscriptions are served over WebSocket (graphql-transport-ws)";
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            format,
+            &AppError::BadRequest(message.into()),
+        );
+    }
     if over_get && shapes().any(|s| s.ty != OperationType::Query) {
         let mut resp = error_response(
             StatusCode::METHOD_NOT_ALLOWED,

@@ -14,6 +14,7 @@ pub mod products;
 pub mod smtp;
 pub mod two_factor;
 pub mod users;
+pub mod ws;
 
 pub use app::{TestApp, spawn_app, spawn_app_with, test_vars};
 pub use database::TestDatabase;

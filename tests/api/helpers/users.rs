@@ -148,6 +148,30 @@ impl TestApp {
         format!("Token {token}")
     }
 
+    /// The id of the session `auth` signs in with (`current`), or of
+    /// another session of the same user.
+    pub async fn session_id(&self, auth: &str, current: bool) -> Value {
+        let (_, sessions) = self
+            .gql_as(Some(auth), "{ sessions { id current } }", json!({}))
+            .await;
+        sessions["data"]["sessions"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no sessions: {sessions}"))
+            .iter()
+            .find(|s| s["current"] == current)
+            .unwrap_or_else(|| panic!("no such session: {sessions}"))["id"]
+            .clone()
+    }
+
+    /// A GraphQL POST to another instance at `base`, as this test's client.
+    pub async fn gql_at(&self, base: &str, auth: Option<&str>, body: Value) -> Value {
+        let mut request = self.client.post(format!("{base}/graphql")).json(&body);
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        request.send().await.unwrap().json().await.unwrap()
+    }
+
     /// A connection of the test's own to the app's database, to look behind the API.
     pub async fn db_conn(&self) -> sea_orm::DatabaseConnection {
         sea_orm::Database::connect(&self.db.url)

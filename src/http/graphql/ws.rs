@@ -1,0 +1,191 @@
+//! `GET /graphql` with a WebSocket upgrade (API.md §8.6): the
+//! `graphql-transport-ws` protocol, as async-graphql implements it
+//! (`async_graphql::http::WebSocket`, the engine `async-graphql-poem`'s
+//! `GraphQLWebSocket` wraps), with the socket's life decided here:
+//!
+//! - `connection_init` carries the credential (`{"Authorization": …}`);
+//!   a missing or bad one closes with `4403`, one socket too many for the
+//!   user with `4429`, no `connection_init` within `INIT_TIMEOUT` with `4408`;
+//! - once open, `services::live` watches the credential: when it stops
+//!   authenticating the event that revoked it is sent, then `4401`;
+//! - the server pings every `KEEPALIVE`, and closes with `1001` when it
+//!   shuts down.
+//!
+//! `GraphQLWebSocket::serve` owns the socket until the protocol ends and
+//! closes a refused `connection_init` with `1002`, so it cannot close with
+//! the codes the contract names; the protocol engine it drives can be
+//! driven here instead, with nothing of the protocol written by hand.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_graphql::Data;
+use async_graphql::dataloader::DataLoader;
+use async_graphql::http::{WebSocket as Protocol, WebSocketProtocols, WsMessage};
+use async_graphql::parser::types::OperationType;
+use futures_util::{SinkExt, StreamExt, future};
+use poem::http::{StatusCode, header};
+use poem::web::websocket::{Message, WebSocket};
+use poem::{FromRequest, IntoResponse, Request, Response};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use crate::auth::RequestContext;
+use crate::graphql::loaders::UserLoader;
+use crate::http::client_ip;
+use crate::http::state::AppState;
+use crate::services::live::{self, LiveSocket, Refused};
+
+const SUBPROTOCOL: &str = "graphql-transport-ws";
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+const KEEPALIVE: Duration = Duration::from_secs(15);
+/// After a revocation, how long the protocol may take to send the events
+/// already handed to it before the socket closes.
+const FLUSH: Duration = Duration::from_millis(50);
+
+/// Whether `req` asks to become a WebSocket.
+pub fn is_upgrade(req: &Request) -> bool {
+    req.header(header::UPGRADE)
+        .is_some_and(|u| u.eq_ignore_ascii_case("websocket"))
+}
+
+/// Accepts the upgrade when the client speaks `graphql-transport-ws`.
+pub async fn upgrade(req: &Request, state: &AppState) -> Response {
+    let offered = req
+        .header(header::SEC_WEBSOCKET_PROTOCOL)
+        .unwrap_or(SUBPROTOCOL);
+    if !offered.split(',').any(|p| p.trim() == SUBPROTOCOL) {
+        return (
+            StatusCode::BAD_REQUEST,
+            "only graphql-transport-ws is served",
+        )
+            .into_response();
+    }
+    let ws = match WebSocket::from_request_without_body(req).await {
+        Ok(ws) => ws,
+        Err(e) => return e.into_response(),
+    };
+    let state = state.clone();
+    let context = RequestContext {
+        viewer: Default::default(),
+        operation: OperationType::Subscription,
+        client_ip: client_ip(req, &state.app.settings.trusted_proxies),
+        user_agent: req
+            .header(header::USER_AGENT)
+            .map(|ua| ua.chars().take(512).collect()),
+    };
+    ws.protocols([SUBPROTOCOL])
+        .on_upgrade(move |socket| serve(socket, state, context))
+        .into_response()
+}
+
+async fn serve(
+    socket: poem::web::websocket::WebSocketStream,
+    state: AppState,
+    context: RequestContext,
+) {
+    let (mut sink, stream) = socket.split();
+    let inbound = stream
+        .take_while(|m| future::ready(m.is_ok()))
+        .filter_map(|m| {
+            future::ready(match m {
+                Ok(Message::Text(text)) => Some(text.into_bytes()),
+                Ok(Message::Binary(bytes)) => Some(bytes),
+                _ => None,
+            })
+        });
+    let refusal: Arc<Mutex<Option<(u16, &'static str)>>> = Arc::default();
+    let (opened, socket_open) = oneshot::channel::<Arc<LiveSocket>>();
+    let acked = Arc::new(AtomicBool::new(false));
+    let init = {
+        let (app, refusal, acked) = (state.app.clone(), refusal.clone(), acked.clone());
+        move |payload: Value| async move {
+            let authorization = payload
+                .get("Authorization")
+                .or_else(|| payload.get("authorization"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let socket = match live::open(&app, authorization).await {
+                Ok(socket) => Arc::new(socket),
+                Err(why) => {
+                    let code = match why {
+                        Refused::Credential => (4403, "Forbidden"),
+                        Refused::TooMany => (4429, "Too many connections for this user"),
+                        Refused::Unavailable(e) => {
+                            e.log();
+                            (1013, "Try again later")
+                        }
+                    };
+                    *refusal.lock().unwrap_or_else(|p| p.into_inner()) = Some(code);
+                    return Err(code.1.into());
+                }
+            };
+            let mut data = Data::default();
+            data.insert(RequestContext {
+                viewer: socket.viewer.clone(),
+                ..context
+            });
+            data.insert(DataLoader::new(UserLoader::new(app.clone()), tokio::spawn));
+            data.insert(socket.clone());
+            let _ = opened.send(socket);
+            acked.store(true, Ordering::Relaxed);
+            Ok(data)
+        }
+    };
+    let protocol = Protocol::new(state.schema.clone(), inbound, WebSocketProtocols::GraphQLWS)
+        .on_connection_init(init);
+    let mut protocol = std::pin::pin!(protocol);
+
+    let app = state.app.clone();
+    let revoked = async move {
+        match socket_open.await {
+            Ok(socket) => socket.watch(&app).await,
+            Err(_) => future::pending().await,
+        }
+    };
+    let mut revoked = std::pin::pin!(revoked);
+    let init_timeout = tokio::time::sleep(INIT_TIMEOUT);
+    let mut init_timeout = std::pin::pin!(init_timeout);
+    let mut keepalive = tokio::time::interval(KEEPALIVE);
+    let mut stopping = state.app.live.stopping();
+
+    let close = loop {
+        tokio::select! {
+            message = protocol.next() => match message {
+                Some(WsMessage::Text(text)) => {
+                    if sink.send(Message::Text(text)).await.is_err() {
+                        return;
+                    }
+                }
+                Some(WsMessage::Close(code, reason)) => {
+                    let refused = refusal.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    break refused.map_or((code, reason), |(c, r)| (c, r.to_owned()));
+                }
+                None => return,
+            },
+            _ = &mut revoked => {
+                while let Ok(Some(WsMessage::Text(text))) =
+                    tokio::time::timeout(FLUSH, protocol.next()).await
+                {
+                    if sink.send(Message::Text(text)).await.is_err() {
+                        return;
+                    }
+                }
+                break (4401, "Unauthorized".to_owned());
+            }
+            _ = &mut init_timeout, if !acked.load(Ordering::Relaxed) => {
+                break (4408, "Connection initialisation timeout".to_owned());
+            }
+            _ = keepalive.tick(), if acked.load(Ordering::Relaxed) => {
+                let ping = Message::Text(r#"{"type":"ping"}"#.to_owned());
+                if sink.send(ping).await.is_err() {
+                    return;
+                }
+            }
+            _ = stopping.changed() => break (1001, "Server shutting down".to_owned()),
+        }
+    };
+    let _ = sink.send(Message::close_with(close.0, close.1)).await;
+    let _ = sink.close().await;
+}
