@@ -4,7 +4,8 @@
 // me, refreshToken, the 401 -> refresh -> retry recipe of the README, logout
 // and the next `me` failing with UNAUTHENTICATED (HTTP 401), then one
 // BatchHttpLink request carrying several queries, then an authenticator app
-// (totp.mjs). The product steps run once
+// (totp.mjs), then a GraphQLWsLink subscription closed by a logout
+// (live.mjs). The product steps run once
 // schema.graphql has `createProduct` (see PRODUCTS below).
 import { readFileSync } from 'node:fs';
 import {
@@ -30,6 +31,7 @@ import {
   runCheck,
   waitForMails,
 } from './lib.mjs';
+import { liveJourney } from './live.mjs';
 import { totpJourney } from './totp.mjs';
 
 const SCHEMA_SDL = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
@@ -304,6 +306,9 @@ await runCheck(async () => {
 
   // 8. An authenticator app: enrol, sign in with its code, then a recovery code.
   done.push(await totpJourney(anonymous, (getToken) => httpClient(getToken).apollo));
+
+  // 9. Live security events over WebSocket (GraphQLWsLink + graphql-ws).
+  done.push(await liveJourney());
 
   // ==== PRODUCTS ===========================================================
   // Runs by itself once schema.graphql has `createProduct` (API.md §3).

@@ -1,4 +1,4 @@
-// Codegen: operations.graphql must use every Query and Mutation field of
+// Codegen: operations.graphql must use every Query, Mutation and Subscription field of
 // ../schema.graphql and validate against it; graphql-codegen (typescript +
 // typescript-operations) generates their types into generated/, and
 // `tsc --noEmit` type-checks typed-client.ts against them. Needs no server.
@@ -22,7 +22,7 @@ if (errors.length) {
 }
 
 // Root fields used by the operations (fragments spread on a root type count too).
-const used = { query: new Set(), mutation: new Set() };
+const used = { query: new Set(), mutation: new Set(), subscription: new Set() };
 const fragments = new Map(
   document.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
 );
@@ -44,7 +44,9 @@ const missing = [];
 for (const [kind, type] of [
   ['query', schema.getQueryType()],
   ['mutation', schema.getMutationType()],
+  ['subscription', schema.getSubscriptionType()],
 ]) {
+  if (!type) continue;
   const fields = Object.keys(type?.getFields() ?? {});
   const absent = fields.filter((f) => !used[kind].has(f));
   missing.push(...absent.map((f) => `${type.name}.${f}`));

@@ -3,12 +3,13 @@
 // to the loopback interface aborted. Opens /graphql as a browser does, types
 // `{ me { email } }` and an `Authorization: Bearer …` header of a user signed
 // in through the API, runs it and expects that user's email in the result
-// pane. Saves a screenshot under clients/output/.
+// pane; then runs a securityEvents subscription over WebSocket and expects
+// an event in the pane. Saves a screenshot under clients/output/.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { BASE, check, runCheck, signedInUser } from './lib.mjs';
+import { BASE, check, gqlData, runCheck, signedInUser } from './lib.mjs';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOT = new URL('output/graphiql.png', import.meta.url).pathname;
@@ -83,10 +84,29 @@ await runCheck(async () => {
     await result.getByText(user.email).first().waitFor({ timeout: 10000 });
     const text = await result.innerText();
     check(text.includes(`"email": "${user.email}"`), `the result pane shows: ${text}`);
+
+    // A subscription from the playground: over WebSocket (graphql-ws in
+    // GraphiQL, the headers as connection_init's payload); an event the
+    // API records then shows in the result pane.
+    await queryEditor.click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.press('Delete');
+    // Named: GraphiQL's fetcher sends only named subscriptions over WebSocket.
+    await page.keyboard.insertText('subscription Live { securityEvents { type } }');
+    // The fetcher picks WebSocket from the editor's parsed document, which
+    // GraphiQL updates a moment after typing.
+    await page.waitForTimeout(1000);
+    await page.locator('.graphiql-execute-button').click();
+    let seen = false;
+    for (let i = 0; !seen && i < 10; i++) {
+      await gqlData(`mutation { updateProfile(input: {firstName: "Playground ${i}"}) { id } }`, {}, { token: user.accessToken });
+      seen = await result.getByText('PROFILE_UPDATED').first().waitFor({ timeout: 1000 }).then(() => true, () => false);
+    }
+    check(seen, `no event in the result pane: ${await result.innerText()}`);
     await page.screenshot({ path: SCREENSHOT });
     check(pageErrors.length === 0, `errors in the page: ${pageErrors.join('; ')}`);
     if (blocked.length) console.error(`blocked non-loopback requests: ${blocked.join(', ')}`);
-    return `GraphiQL in Chromium ok: rendered, ran { me { email } } with the Bearer header, result shows ${user.email}; ${blocked.length} non-loopback requests blocked; screenshot ${SCREENSHOT}`;
+    return `GraphiQL in Chromium ok: rendered, ran { me { email } } with the Bearer header, result shows ${user.email}, a securityEvents subscription showed PROFILE_UPDATED; ${blocked.length} non-loopback requests blocked; screenshot ${SCREENSHOT}`;
   } finally {
     await context.close();
     await rm(profile, { recursive: true, force: true });

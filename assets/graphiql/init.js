@@ -56,7 +56,12 @@
     '',
   ].join('\n');
 
-  var fetcher = GraphiQL.createFetcher({ url: '/graphql' });
+  // Subscriptions over graphql-transport-ws on the same path; GraphiQL sends
+  // the headers editor's values (Authorization) as connection_init's payload.
+  var fetcher = GraphiQL.createFetcher({
+    url: '/graphql',
+    subscriptionUrl: (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/graphql',
+  });
   var root = ReactDOM.createRoot(container);
   root.render(
     React.createElement(GraphiQL, {
