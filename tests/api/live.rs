@@ -220,3 +220,16 @@ async fn a_revocation_on_another_instance_closes_the_socket() {
     revoked(&mut socket, Some("LOGGED_OUT")).await;
     other.terminate();
 }
+
+/// SIGTERM closes open sockets with 1001 (going away) at once, and the
+/// process exits cleanly.
+#[tokio::test]
+async fn shutting_down_closes_sockets_with_1001() {
+    let app = spawn_app().await;
+    let server = spawn_process(&app.db.url, &app.mail_dir, &[]).await;
+    let user = app.signed_in_user("leaving@example.com").await;
+    let mut socket = listening(&server.base, &user).await;
+    let stopping = tokio::task::spawn_blocking(move || server.terminate());
+    assert_eq!(socket.next(SOON).await, Next::Closed(1001));
+    assert!(stopping.await.unwrap().success());
+}
