@@ -17,6 +17,8 @@ pub enum AppError {
     BadUserInput(FieldErrors),
     Unauthenticated,
     Forbidden,
+    /// `FORBIDDEN` with the reason a client can act on (passkeys off).
+    ForbiddenBecause(String),
     NotFound,
     InvalidCredentials,
     AccountNotActive,
@@ -43,7 +45,7 @@ impl AppError {
         match self {
             AppError::BadUserInput(_) => "BAD_USER_INPUT",
             AppError::Unauthenticated => "UNAUTHENTICATED",
-            AppError::Forbidden => "FORBIDDEN",
+            AppError::Forbidden | AppError::ForbiddenBecause(_) => "FORBIDDEN",
             AppError::NotFound => "NOT_FOUND",
             AppError::InvalidCredentials => "INVALID_CREDENTIALS",
             AppError::AccountNotActive => "ACCOUNT_NOT_ACTIVE",
@@ -63,6 +65,7 @@ impl AppError {
             AppError::BadUserInput(fields) => format!("invalid input: {fields}"),
             AppError::Unauthenticated => "authentication required".into(),
             AppError::Forbidden => "you do not have permission to perform this action".into(),
+            AppError::ForbiddenBecause(why) => why.clone(),
             AppError::NotFound => "not found".into(),
             AppError::InvalidCredentials => "invalid credentials".into(),
             AppError::AccountNotActive => "this account is not active".into(),

@@ -5,6 +5,7 @@ pub mod api_token;
 pub mod email_change;
 pub mod email_outbox;
 pub mod one_time_code;
+pub mod passkey;
 pub mod product;
 pub mod rate_limit;
 pub mod recovery_code;
@@ -13,12 +14,14 @@ pub mod security_event;
 pub mod session;
 pub mod totp_factor;
 pub mod user;
+pub mod webauthn_challenge;
 
 pub mod prelude {
     pub use super::api_token::Entity as ApiToken;
     pub use super::email_change::Entity as EmailChange;
     pub use super::email_outbox::Entity as EmailOutbox;
     pub use super::one_time_code::Entity as OneTimeCode;
+    pub use super::passkey::Entity as Passkey;
     pub use super::product::Entity as Product;
     pub use super::rate_limit::Entity as RateLimit;
     pub use super::recovery_code::Entity as RecoveryCode;
@@ -27,4 +30,5 @@ pub mod prelude {
     pub use super::session::Entity as Session;
     pub use super::totp_factor::Entity as TotpFactor;
     pub use super::user::Entity as User;
+    pub use super::webauthn_challenge::Entity as WebauthnChallenge;
 }

@@ -13,6 +13,7 @@ mod m20261202_000008_create_security_events;
 mod m20261202_000009_second_factors;
 mod m20261202_000010_create_email_changes;
 mod m20261202_000011_outbox_urgency_and_dead_letters;
+mod m20261203_000012_create_passkeys;
 
 /// Folded text columns compare byte-wise on both backends (SQLite's BINARY,
 /// PostgreSQL's "C" collation), so keyset cursors order rows alike everywhere.
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_second_factors::Migration),
             Box::new(m20261202_000010_create_email_changes::Migration),
             Box::new(m20261202_000011_outbox_urgency_and_dead_letters::Migration),
+            Box::new(m20261203_000012_create_passkeys::Migration),
         ]
     }
 }

@@ -17,8 +17,10 @@ const MIN_SECRET_BYTES: usize = 32;
 
 mod jwt;
 mod vars;
+mod webauthn;
 
 pub use jwt::{JWT_KEY_FILE, JwtAlgorithm, JwtClaims, JwtKeySource, JwtSettings};
+pub use webauthn::{RelyingParty, WebauthnSettings};
 
 use vars::{Vars, invalid, load_or_generate_secret, parse_cidr, parse_email_url, parse_url};
 
@@ -135,6 +137,8 @@ pub struct Settings {
     pub max_complexity: usize,
     /// How access tokens are signed and what they claim (API.md §8.3).
     pub jwt: JwtSettings,
+    /// Passkeys' relying party, or why passkeys are off.
+    pub webauthn: WebauthnSettings,
 }
 
 /// Something worth telling the operator once logging is up (config loads first).
@@ -211,6 +215,7 @@ impl Settings {
         .trim_end_matches('/')
         .to_owned();
         let jwt = JwtSettings::from_vars(&v, app_env, &public_url, secret_dir)?;
+        let webauthn = WebauthnSettings::from_vars(&v, &public_url)?;
         let settings = Settings {
             database_url: v
                 .get("DATABASE_URL")
@@ -298,6 +303,7 @@ impl Settings {
             max_depth: v.positive("MAX_DEPTH", 20)?,
             max_complexity: v.positive("MAX_COMPLEXITY", 1000)?,
             jwt,
+            webauthn,
         };
         Ok((settings, warnings))
     }

@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::db;
 use crate::metrics::Metrics;
 use crate::services::live::LiveHub;
+use crate::services::passkeys::Passkeys;
 use crate::services::workers::Workers;
 
 const SLOW_QUERY: Duration = Duration::from_millis(250);
@@ -44,6 +45,8 @@ pub struct AppContext {
     pub workers: Arc<Workers>,
     /// The open WebSocket connections, by user (`services::live`).
     pub live: Arc<LiveHub>,
+    /// Passkeys' relying party, or why passkeys are off.
+    pub passkeys: Arc<Passkeys>,
 }
 
 impl AppContext {
@@ -87,6 +90,7 @@ impl AppContext {
             mail_wake: Arc::new(Notify::new()),
             workers: Arc::default(),
             live: Arc::default(),
+            passkeys: Arc::new(Passkeys::new(&settings)),
             db,
             settings,
         })

@@ -1,12 +1,15 @@
 //! Periodic clean-up of rows that can no longer matter: expired or revoked
 //! sessions (their refresh tokens go with them), expired or revoked API
-//! tokens, dead one-time codes, stale rate-limit windows, and delivered mail.
+//! tokens, dead one-time codes, stale rate-limit windows, delivered mail,
+//! and passkey ceremonies never finished.
 //! Every instance may run it; the deletes are idempotent.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use entity::{api_token, email_outbox, one_time_code, rate_limit, refresh_token, session};
+use entity::{
+    api_token, email_outbox, one_time_code, rate_limit, refresh_token, session, webauthn_challenge,
+};
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use tokio::sync::watch;
@@ -33,6 +36,8 @@ pub struct Purged {
     pub mails: u64,
     /// Security events older than `AUDIT_RETENTION`.
     pub events: u64,
+    /// Passkey ceremonies begun and never finished.
+    pub passkey_challenges: u64,
 }
 
 pub async fn purge(
@@ -88,8 +93,14 @@ pub async fn purge(
         .await?
         .rows_affected;
     let events = security_events::purge(db, audit_retention, now).await?;
+    let passkey_challenges = webauthn_challenge::Entity::delete_many()
+        .filter(webauthn_challenge::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?
+        .rows_affected;
     Ok(Purged {
         events,
+        passkey_challenges,
         sessions,
         refresh_tokens,
         api_tokens,

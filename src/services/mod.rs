@@ -18,6 +18,7 @@ pub mod mail;
 pub mod maintenance;
 pub mod otp;
 pub mod pagination;
+pub mod passkeys;
 pub mod passwords;
 pub mod products;
 pub mod profile;

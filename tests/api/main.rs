@@ -19,6 +19,7 @@ mod live;
 mod metrics;
 mod outbox;
 mod pagination;
+mod passkeys;
 mod passwords;
 mod resources;
 mod robustness;

@@ -3,6 +3,7 @@
 mod account;
 mod auth;
 mod lifecycle;
+mod passkey;
 mod password;
 mod product;
 mod second_factor;
@@ -15,6 +16,7 @@ pub struct Mutation(
     account::AccountMutation,
     auth::AuthMutation,
     lifecycle::LifecycleMutation,
+    passkey::PasskeyMutation,
     password::PasswordMutation,
     product::ProductMutation,
     second_factor::SecondFactorMutation,

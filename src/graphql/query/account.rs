@@ -1,7 +1,9 @@
 use async_graphql::{Context, Object, Result};
 
+use crate::graphql::app;
 use crate::graphql::guards::{IsAuthenticated, viewer};
-use crate::graphql::types::User;
+use crate::graphql::types::{Passkey, User};
+use crate::services::passkeys;
 
 #[derive(Default)]
 pub struct AccountQuery;
@@ -12,5 +14,12 @@ impl AccountQuery {
     #[graphql(guard = "IsAuthenticated")]
     async fn me(&self, ctx: &Context<'_>) -> Result<User> {
         Ok(User::new(viewer(ctx)?.clone()))
+    }
+
+    /// The viewer's passkeys, oldest first.
+    #[graphql(guard = "IsAuthenticated")]
+    async fn passkeys(&self, ctx: &Context<'_>) -> Result<Vec<Passkey>> {
+        let rows = passkeys::list(app(ctx)?, viewer(ctx)?.id).await?;
+        Ok(rows.into_iter().map(Passkey::from).collect())
     }
 }

@@ -16,7 +16,7 @@ pub use auth::{
     ReauthenticateOk, ReauthenticateResult, Session,
 };
 pub use product::{CreateProductInput, Product, ProductFilter, ProductOrder, UpdateProductInput};
-pub use second_factor::{RecoveryCodes, TotpEnrollment};
+pub use second_factor::{Passkey, PasskeyOptions, RecoveryCodes, TotpEnrollment};
 pub use security_event::{SecurityEvent, SecurityEventFilter, SecurityEventType};
 pub use user::{Gender, User, UserFilter, UserOrder};
 

@@ -1,6 +1,9 @@
-//! Authenticator-app enrolment and recovery codes (API.md §8.4).
+//! Authenticator-app enrolment, recovery codes and passkeys (API.md §8.4).
 
-use async_graphql::SimpleObject;
+use async_graphql::{ID, Json, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::passkey;
+use uuid::Uuid;
 
 use crate::services::totp::Enrollment;
 
@@ -30,4 +33,43 @@ impl From<Enrollment> for TotpEnrollment {
 #[derive(SimpleObject)]
 pub struct RecoveryCodes {
     pub codes: Vec<String>,
+}
+
+/// A passkey of the viewer's.
+#[derive(SimpleObject)]
+pub struct Passkey {
+    pub id: ID,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl From<passkey::Model> for Passkey {
+    fn from(row: passkey::Model) -> Self {
+        Passkey {
+            id: ID(row.id.to_string()),
+            name: row.name,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+        }
+    }
+}
+
+/// A begun passkey ceremony: `options` is the bare `publicKey` member for
+/// `PublicKeyCredential.parseCreationOptionsFromJSON` (registration) or
+/// `parseRequestOptionsFromJSON` (sign-in); `challengeId` goes back with
+/// the credential.
+#[derive(SimpleObject)]
+pub struct PasskeyOptions {
+    pub challenge_id: ID,
+    pub options: Json<serde_json::Value>,
+}
+
+impl From<(Uuid, serde_json::Value)> for PasskeyOptions {
+    fn from((id, options): (Uuid, serde_json::Value)) -> Self {
+        PasskeyOptions {
+            challenge_id: ID(id.to_string()),
+            options: Json(options),
+        }
+    }
 }

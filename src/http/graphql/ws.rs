@@ -26,7 +26,7 @@ use async_graphql::http::{WebSocket as Protocol, WebSocketProtocols, WsMessage};
 use async_graphql::parser::types::OperationType;
 use futures_util::{SinkExt, StreamExt, future};
 use poem::http::{StatusCode, header};
-use poem::web::websocket::{Message, WebSocket};
+use poem::web::websocket::{Message, WebSocket, WebSocketConfig};
 use poem::{FromRequest, IntoResponse, Request, Response};
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -75,7 +75,16 @@ pub async fn upgrade(req: &Request, state: &AppState) -> Response {
             .header(header::USER_AGENT)
             .map(|ua| ua.chars().take(512).collect()),
     };
+    // Sockets mostly sit idle: small buffers (tungstenite's 128 KiB each
+    // way were most of a socket's memory), and client messages no bigger
+    // than a request body may be.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
+        .max_message_size(Some(state.app.settings.max_body_bytes))
+        .max_frame_size(Some(state.app.settings.max_body_bytes));
     ws.protocols([SUBPROTOCOL])
+        .config(config)
         .on_upgrade(move |socket| serve(socket, state, context))
         .into_response()
 }

@@ -1,0 +1,79 @@
+//! The state between the two halves of a WebAuthn ceremony, kept in the
+//! database for `TTL` and taken once: a conditional delete that returns the
+//! row, so of two finishes racing with one challenge exactly one gets it,
+//! on any instance.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Duration;
+use entity::webauthn_challenge::{self, Column, Entity};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::db::now;
+use crate::error::{AppError, AppResult};
+use crate::services::AppContext;
+
+/// How long a ceremony may take (API.md §8.4).
+const TTL: Duration = Duration::minutes(5);
+
+#[derive(Clone, Copy)]
+pub enum Purpose {
+    Register,
+    Login,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Register => "register",
+            Purpose::Login => "login",
+        }
+    }
+}
+
+/// Keeps `state` for `TTL`; answers the ceremony's id.
+pub async fn store(
+    app: &AppContext,
+    user_id: Option<Uuid>,
+    purpose: Purpose,
+    state: &impl Serialize,
+) -> AppResult<Uuid> {
+    let id = Uuid::new_v4();
+    webauthn_challenge::ActiveModel {
+        id: Set(id),
+        user_id: Set(user_id),
+        purpose: Set(purpose.as_str().to_owned()),
+        state: Set(serde_json::to_string(state).map_err(AppError::internal)?),
+        expires_at: Set(now() + TTL),
+    }
+    .insert(&app.db)
+    .await?;
+    Ok(id)
+}
+
+/// Takes the live ceremony `id` of `purpose`, once: its user and state.
+pub async fn take<T: DeserializeOwned>(
+    app: &AppContext,
+    id: Uuid,
+    purpose: Purpose,
+) -> AppResult<Option<(Option<Uuid>, T)>> {
+    let taken = Entity::delete_many()
+        .filter(Column::Id.eq(id))
+        .filter(Column::Purpose.eq(purpose.as_str()))
+        .filter(Column::ExpiresAt.gt(now()))
+        .exec_with_returning(&app.db)
+        .await?;
+    let Some(row) = taken.into_iter().next() else {
+        return Ok(None);
+    };
+    let state = serde_json::from_str(&row.state).map_err(AppError::internal)?;
+    Ok(Some((row.user_id, state)))
+}
+
+/// How a credential id is stored and looked up: base64url, no padding.
+pub fn credential_key(id: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(id)
+}
