@@ -6,6 +6,8 @@
 #   apollo    Apollo Client 4: the user journey, 401 -> refresh, BatchHttpLink
 #   codegen   graphql-codegen over ../schema.graphql + operations.graphql, tsc
 #   graphiql  the self-hosted playground in Debian's Chromium (playwright-core)
+#   passkeys  register, sign in with and delete a passkey in Chromium with a
+#             CDP virtual authenticator
 #   schema    live introspection == schema.graphql (graphql-js, both directions)
 #   jose      jose verifies an access token from the discovered JWKS (EdDSA)
 #   metrics   promtool check metrics on METRICS_ADDR's /metrics
@@ -24,7 +26,7 @@ fi
 BIN=$(realpath "$1")
 shift
 STEPS=("$@")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(audit apollo codegen graphiql schema jose metrics fuzz)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(audit apollo codegen graphiql passkeys schema jose metrics fuzz)
 cd "$(dirname "$0")"
 CLIENTS=$(pwd)
 started=$(date +%s)
@@ -68,6 +70,9 @@ trap 'exit 130' INT TERM
 PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 BASE="http://127.0.0.1:$PORT"
 METRICS_PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+# The passkeys step's page: http://localhost:$PAGE_PORT, served by the
+# browser's own request interception (an IP cannot be a WebAuthn RP id).
+PAGE_PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 mkdir -p "$WORK/mail"
 # Access tokens signed with an EdDSA key, so that every client works with
 # asymmetric tokens and jose can verify them from the published JWKS.
@@ -91,6 +96,8 @@ mkdir -p "$WORK/mail"
     JWT_ALGORITHM=EdDSA \
     METRICS_ADDR="127.0.0.1:$METRICS_PORT" \
     JWT_PRIVATE_KEY_FILE="$WORK/jwt.pem" \
+    WEBAUTHN_RP_ID=localhost \
+    WEBAUTHN_ORIGINS="http://localhost:$PAGE_PORT" \
     "$BIN" serve
 ) >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
@@ -108,6 +115,7 @@ echo "clients: authql at $BASE (database and mail in $WORK)"
 
 export AUTHQL_URL="$BASE" AUTHQL_MAIL_DIR="$WORK/mail" AUTHQL_WORK="$WORK"
 export AUTHQL_METRICS_URL="http://127.0.0.1:$METRICS_PORT"
+export AUTHQL_PAGE_ORIGIN="http://localhost:$PAGE_PORT"
 
 # --- the steps ---
 passed=0
@@ -143,6 +151,7 @@ for step in "${STEPS[@]}"; do
     apollo) run_step apollo node apollo.mjs ;;
     codegen) run_step codegen node codegen-check.mjs ;;
     graphiql) run_step graphiql node graphiql.mjs ;;
+    passkeys) run_step passkeys node passkeys.mjs ;;
     schema) run_step schema node schema-check.mjs ;;
     jose) run_step jose node jose.mjs ;;
     metrics) run_step metrics ./metrics.sh ;;

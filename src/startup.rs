@@ -160,6 +160,7 @@ impl Application {
         let served = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(routes, stop, Some(GRACEFUL_SHUTDOWN))
             .await;
+        self.state.app.live.drained(GRACEFUL_SHUTDOWN).await;
         let _ = stop_workers.send(true);
         if let Some(metrics) = metrics {
             let _ = metrics.await;

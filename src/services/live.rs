@@ -52,6 +52,8 @@ const BUFFERED: usize = 64;
 pub struct LiveHub {
     users: Mutex<HashMap<Uuid, Entry>>,
     stopping: watch::Sender<bool>,
+    /// Sockets being served, signed in or not (see `serving`).
+    sockets: watch::Sender<usize>,
 }
 
 impl Default for LiveHub {
@@ -59,7 +61,17 @@ impl Default for LiveHub {
         LiveHub {
             users: Mutex::default(),
             stopping: watch::channel(false).0,
+            sockets: watch::channel(0).0,
         }
+    }
+}
+
+/// Counts a socket as served until dropped.
+pub struct Serving(Arc<LiveHub>);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.sockets.send_modify(|n| *n -= 1);
     }
 }
 
@@ -84,6 +96,19 @@ impl LiveHub {
     /// Changes once, when the server starts shutting down.
     pub fn stopping(&self) -> watch::Receiver<bool> {
         self.stopping.subscribe()
+    }
+
+    /// Marks one more socket as served, for `drained`.
+    pub fn serving(self: &Arc<Self>) -> Serving {
+        self.sockets.send_modify(|n| *n += 1);
+        Serving(self.clone())
+    }
+
+    /// Waits (at most `limit`) until every socket has sent its close:
+    /// upgraded connections are not the HTTP server's to wait for.
+    pub async fn drained(&self, limit: Duration) {
+        let mut sockets = self.sockets.subscribe();
+        let _ = tokio::time::timeout(limit, sockets.wait_for(|n| *n == 0)).await;
     }
 
     fn is_empty(&self) -> bool {

@@ -94,6 +94,7 @@ async fn serve(
     state: AppState,
     context: RequestContext,
 ) {
+    let _serving = state.app.live.serving();
     let (mut sink, stream) = socket.split();
     let inbound = stream
         .take_while(|m| future::ready(m.is_ok()))
