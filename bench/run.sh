@@ -8,8 +8,10 @@
 # and with the same settings. Every response is checked (HTTP 200, `data`
 # present, no `errors`). Prints, per scenario, requests/s, p50/p99 latency,
 # errors, the server's peak RSS (VmHWM, reset before each scenario) and CPU
-# time per request, and authql ÷ floor. The table is also written to
-# bench/results/.
+# time per request, and authql ÷ floor. On postgres the floor also runs
+# against PostgreSQL (FLOOR_DATABASE_URL: the statements each scenario
+# needs, prepared, through tokio-postgres) and a second table gives authql ÷
+# PG floor. The tables are also written to bench/results/.
 #
 # Environment: DURATION (default 10s per scenario), PORT_BASE (default 18080),
 # SCENARIOS (default "S0 S1 S2 S3 S4 S5 S6 S7"; a subset for quick runs),
@@ -24,18 +26,20 @@ DURATION=${DURATION:-10s}
 PORT_BASE=${PORT_BASE:-18080}
 authql_port=$PORT_BASE
 floor_port=$((PORT_BASE + 10))
+pgfloor_port=$((PORT_BASE + 11))
 work=$(mktemp -d)
 mkdir -p bench/results
 results="bench/results/$(date -u +%Y%m%d-%H%M%S)-$backend.md"
 pids=()
 pg_db=""
+pgfloor_db=""
 
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  if [ -n "$pg_db" ]; then
-    psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null 2>&1 || true
-  fi
+  for db in "$pg_db" "$pgfloor_db"; do
+    [ -n "$db" ] && psql -q -h 127.0.0.1 -U postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -90,7 +94,20 @@ pids+=("$authql_pid")
 "$floor_bin" "127.0.0.1:$floor_port" >"$work/floor.log" 2>&1 &
 floor_pid=$!
 pids+=("$floor_pid")
-for port in "$authql_port" "$floor_port"; do
+# On PostgreSQL, the floor again with FLOOR_DATABASE_URL: only the
+# statements each scenario needs, through tokio-postgres (its README), so
+# authql ÷ PG floor says how much of the gap is authql's own.
+ports=("$authql_port" "$floor_port")
+if [ "$backend" = postgres ]; then
+  pgfloor_db="authql_pgfloor_$$"
+  psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $pgfloor_db" >/dev/null
+  FLOOR_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$pgfloor_db" \
+    "$floor_bin" "127.0.0.1:$pgfloor_port" >"$work/pgfloor.log" 2>&1 &
+  pgfloor_pid=$!
+  pids+=("$pgfloor_pid")
+  ports+=("$pgfloor_port")
+fi
+for port in "${ports[@]}"; do
   for _ in $(seq 1 100); do
     curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
     sleep 0.1
@@ -125,6 +142,7 @@ token_for() {
 }
 authql_token=$(token_for "$authql_port")
 floor_token=$(token_for "$floor_port")
+[ "$backend" = postgres ] && pgfloor_token=$(token_for "$pgfloor_port")
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
@@ -148,7 +166,7 @@ run() {
 
 field() { echo "$1" | sed -E "s/.* $2=([^ ]+).*/\1/"; }
 
-declare -A A F
+declare -A A F P
 wanted=" ${SCENARIOS:-S0 S1 S2 S3 S4 S5 S6 S7} "
 scenarios=()
 for s in S0 S1 S2 S3 S4 S5; do [[ $wanted == *" $s "* ]] && scenarios+=("$s"); done
@@ -159,6 +177,10 @@ for s in "${scenarios[@]}"; do
   c=$(conns_of "$s")
   log "$s on the floor"
   F[$s]=$(run "$s" "$floor_port" "$floor_pid" "$c" "$s" "$(auth_of "$s" "$floor_token")")
+  if [ "$backend" = postgres ]; then
+    log "$s on the PostgreSQL floor"
+    P[$s]=$(run "$s" "$pgfloor_port" "$pgfloor_pid" "$c" "$s" "$(auth_of "$s" "$pgfloor_token")")
+  fi
   [ "$s" = S4 ] && probe
   log "$s on authql"
   A[$s]=$(run "$s" "$authql_port" "$authql_pid" "$c" "$s" "$(auth_of "$s" "$authql_token")")
@@ -203,6 +225,15 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
   [ -n "$S6" ] && echo "S6 logins alongside: $(field "$S6_logins" rps) req/s, $(field "$S6_logins" errors) errors ($(field "$S6_logins" login_ok) signed in, $(field "$S6_logins" rate_limited) RATE_LIMITED, $(field "$S6_logins" unavailable) SERVICE_UNAVAILABLE, $(field "$S6_logins" other) other, $(field "$S6_logins" socket_errors) socket errors)."
   [ -n "$S7" ] && echo "S7 outcomes: $(field "$S7" login_ok) signed in, $(field "$S7" rate_limited) RATE_LIMITED, $(field "$S7" unavailable) SERVICE_UNAVAILABLE, $(field "$S7" other) other, $(field "$S7" socket_errors) socket errors."
   [ -n "${F[S4]:-}" ] && echo "Floor peak RSS during S4: $(field "${F[S4]}" rss_mib) MiB."
+  if [ "$backend" = postgres ]; then
+    echo
+    echo "| scenario | PG floor req/s | PG floor ÷ floor | authql ÷ PG floor | PG floor CPU µs/req |"
+    echo "|---|---:|---:|---:|---:|"
+    for s in "${scenarios[@]}"; do
+      pr=$(field "${P[$s]}" rps) fr=$(field "${F[$s]}" rps) ar=$(field "${A[$s]}" rps)
+      echo "| $s | $pr | $(awk -v p="$pr" -v f="$fr" 'BEGIN { if (f > 0) printf "%.2f", p / f; else print "n/a" }') | **$(awk -v a="$ar" -v p="$pr" 'BEGIN { if (p > 0) printf "%.2f", a / p; else print "n/a" }')** | $(field "${P[$s]}" cpu_us) |"
+    done
+  fi
   true
 } | tee "$results"
 log "written to $results"
