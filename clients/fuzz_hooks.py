@@ -11,7 +11,37 @@ an `extensions.code` on every error.
 import json
 import os
 
+import graphql
 import schemathesis
+from hypothesis import strategies as st
+from schemathesis.graphql import nodes
+
+
+def _json_value():
+    """Any JSON value as a GraphQL literal: what a hostile client can put
+    in a `JSON` argument (a passkey's credential), nested a few levels."""
+    scalars = st.one_of(
+        st.text(max_size=40).map(nodes.String),
+        st.integers().map(nodes.Int),
+        st.booleans().map(nodes.Boolean),
+        st.just(graphql.NullValueNode()),
+    )
+    names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True)
+    return st.recursive(
+        scalars,
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4).map(nodes.List),
+            st.dictionaries(names, inner, max_size=4).map(
+                lambda d: nodes.Object(
+                    [graphql.ObjectFieldNode(name=graphql.NameNode(value=k), value=v) for k, v in d.items()]
+                )
+            ),
+        ),
+        max_leaves=12,
+    )
+
+
+schemathesis.graphql.scalar("JSON", _json_value())
 
 
 def _errors(payload):
