@@ -233,3 +233,25 @@ async fn shutting_down_closes_sockets_with_1001() {
     assert_eq!(socket.next(SOON).await, Next::Closed(1001));
     assert!(stopping.await.unwrap().success());
 }
+
+/// The protocol's own close codes for a client that breaks it: a message
+/// that is not the protocol's is 4400, a subscribe before the
+/// acknowledgement 4401, a second connection_init 4429.
+#[tokio::test]
+async fn a_client_that_breaks_the_protocol_is_closed_with_its_code() {
+    let app = spawn_app().await;
+    let user = app.signed_in_user("rude@example.com").await;
+
+    let mut socket = Socket::acked(&app.base, &user.bearer()).await;
+    socket.send(json!({ "type": "no such thing" })).await;
+    assert_eq!(socket.next(SOON).await, Next::Closed(4400));
+
+    let mut socket = Socket::raw(&app.base).await;
+    socket.subscribe_events("1").await;
+    assert_eq!(socket.next(SOON).await, Next::Closed(4401));
+
+    let mut socket = Socket::acked(&app.base, &user.bearer()).await;
+    let init = json!({ "type": "connection_init", "payload": { "Authorization": user.bearer() } });
+    socket.send(init).await;
+    assert_eq!(socket.next(SOON).await, Next::Closed(4429));
+}

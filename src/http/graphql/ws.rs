@@ -170,7 +170,10 @@ async fn serve(
                 }
                 Some(WsMessage::Close(code, reason)) => {
                     let refused = refusal.lock().unwrap_or_else(|p| p.into_inner()).take();
-                    break refused.map_or((code, reason), |(c, r)| (c, r.to_owned()));
+                    break match refused {
+                        Some((code, reason)) => (code, reason.to_owned()),
+                        None => protocol_close(code, reason),
+                    };
                 }
                 None => return,
             },
@@ -196,6 +199,46 @@ async fn serve(
             _ = stopping.changed() => break (1001, "Server shutting down".to_owned()),
         }
     };
-    let _ = sink.send(Message::close_with(close.0, close.1)).await;
+    let _ = sink
+        .send(Message::close_with(close.0, fit_close_reason(close.1)))
+        .await;
     let _ = sink.close().await;
+}
+
+/// The codes the graphql-transport-ws protocol gives where async-graphql's
+/// engine uses generic ones: a message that is not the protocol's is
+/// `4400`, a `subscribe` before the acknowledgement `4401`.
+fn protocol_close(code: u16, reason: String) -> (u16, String) {
+    match code {
+        1002 => (4400, reason),
+        1011 => (4401, "Unauthorized".to_owned()),
+        _ => (code, reason),
+    }
+}
+
+/// A close frame's reason is at most 123 bytes (RFC 6455 §5.5): a longer
+/// one (a parse error's message) is cut at a character boundary.
+fn fit_close_reason(mut reason: String) -> String {
+    const MAX: usize = 123;
+    if reason.len() > MAX {
+        let mut end = MAX;
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        reason.truncate(end);
+    }
+    reason
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_close_reason;
+
+    #[test]
+    fn close_reasons_fit_a_control_frame() {
+        assert_eq!(fit_close_reason("short".into()), "short");
+        let long = "é".repeat(100);
+        let cut = fit_close_reason(long);
+        assert!(cut.len() <= 123 && cut.chars().all(|c| c == 'é'));
+    }
 }

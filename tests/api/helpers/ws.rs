@@ -20,9 +20,8 @@ pub enum Next {
 }
 
 impl Socket {
-    /// Connects to `base` (`http://…`) and sends `connection_init` with this
-    /// `Authorization` (none: an empty payload).
-    pub async fn open(base: &str, authorization: Option<&str>) -> Socket {
+    /// Connects to `base` (`http://…`) and sends nothing yet.
+    pub async fn raw(base: &str) -> Socket {
         let url = format!("{}/graphql", base.replacen("http", "ws", 1));
         let mut request = url.into_client_request().unwrap();
         request.headers_mut().insert(
@@ -36,7 +35,13 @@ impl Socket {
             response.headers()["sec-websocket-protocol"],
             "graphql-transport-ws"
         );
-        let mut socket = Socket(stream);
+        Socket(stream)
+    }
+
+    /// Connects to `base` (`http://…`) and sends `connection_init` with this
+    /// `Authorization` (none: an empty payload).
+    pub async fn open(base: &str, authorization: Option<&str>) -> Socket {
+        let mut socket = Socket::raw(base).await;
         let payload = match authorization {
             Some(a) => json!({ "Authorization": a }),
             None => json!({}),
