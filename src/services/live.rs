@@ -16,9 +16,10 @@
 //!   last moments, every `SQLITE_POLL`, one indexed query per instance
 //!   however many sockets are open.
 //!
-//! The safety net is the tick: every socket looks every `TICK` even if no
-//! notification came (a lost notification, an access token reaching
-//! `exp`), so revocation closes it within two seconds in every case.
+//! The safety net is the tick: every socket re-checks its credential every
+//! `TICK` even if no notification came (a lost notification, an access
+//! token reaching `exp`), so revocation closes it within two seconds in
+//! every case; it reads its events on the tick only every `EVENTS_EVERY`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -40,6 +41,8 @@ use crate::services::authentication;
 pub const CHANNEL: &str = "authql_security_events";
 /// How often a socket looks without being woken.
 const TICK: Duration = Duration::from_secs(1);
+/// Every how many ticks a socket that was not woken reads its events.
+const EVENTS_EVERY: u32 = 5;
 /// How often SQLite's listener reads which users had events.
 const SQLITE_POLL: Duration = Duration::from_millis(200);
 /// How far back a socket reads for events it has not yet seen: a change's
@@ -218,12 +221,19 @@ impl LiveSocket {
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut seen = Seen::new(now(), LOOK_BACK);
+        let mut ticks: u32 = 0;
         loop {
-            tokio::select! {
-                _ = woken.changed() => {}
-                _ = tick.tick() => {}
+            let woke = tokio::select! {
+                _ = woken.changed() => true,
+                _ = tick.tick() => false,
+            };
+            // Events come with a wake-up; the tick reads them only every
+            // `EVENTS_EVERY` ticks, for a notification that was lost. The
+            // credential is checked on every tick (the 2-second promise).
+            ticks = ticks.wrapping_add(u32::from(!woke));
+            if woke || ticks.is_multiple_of(EVENTS_EVERY) {
+                self.deliver(app, &mut seen).await;
             }
-            self.deliver(app, &mut seen).await;
             match authentication::authenticate(app, &self.authorization).await {
                 Err(AppError::Unauthenticated) => {
                     // The revoking change committed with its event.
