@@ -10,6 +10,7 @@ pub mod jwt;
 pub mod keys;
 pub mod link_token;
 pub mod password;
+mod phc;
 pub mod recovery_codes;
 pub mod sealed;
 pub mod tokens;

@@ -15,14 +15,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use argon2::{Algorithm, Argon2, Params, Version};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use prometheus::Histogram;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use super::hash_memory::BlockBuffer;
+use super::phc::{Phc, decode, encode};
 use crate::auth::django_hash::{self, DjangoHash, Refusal};
 use crate::domain::Password;
 use crate::error::AppError;
@@ -66,13 +65,6 @@ pub struct PasswordHasher {
     /// Verified against for unknown accounts, so they cost what known ones do.
     dummy_hash: String,
     metrics: Arc<Metrics>,
-}
-
-/// A parsed PHC string of the form `$argon2id$v=19$m=..,t=..,p=..$salt$hash`.
-struct Phc {
-    params: Params,
-    salt: Vec<u8>,
-    hash: Vec<u8>,
 }
 
 impl PasswordHasher {
@@ -242,47 +234,6 @@ fn lower_priority() {}
 fn default_params() -> Params {
     // The constants are valid argon2 parameters; `DEFAULT` is the same OWASP set.
     Params::new(M_COST, T_COST, P_COST, Some(OUTPUT_LEN)).unwrap_or(Params::DEFAULT)
-}
-
-fn encode(params: &Params, salt: &[u8], hash: &[u8]) -> String {
-    format!(
-        "$argon2id$v=19$m={},t={},p={}${}${}",
-        params.m_cost(),
-        params.t_cost(),
-        params.p_cost(),
-        B64.encode(salt),
-        B64.encode(hash)
-    )
-}
-
-fn decode(phc: &str) -> Option<Phc> {
-    let mut parts = phc.split('$');
-    if !(parts.next()?.is_empty() && parts.next()? == "argon2id" && parts.next()? == "v=19") {
-        return None;
-    }
-    let (mut m, mut t, mut p) = (None, None, None);
-    for kv in parts.next()?.split(',') {
-        let (k, v) = kv.split_once('=')?;
-        let v: u32 = v.parse().ok()?;
-        match k {
-            "m" => m = Some(v),
-            "t" => t = Some(v),
-            "p" => p = Some(v),
-            _ => return None,
-        }
-    }
-    let salt = B64.decode(parts.next()?).ok()?;
-    let hash = B64.decode(parts.next()?).ok()?;
-    if parts.next().is_some() || hash.is_empty() {
-        return None;
-    }
-    // Refuse absurd stored parameters rather than allocate whatever they ask.
-    let (m, t, p) = (m?, t?, p?);
-    if m > 65_536 || t > 16 || p > 8 {
-        return None;
-    }
-    let params = Params::new(m, t, p, Some(hash.len())).ok()?;
-    Some(Phc { params, salt, hash })
 }
 
 #[cfg(test)]

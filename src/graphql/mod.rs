@@ -3,6 +3,7 @@
 
 pub mod codes;
 pub mod document;
+mod document_cache;
 pub mod guards;
 pub mod loaders;
 pub mod mutation;
