@@ -173,14 +173,7 @@ async fn execute(
         }
         _ => Viewer::Anonymous,
     };
-    let context = RequestContext {
-        viewer,
-        operation: OperationType::Query,
-        client_ip: client_ip(req, &state.app.settings.trusted_proxies),
-        user_agent: req
-            .header(header::USER_AGENT)
-            .map(|ua| ua.chars().take(512).collect()),
-    };
+    let context = request_context(req, state, viewer, OperationType::Query);
 
     let mut bodies = Vec::with_capacity(batch.operations.len());
     let mut all_request_errors = true;
@@ -265,4 +258,22 @@ async fn execute(
         bodies.pop().unwrap_or(Value::Null)
     };
     json_response(status, format, &body)
+}
+
+/// What resolvers learn of the request besides its document: who, and from
+/// where (the client IP behind trusted proxies, the user agent, cut).
+fn request_context(
+    req: &Request,
+    state: &AppState,
+    viewer: Viewer,
+    operation: OperationType,
+) -> RequestContext {
+    RequestContext {
+        viewer,
+        operation,
+        client_ip: client_ip(req, &state.app.settings.trusted_proxies),
+        user_agent: req
+            .header(header::USER_AGENT)
+            .map(|ua| ua.chars().take(512).collect()),
+    }
 }

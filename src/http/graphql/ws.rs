@@ -31,9 +31,8 @@ use poem::{FromRequest, IntoResponse, Request, Response};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use crate::auth::RequestContext;
+use crate::auth::{RequestContext, Viewer};
 use crate::graphql::loaders::UserLoader;
-use crate::http::client_ip;
 use crate::http::state::AppState;
 use crate::services::live::{self, LiveSocket, Refused};
 
@@ -67,14 +66,8 @@ pub async fn upgrade(req: &Request, state: &AppState) -> Response {
         Err(e) => return e.into_response(),
     };
     let state = state.clone();
-    let context = RequestContext {
-        viewer: Default::default(),
-        operation: OperationType::Subscription,
-        client_ip: client_ip(req, &state.app.settings.trusted_proxies),
-        user_agent: req
-            .header(header::USER_AGENT)
-            .map(|ua| ua.chars().take(512).collect()),
-    };
+    let context =
+        super::request_context(req, &state, Viewer::Anonymous, OperationType::Subscription);
     // Sockets mostly sit idle: small buffers (tungstenite's 128 KiB each
     // way were most of a socket's memory), and client messages no bigger
     // than a request body may be.

@@ -22,6 +22,7 @@ use crate::services::login::record_sign_in;
 use crate::services::login_limits::LoginLimits;
 use crate::services::security_events as events;
 use crate::services::sessions::{ClientInfo, Tokens, open_session};
+use crate::services::{accounts, users};
 
 /// Starts a sign-in: the options for `navigator.credentials.get`. With an
 /// address, only that account's passkeys will do; an unknown address gets
@@ -32,12 +33,7 @@ pub async fn begin_login(app: &AppContext, email: Option<&str>) -> AppResult<(Uu
         None => None,
         Some(raw) => {
             let found = match Email::parse(raw) {
-                Ok(email) => {
-                    user::Entity::find()
-                        .filter(user::Column::EmailKey.eq(email.key()))
-                        .one(&app.db)
-                        .await?
-                }
+                Ok(email) => accounts::find_by_email(&app.db, &email).await?,
                 Err(_) => None,
             };
             // Nobody has the nil id: the ceremony can then never succeed.
@@ -142,8 +138,7 @@ async fn judge(
     if !result.user_verified() {
         return Err(owner);
     }
-    let user = user::Entity::find_by_id(row.user_id)
-        .one(&app.db)
+    let user = users::find(app, row.user_id)
         .await
         .ok()
         .flatten()
