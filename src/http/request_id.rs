@@ -11,6 +11,15 @@ use tracing::Instrument;
 
 pub struct RequestSpan;
 
+/// A random (version 4) UUID from the thread's generator: `Uuid::new_v4`
+/// asks the kernel (`getrandom`, a system call) on every request, and a
+/// request id needs to be unique, not secret.
+fn new_request_id() -> String {
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string()
+}
+
 /// The path as logged: the mailed-link routes carry a uid and a token in
 /// the path, which must not reach the logs.
 fn loggable_path(path: &str) -> &str {
@@ -42,7 +51,7 @@ impl<E: Endpoint> Endpoint for RequestSpanEndpoint<E> {
                 id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             })
             .map(str::to_owned)
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            .unwrap_or_else(new_request_id);
         let span = tracing::info_span!(
             "request",
             id = %request_id,
