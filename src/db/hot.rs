@@ -2,18 +2,18 @@
 //!
 //! `Hot` takes the queries services build with SeaORM (`Select`,
 //! `SelectTwo`, an `ActiveModel` to insert) and answers SeaORM's models, the
-//! same calls on both databases: on PostgreSQL (and in-memory SQLite) each
-//! method is SeaORM's own call on the pool; on a SQLite file the same
-//! statements run in place (`in_place`, for speed). Errors are classified
-//! alike (`db::sql_err`).
+//! same calls on both databases. SeaORM builds the statements and reads
+//! the rows; where they run is chosen for speed: on a SQLite file in place
+//! (`in_place`), on PostgreSQL on connections of our own (`direct`), and
+//! only on in-memory SQLite through SeaORM's own calls on the pool. Errors
+//! are classified alike (`db::sql_err`).
 //!
 //! Reads are bounded (API.md §8.1, `QUERY_TIMEOUT`): a statement that runs
 //! or waits longer fails with an error `AppError` reports as
-//! `SERVICE_UNAVAILABLE`. On PostgreSQL the pool's `statement_timeout` cuts
-//! it off, and list reads (`list`, `count`: a search or a count may scan a
-//! table) take turns that leave `RESERVED_FOR_LOOKUPS` connections to
-//! everything else, so a flood of slow searches cannot starve sign-ins and
-//! `me`. In place, a read that outgrows its budget on the calling thread
+//! `SERVICE_UNAVAILABLE`. On PostgreSQL `statement_timeout` cuts it off,
+//! and list reads (`list`, `count`: a search or a count may scan a table)
+//! take turns that leave at least half the connections to everything else,
+//! so a flood of slow searches cannot starve sign-ins and `me`. In place, a read that outgrows its budget on the calling thread
 //! moves to the blocking pool (`in_place`). Transactions always go to the pool
 //! (`db::begin_write`). SeaORM's proxy connection would have let services
 //! pass `&DatabaseConnection` here too, but sea-orm 2.0.4 does not compile
@@ -24,43 +24,77 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QuerySelect, Select, SelectTwo, TryIntoModel,
+    ActiveModelTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QuerySelect, QueryTrait, Select, SelectModel, SelectTwo, SelectTwoModel,
+    SelectorTrait, Statement, StatementBuilder, TryIntoModel,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use super::direct::{Direct, Retry};
 use super::in_place::{InPlace, Pair};
+use super::statements::{self, Keyed};
 
 #[derive(Clone, Debug)]
 pub enum Hot {
+    /// SeaORM's own calls on the pool: in-memory SQLite.
     Pool {
         db: DatabaseConnection,
         lists: Arc<Turns>,
         timeout: Duration,
     },
+    /// PostgreSQL, on connections of our own (`direct`).
+    Direct(Arc<Postgres>),
     InPlace(Arc<InPlace>),
 }
 
+/// The direct path's connections, its statements built once, and the
+/// turns of its list reads.
+#[derive(Debug)]
+pub struct Postgres {
+    direct: Direct,
+    keyed: Keyed,
+    lists: Turns,
+    timeout: Duration,
+}
+
 impl Hot {
-    /// In place on a SQLite file, else the pool; `queries` counts the reads
-    /// run in place, as the pool's metric callback counts its own;
-    /// `timeout` is `QUERY_TIMEOUT`.
+    /// In place on a SQLite file, direct on PostgreSQL, else the pool;
+    /// `queries` counts the statements run outside the pool, as the pool's
+    /// metric callback counts its own; `timeout` is `QUERY_TIMEOUT`.
     pub fn new(
         url: &str,
         db: &DatabaseConnection,
         queries: Arc<AtomicU64>,
         timeout: Duration,
     ) -> Result<Hot, DbErr> {
+        if db.get_database_backend() == DbBackend::Postgres {
+            let connections = super::DIRECT_CONNECTIONS;
+            return Ok(Hot::Direct(Arc::new(Postgres {
+                direct: Direct::new(url, connections, timeout, queries)?,
+                keyed: Keyed::default(),
+                lists: Turns::new(super::list_permits(connections)),
+                timeout,
+            })));
+        }
         Ok(match InPlace::open(url, db, queries, timeout)? {
             Some(in_place) => Hot::InPlace(Arc::new(in_place)),
             None => Hot::Pool {
                 db: db.clone(),
-                lists: Arc::new(Turns::new(super::list_permits(db.get_database_backend()))),
+                lists: Arc::new(Turns::new(super::list_permits(super::SQLITE_POOL as usize))),
                 timeout,
             },
         })
+    }
+
+    /// Connections this path holds of its own, open and idle (the pool's
+    /// are counted apart).
+    pub fn connections(&self) -> (usize, usize) {
+        match self {
+            Hot::Direct(pg) => pg.direct.sizes(),
+            _ => (0, 0),
+        }
     }
 
     /// `all` for a list that may scan (a page, a filter, a search): on the
@@ -75,6 +109,10 @@ impl Hot {
                 let _turn = lists.take(Instant::now() + *timeout).await?;
                 select.all(db).await
             }
+            Hot::Direct(pg) => {
+                let _turn = pg.lists.take(Instant::now() + pg.timeout).await?;
+                pg.all::<E>(select.build(DbBackend::Postgres)).await
+            }
             Hot::InPlace(r) => r.all(select).await,
         }
     }
@@ -87,6 +125,7 @@ impl Hot {
     {
         match self {
             Hot::Pool { db, .. } => select.all(db).await,
+            Hot::Direct(pg) => pg.all::<E>(select.build(DbBackend::Postgres)).await,
             Hot::InPlace(r) => r.all(select).await,
         }
     }
@@ -111,6 +150,10 @@ impl Hot {
     {
         match self {
             Hot::Pool { db, .. } => select.one(db).await,
+            Hot::Direct(pg) => {
+                pg.one_also::<A, B>(select.limit(1).build(DbBackend::Postgres))
+                    .await
+            }
             Hot::InPlace(r) => r.one_also(select).await,
         }
     }
@@ -134,6 +177,12 @@ impl Hot {
     {
         match self {
             Hot::Pool { db, .. } => select(id).one(db).await,
+            Hot::Direct(pg) => {
+                let statement = pg.keyed.get::<F>(id, || {
+                    select(Uuid::nil()).limit(1).build(DbBackend::Postgres)
+                })?;
+                pg.one_also::<A, B>(statement).await
+            }
             Hot::InPlace(r) => r.one_also_by_id(id, select).await,
         }
     }
@@ -150,6 +199,14 @@ impl Hot {
                 let _turn = lists.take(Instant::now() + *timeout).await?;
                 select.count(db).await
             }
+            Hot::Direct(pg) => {
+                let _turn = pg.lists.take(Instant::now() + pg.timeout).await?;
+                let statement = statements::count(select, DbBackend::Postgres);
+                match pg.direct.fetch(&statement, Retry::Read).await?.first() {
+                    Some(row) => Ok(u64::try_from(row.try_get_by_index::<i64>(0)?).unwrap_or(0)),
+                    None => Ok(0),
+                }
+            }
             Hot::InPlace(r) => r.count(select).await,
         }
     }
@@ -165,8 +222,37 @@ impl Hot {
     {
         match self {
             Hot::Pool { db, .. } => row.insert(db).await,
+            Hot::Direct(pg) => {
+                let mut query = E::insert(row).into_query();
+                query.returning_all();
+                let statement = StatementBuilder::build(&query, &DbBackend::Postgres);
+                let rows = pg.direct.fetch(&statement, Retry::Write).await?;
+                let row = rows.into_iter().next().ok_or(DbErr::RecordNotInserted)?;
+                SelectModel::<E::Model>::from_raw_query_result(row)
+            }
             Hot::InPlace(r) => r.insert(row).await,
         }
+    }
+}
+
+impl Postgres {
+    async fn all<E: EntityTrait>(&self, statement: Statement) -> Result<Vec<E::Model>, DbErr> {
+        let rows = self.direct.fetch(&statement, Retry::Read).await?;
+        rows.into_iter()
+            .map(SelectModel::<E::Model>::from_raw_query_result)
+            .collect()
+    }
+
+    async fn one_also<A, B>(&self, statement: Statement) -> Result<Option<Pair<A, B>>, DbErr>
+    where
+        A: EntityTrait,
+        B: EntityTrait,
+    {
+        let rows = self.direct.fetch(&statement, Retry::Read).await?;
+        rows.into_iter()
+            .next()
+            .map(SelectTwoModel::<A::Model, B::Model>::from_raw_query_result)
+            .transpose()
     }
 }
 

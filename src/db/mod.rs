@@ -1,9 +1,12 @@
 //! Connecting to SQLite or PostgreSQL, migrations, and write transactions
 //! that behave alike on both; `Hot`, the one API for hot statements outside
-//! transactions, and `sql_err`, the one classification of constraint errors.
+//! transactions (in place on a SQLite file, `direct` on PostgreSQL), and
+//! `sql_err`, the one classification of constraint errors.
 
+mod direct;
 mod hot;
 mod in_place;
+mod statements;
 
 pub use hot::Hot;
 pub use in_place::sql_err;
@@ -20,9 +23,11 @@ use sea_orm::{
 /// Any fixed number: instances starting together queue on it in PostgreSQL.
 const MIGRATION_LOCK_KEY: i64 = 0x6175_7468_716c; // "authql"
 
-/// Connections in the application's pool.
+/// Connections in the application's pool. On PostgreSQL the hot statements
+/// have connections of their own (`DIRECT_CONNECTIONS`), so the pool serves
+/// transactions and the rest.
 const SQLITE_POOL: u32 = 8;
-const POSTGRES_POOL: u32 = 16;
+const POSTGRES_POOL: u32 = 8;
 /// Pool connections that list reads may never take, so that a flood of slow
 /// searches leaves room for sign-ins and `me` (see `Hot`).
 const RESERVED_FOR_LOOKUPS: u32 = 4;
@@ -42,15 +47,21 @@ pub async fn connect(
     Database::connect(options).await
 }
 
-/// How many list reads (pages and counts, which may scan) may hold pool
-/// connections at once.
-fn list_permits(backend: DbBackend) -> usize {
-    let pool = match backend {
-        DbBackend::Postgres => POSTGRES_POOL,
-        _ => SQLITE_POOL,
-    };
-    pool.saturating_sub(RESERVED_FOR_LOOKUPS).max(1) as usize
+/// How many list reads (pages and counts, which may scan) may hold
+/// connections at once, of `connections`: never more than leave
+/// `RESERVED_FOR_LOOKUPS`, or half of them when there are fewer.
+fn list_permits(connections: usize) -> usize {
+    let reserved = RESERVED_FOR_LOOKUPS as usize;
+    connections
+        .saturating_sub(reserved)
+        .max(connections / 2)
+        .max(1)
 }
+
+/// Connections of the direct path on PostgreSQL (`Hot`): PostgreSQL runs
+/// on the same few cores, and a backend per waiting request only adds
+/// context switches; half of them stay free of list reads.
+const DIRECT_CONNECTIONS: usize = 8;
 
 fn options(url: &str, max_connections: Option<u32>) -> ConnectOptions {
     let mut opt = ConnectOptions::new(url.to_owned());

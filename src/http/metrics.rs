@@ -50,6 +50,8 @@ async fn scrape(Data(app): Data<&AppContext>) -> Response {
         Err(e) => tracing::warn!(error = %e, "metrics: could not count the outbox"),
     }
     let (size, idle) = pool_sizes(&app.db);
+    let (direct, direct_idle) = app.hot.connections();
+    let (size, idle) = (size + direct as i64, idle + direct_idle as i64);
     metrics.db_pool.with_label_values(&["idle"]).set(idle);
     metrics
         .db_pool

@@ -2,8 +2,9 @@
 //! pool does, also where it bypasses sqlx on SQLite: reads return exactly
 //! what SeaORM reads from the same rows, nulls included; grouped inserts
 //! commit each row or fail it alone; and a broken constraint is classified
-//! by `db::sql_err` as on the pool. On PostgreSQL `Hot` is the pool itself,
-//! and the same assertions hold. On SQLite the grouped commits are moved
+//! by `db::sql_err` as on the pool. On PostgreSQL `Hot` runs SeaORM's
+//! statements on connections of its own (`db::direct`), and the same
+//! assertions hold. On SQLite the grouped commits are moved
 //! into the database file by a checkpoint thread of its own, soon after.
 
 use std::sync::Arc;

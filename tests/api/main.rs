@@ -7,6 +7,7 @@ mod accounts;
 mod activation;
 mod cli;
 mod deadlines;
+mod direct;
 mod django_import;
 mod email_change;
 mod floods;

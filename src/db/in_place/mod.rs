@@ -36,14 +36,14 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-use sea_orm::sea_query::{Expr, SelectStatement};
 use sea_orm::sqlx::sqlite::SqliteConnectOptions;
 use sea_orm::{
     ActiveModelTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, IntoActiveModel,
-    QuerySelect, QueryTrait, Select, SelectTwo, StatementBuilder, TryIntoModel,
+    QuerySelect, QueryTrait, Select, SelectTwo, TryIntoModel,
 };
 use uuid::Uuid;
 
+use super::statements;
 use reads::Reads;
 use rows::{fields, model, read_one_also};
 use writer::Writer;
@@ -133,27 +133,14 @@ impl InPlace {
     /// `SELECT COUNT(*)` over `select` as a subquery, as SeaORM's
     /// `PaginatorTrait::count` builds it.
     pub async fn count<E: EntityTrait>(&self, select: Select<E>) -> Result<u64, DbErr> {
-        let inner = select
-            .into_query()
-            .clear_order_by()
-            .reset_limit()
-            .reset_offset()
-            .to_owned();
-        let query = SelectStatement::new()
-            .expr(Expr::cust("COUNT(*)"))
-            .from_subquery(inner, "sub_query")
-            .to_owned();
         self.reads
-            .run(
-                StatementBuilder::build(&query, &DbBackend::Sqlite),
-                |_, rows| {
-                    let n = match rows.next().map_err(errors::db_err)? {
-                        Some(row) => row.get::<_, i64>(0).map_err(errors::db_err)?,
-                        None => 0,
-                    };
-                    Ok(u64::try_from(n).unwrap_or(0))
-                },
-            )
+            .run(statements::count(select, DbBackend::Sqlite), |_, rows| {
+                let n = match rows.next().map_err(errors::db_err)? {
+                    Some(row) => row.get::<_, i64>(0).map_err(errors::db_err)?,
+                    None => 0,
+                };
+                Ok(u64::try_from(n).unwrap_or(0))
+            })
             .await
     }
 

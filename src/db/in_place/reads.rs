@@ -11,8 +11,6 @@
 //! SQLite's progress handler enforces both limits from inside the
 //! statement.
 
-use std::any::TypeId;
-use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,12 +21,13 @@ use tokio::time::Instant;
 
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
-use sea_orm::{DbErr, Statement, Value};
+use sea_orm::{DbErr, Statement};
 use uuid::Uuid;
 
 use super::errors::{db_err, timed_out};
 use super::rows;
 use crate::db::hot::Turns;
+use crate::db::statements::Keyed;
 
 /// Idle connections kept; more are opened when more requests read at once
 /// (a connection costs a file handle and SQLite's page cache).
@@ -52,9 +51,8 @@ pub struct Reads {
     long: Turns,
     /// The instant deadlines are counted from (see `Limit`).
     epoch: Instant,
-    /// Statements built once, by the type of the closure that builds them,
-    /// with the nil UUID where the key goes (see `Hot::one_also_by_id`).
-    keyed: Mutex<HashMap<TypeId, Statement>>,
+    /// Statements built once and reused with another key.
+    keyed: Keyed,
     /// The application's statement counter (see `AppContext::queries`).
     queries: Arc<AtomicU64>,
 }
@@ -76,7 +74,7 @@ impl Reads {
             timeout,
             long: Turns::new(cores),
             epoch: Instant::now(),
-            keyed: Mutex::default(),
+            keyed: Keyed::default(),
             queries,
         };
         let conn = reads.connect()?;
@@ -129,41 +127,13 @@ impl Reads {
         (!interrupted).then_some(result)
     }
 
-    /// The statement `build` makes, with `id` bound in place of the nil
-    /// UUID it was built with; built on first use only.
+    /// `Keyed::get` on this database's statements.
     pub fn keyed<K: 'static>(
         &self,
         id: Uuid,
         build: impl FnOnce() -> Statement,
     ) -> Result<Statement, DbErr> {
-        let key = TypeId::of::<K>();
-        let cached = self
-            .keyed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-            .cloned();
-        let mut statement = match cached {
-            Some(statement) => statement,
-            None => {
-                let statement = build();
-                self.keyed
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(key, statement.clone());
-                statement
-            }
-        };
-        let slot = statement
-            .values
-            .as_mut()
-            .and_then(|v| {
-                v.0.iter_mut()
-                    .find(|v| **v == Value::Uuid(Some(Uuid::nil())))
-            })
-            .ok_or_else(|| DbErr::Custom("a keyed statement binds no key".into()))?;
-        *slot = Value::Uuid(Some(id));
-        Ok(statement)
+        self.keyed.get::<K>(id, build)
     }
 
     fn connect(&self) -> Result<Reader, DbErr> {
