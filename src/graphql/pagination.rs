@@ -150,6 +150,11 @@ impl<N: ListItem> Connection<N> {
             total: LazyTotal::new(counter),
         }
     }
+
+    /// The page's nodes, to be completed before they are resolved.
+    pub fn nodes_mut(&mut self) -> impl Iterator<Item = &mut N> {
+        self.edges.iter_mut().map(|e| &mut e.node)
+    }
 }
 
 #[Object(name_type)]
@@ -192,6 +197,11 @@ impl<N: ListItem> Page<N> {
             has_next_page: numbered.has_next_page,
             total: LazyTotal::new(counter),
         }
+    }
+
+    /// The page's items, to be completed before they are resolved.
+    pub fn items_mut(&mut self) -> impl Iterator<Item = &mut N> {
+        self.items.iter_mut()
     }
 }
 

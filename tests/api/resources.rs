@@ -177,4 +177,27 @@ async fn a_page_of_products_loads_its_owners_in_one_query() {
         "the statements per page do not grow with the page"
     );
     assert!(fifty <= 2, "products, then owners: {fifty} statements");
+    // Every way to reach a product's owner gets the owner, in as many
+    // statements: through `nodes`, a fragment, an alias, a numbered page.
+    for query in [
+        "{ products(first: 5) { nodes { owner { id } } } }",
+        "{ products(first: 5) { edges { node { ...P } } } } fragment P on Product { owner { id } }",
+        "{ products(first: 5) { edges { node { o: owner { id } } } } }",
+        "{ productsPage(pageSize: 5) { items { owner { id } } } }",
+    ] {
+        let mut least = u64::MAX;
+        for _ in 0..3 {
+            let before = app.queries.load(Ordering::SeqCst);
+            let (_, body) = app.gql(query, json!({})).await;
+            least = least.min(app.queries.load(Ordering::SeqCst) - before);
+            let text = body.to_string();
+            assert!(body["errors"].is_null(), "{query}: {text}");
+            assert_eq!(
+                text.matches("\"owner\"").count() + text.matches("\"o\"").count(),
+                5,
+                "{text}"
+            );
+        }
+        assert!(least <= 2, "{query}: {least} statements");
+    }
 }

@@ -17,7 +17,7 @@ impl ProductMutation {
         input: CreateProductInput,
     ) -> Result<Product> {
         let me = viewer(ctx)?;
-        Ok(Product(
+        Ok(Product::new(
             products::create(app(ctx)?, me, input.into()).await?,
         ))
     }
@@ -32,7 +32,7 @@ impl ProductMutation {
     ) -> Result<Product> {
         let me = viewer(ctx)?;
         let id = uuid_arg(&id, "id")?;
-        Ok(Product(
+        Ok(Product::new(
             products::update(app(ctx)?, me, id, input.into()).await?,
         ))
     }

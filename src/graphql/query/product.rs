@@ -3,6 +3,7 @@ use async_graphql::{Context, ID, Object, Result};
 use crate::graphql::app;
 use crate::graphql::guards::IsAuthenticatedOrReadOnly;
 use crate::graphql::pagination::{Connection, Page, connection, page as page_of, page_cost};
+use crate::graphql::types::product::{wants_owner, with_owners};
 use crate::graphql::types::{Product, ProductFilter, ProductOrder, uuid_arg};
 use crate::services::pagination::Window;
 use crate::services::products;
@@ -16,7 +17,7 @@ impl ProductQuery {
     #[graphql(guard = "IsAuthenticatedOrReadOnly")]
     async fn product(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Product>> {
         let id = uuid_arg(&id, "id")?;
-        Ok(products::find(app(ctx)?, id).await?.map(Product))
+        Ok(products::find(app(ctx)?, id).await?.map(Product::new))
     }
 
     /// Relay cursor pagination (keyset): `first`/`after` or `last`/`before`.
@@ -46,7 +47,13 @@ impl ProductQuery {
             before,
         };
         let ordering = ProductOrder::ordering(order_by);
-        Ok(connection(app(ctx)?, select, &ordering, window, Product).await?)
+        let app = app(ctx)?;
+        let mut found = connection(app, select, &ordering, window, Product::new).await?;
+        let look = ctx.look_ahead();
+        if wants_owner(look.field("edges").field("node")) || wants_owner(look.field("nodes")) {
+            with_owners(app, found.nodes_mut()).await?;
+        }
+        Ok(found)
     }
 
     /// Page-number pagination: `page` is 1-based.
@@ -64,6 +71,11 @@ impl ProductQuery {
     ) -> Result<Page<Product>> {
         let select = products::filtered(filter.unwrap_or_default().into_service()?)?;
         let ordering = ProductOrder::ordering(order_by);
-        Ok(page_of(app(ctx)?, select, &ordering, (page, page_size), Product).await?)
+        let app = app(ctx)?;
+        let mut found = page_of(app, select, &ordering, (page, page_size), Product::new).await?;
+        if wants_owner(ctx.look_ahead().field("items")) {
+            with_owners(app, found.items_mut()).await?;
+        }
+        Ok(found)
     }
 }

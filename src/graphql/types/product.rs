@@ -1,18 +1,62 @@
 //! Products as the API shows them, and their inputs, filter and ordering.
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, Enum, ID, InputObject, Object};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, ID, InputObject, Lookahead, Object};
 use chrono::{DateTime, Utc};
-use entity::product;
+use entity::{product, user};
+use uuid::Uuid;
 
 use super::{User, uuid_arg};
 use crate::error::AppError;
 use crate::graphql::loaders::UserLoader;
 use crate::graphql::pagination::{ListItem, OrderDirection};
 use crate::services::products::{self, ProductInput, ProductSort};
+use crate::services::{AppContext, users};
 
+/// A product, and its owner when the page it is on fetched the owners of
+/// all its products at once (`with_owners`).
 #[derive(Clone)]
-pub struct Product(pub product::Model);
+pub struct Product(pub product::Model, Option<Arc<user::Model>>);
+
+impl Product {
+    pub fn new(model: product::Model) -> Product {
+        Product(model, None)
+    }
+}
+
+/// Whether `node` (a product's place in the query) selects its owner.
+pub fn wants_owner(node: Lookahead<'_>) -> bool {
+    node.field("owner").exists()
+}
+
+/// Fetches the owners of `products` in one query and gives each product
+/// its own. A page whose owners are asked for thus costs one owner query
+/// without a DataLoader (a task, a timer and a channel per product: a
+/// tenth of the CPU of a page of twenty).
+pub async fn with_owners<'a>(
+    app: &AppContext,
+    products: impl Iterator<Item = &'a mut Product>,
+) -> Result<(), AppError> {
+    let products: Vec<&mut Product> = products.collect();
+    let mut ids: Vec<Uuid> = products.iter().map(|p| p.0.owner_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let owners: HashMap<Uuid, Arc<user::Model>> = users::find_many(app, &ids)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, Arc::new(u)))
+        .collect();
+    for product in products {
+        product.1 = owners.get(&product.0.owner_id).cloned();
+    }
+    Ok(())
+}
 
 impl ListItem for Product {
     const EDGE: &'static str = "ProductEdge";
@@ -39,6 +83,9 @@ impl Product {
     }
     /// Batched per request: a page of products costs one owner query.
     async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+        if let Some(owner) = &self.1 {
+            return Ok(User::new(owner.as_ref().clone()));
+        }
         let loader = ctx
             .data_opt::<DataLoader<UserLoader>>()
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("user loader missing")))?;
