@@ -39,9 +39,10 @@ use sea_query_sqlx::SqlxValues;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
 
-/// Whether a statement that failed on a dead connection may run again.
+/// What a statement does: a read may run again after its connection died,
+/// and reads and writes take connections from budgets of their own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Retry {
+pub enum Access {
     Read,
     Write,
 }
@@ -50,8 +51,13 @@ pub struct Direct {
     options: PgConnectOptions,
     /// Connections put back clean, most recently used last.
     idle: Mutex<Vec<PgConnection>>,
-    /// One permit per connection there may be.
-    slots: Semaphore,
+    /// One permit per read that may run at once: PostgreSQL shares the
+    /// machine's cores, and more backends running at once than about two a
+    /// core only add context switches.
+    reads: Semaphore,
+    /// One permit per write that may run at once: a write mostly waits for
+    /// its commit to reach the disk, and must not hold up the reads.
+    writes: Semaphore,
     /// Connections open, idle or lent.
     open: AtomicUsize,
     /// `QUERY_TIMEOUT`: the longest wait for a connection.
@@ -63,16 +69,17 @@ pub struct Direct {
 impl std::fmt::Debug for Direct {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Direct")
-            .field("connections", &self.slots.available_permits())
+            .field("reads", &self.reads.available_permits())
+            .field("writes", &self.writes.available_permits())
             .finish()
     }
 }
 
 impl Direct {
-    /// At most `connections` connections to `url`, opened on first need.
+    /// At most `reads + writes` connections to `url`, opened on first need.
     pub fn new(
         url: &str,
-        connections: usize,
+        (reads, writes): (usize, usize),
         timeout: Duration,
         queries: Arc<AtomicU64>,
     ) -> Result<Direct, DbErr> {
@@ -86,8 +93,9 @@ impl Direct {
             .disable_statement_logging();
         Ok(Direct {
             options,
-            idle: Mutex::new(Vec::with_capacity(connections)),
-            slots: Semaphore::new(connections),
+            idle: Mutex::new(Vec::with_capacity(reads + writes)),
+            reads: Semaphore::new(reads),
+            writes: Semaphore::new(writes),
             open: AtomicUsize::new(0),
             timeout,
             queries,
@@ -102,18 +110,18 @@ impl Direct {
 
     /// Runs `statement` and reads every row of its answer. A connection
     /// found dead (PostgreSQL restarted, a backend terminated) takes every
-    /// idle one with it, as old and likely as dead; and a read (`Retry::
+    /// idle one with it, as old and likely as dead; and a read (`Access::
     /// Read`) that failed on a reused connection runs once more on a new one:
     /// a read is safe to repeat. A write is not retried: it may have run.
     pub async fn fetch(
         &self,
         statement: &Statement,
-        retry: Retry,
+        access: Access,
     ) -> Result<Vec<QueryResult>, DbErr> {
-        let mut again = retry == Retry::Read;
+        let mut again = access == Access::Read;
         let mut fresh = false;
         loop {
-            let mut lease = self.lease(fresh).await?;
+            let mut lease = self.lease(access, fresh).await?;
             self.queries.fetch_add(1, Ordering::Relaxed);
             let values = statement.values.clone().unwrap_or(Values(Vec::new()));
             let sql = sqlx::AssertSqlSafe(statement.sql.as_str());
@@ -152,9 +160,13 @@ impl Direct {
 
     /// A connection of the set: an idle one (unless `fresh`), else a new
     /// one in a free slot; waiting at most `QUERY_TIMEOUT` for a slot.
-    async fn lease(&self, fresh: bool) -> Result<Lease<'_>, DbErr> {
+    async fn lease(&self, access: Access, fresh: bool) -> Result<Lease<'_>, DbErr> {
+        let slots = match access {
+            Access::Read => &self.reads,
+            Access::Write => &self.writes,
+        };
         let deadline = Instant::now() + self.timeout;
-        let permit = match tokio::time::timeout_at(deadline, self.slots.acquire()).await {
+        let permit = match tokio::time::timeout_at(deadline, slots.acquire()).await {
             Ok(Ok(permit)) => permit,
             Ok(Err(_closed)) => {
                 return Err(DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed));

@@ -32,7 +32,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::direct::{Direct, Retry};
+use super::direct::{Access, Direct};
 use super::in_place::{InPlace, Pair};
 use super::statements::{self, Keyed};
 
@@ -70,11 +70,11 @@ impl Hot {
         timeout: Duration,
     ) -> Result<Hot, DbErr> {
         if db.get_database_backend() == DbBackend::Postgres {
-            let connections = super::DIRECT_CONNECTIONS;
+            let (reads, writes) = super::DIRECT_CONNECTIONS;
             return Ok(Hot::Direct(Arc::new(Postgres {
-                direct: Direct::new(url, connections, timeout, queries)?,
+                direct: Direct::new(url, (reads, writes), timeout, queries)?,
                 keyed: Keyed::default(),
-                lists: Turns::new(super::list_permits(connections)),
+                lists: Turns::new(super::list_permits(reads)),
                 timeout,
             })));
         }
@@ -202,7 +202,7 @@ impl Hot {
             Hot::Direct(pg) => {
                 let _turn = pg.lists.take(Instant::now() + pg.timeout).await?;
                 let statement = statements::count(select, DbBackend::Postgres);
-                match pg.direct.fetch(&statement, Retry::Read).await?.first() {
+                match pg.direct.fetch(&statement, Access::Read).await?.first() {
                     Some(row) => Ok(u64::try_from(row.try_get_by_index::<i64>(0)?).unwrap_or(0)),
                     None => Ok(0),
                 }
@@ -226,7 +226,7 @@ impl Hot {
                 let mut query = E::insert(row).into_query();
                 query.returning_all();
                 let statement = StatementBuilder::build(&query, &DbBackend::Postgres);
-                let rows = pg.direct.fetch(&statement, Retry::Write).await?;
+                let rows = pg.direct.fetch(&statement, Access::Write).await?;
                 let row = rows.into_iter().next().ok_or(DbErr::RecordNotInserted)?;
                 SelectModel::<E::Model>::from_raw_query_result(row)
             }
@@ -237,7 +237,7 @@ impl Hot {
 
 impl Postgres {
     async fn all<E: EntityTrait>(&self, statement: Statement) -> Result<Vec<E::Model>, DbErr> {
-        let rows = self.direct.fetch(&statement, Retry::Read).await?;
+        let rows = self.direct.fetch(&statement, Access::Read).await?;
         rows.into_iter()
             .map(SelectModel::<E::Model>::from_raw_query_result)
             .collect()
@@ -248,7 +248,7 @@ impl Postgres {
         A: EntityTrait,
         B: EntityTrait,
     {
-        let rows = self.direct.fetch(&statement, Retry::Read).await?;
+        let rows = self.direct.fetch(&statement, Access::Read).await?;
         rows.into_iter()
             .next()
             .map(SelectTwoModel::<A::Model, B::Model>::from_raw_query_result)
