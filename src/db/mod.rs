@@ -28,8 +28,9 @@ const MIGRATION_LOCK_KEY: i64 = 0x6175_7468_716c; // "authql"
 /// transactions and the rest.
 const SQLITE_POOL: u32 = 8;
 const POSTGRES_POOL: u32 = 8;
-/// Pool connections that list reads may never take, so that a flood of slow
-/// searches leaves room for sign-ins and `me` (see `Hot`).
+/// Connections that list reads may never take (or a quarter of them, when
+/// that is fewer), so that a flood of slow searches leaves room for
+/// sign-ins and `me` (see `Hot`).
 const RESERVED_FOR_LOOKUPS: u32 = 4;
 
 /// The application's pool. On PostgreSQL every statement on it is cut off
@@ -48,8 +49,9 @@ pub async fn connect(
 }
 
 /// How many list reads (pages and counts, which may scan) may hold
-/// connections at once, of `connections`: never more than leave
-/// `RESERVED_FOR_LOOKUPS`, or a quarter of them when there are fewer.
+/// connections at once, of `connections`: all but `RESERVED_FOR_LOOKUPS`
+/// or all but a quarter, whichever leaves fewer (and at least one) to
+/// lookups.
 fn list_permits(connections: usize) -> usize {
     let reserved = RESERVED_FOR_LOOKUPS as usize;
     connections
