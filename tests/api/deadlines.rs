@@ -107,7 +107,9 @@ async fn a_scan_past_query_timeout_is_service_unavailable_with_retry_after() {
 }
 
 /// The attack of the review: requests full of scans. `/healthz` and `me`
-/// answer within a second all the while, the scans answer (a count, or
+/// answer within two seconds all the while (on the code before the
+/// deadlines they took 4.3 s; alone this test sees well under a second, but
+/// CI runs it beside the whole suite on two cores, where it once took 1.2 s), the scans answer (a count, or
 /// SERVICE_UNAVAILABLE at the deadline, never an internal error), and a
 /// search that had time to finish counts right.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,7 +172,7 @@ async fn healthz_and_me_answer_while_heavy_searches_run() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(
-        slowest < Duration::from_secs(1),
+        slowest < Duration::from_secs(2),
         "healthz + me took {slowest:?}"
     );
 
