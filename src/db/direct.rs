@@ -126,10 +126,19 @@ impl Direct {
             let values = statement.values.clone().unwrap_or(Values(Vec::new()));
             let sql = sqlx::AssertSqlSafe(statement.sql.as_str());
             let conn = lease.conn.as_mut().expect("a lease holds its connection");
-            match sqlx::query_with(sql, SqlxValues(values))
+            let began = Instant::now();
+            let answer = sqlx::query_with(sql, SqlxValues(values))
                 .fetch_all(conn)
-                .await
-            {
+                .await;
+            let elapsed = began.elapsed();
+            if elapsed > super::SLOW_QUERY {
+                tracing::warn!(
+                    elapsed_ms = elapsed.as_millis() as u64,
+                    failed = answer.is_err(),
+                    "slow query"
+                );
+            }
+            match answer {
                 Ok(rows) => {
                     lease.clean = true;
                     return Ok(rows.into_iter().map(QueryResult::from).collect());

@@ -20,6 +20,10 @@ use sea_orm::{
     DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
+/// A statement that takes longer is logged (its time only: statements can
+/// carry secrets in their values), on the pool and on the direct path.
+pub const SLOW_QUERY: Duration = Duration::from_millis(250);
+
 /// Any fixed number: instances starting together queue on it in PostgreSQL.
 const MIGRATION_LOCK_KEY: i64 = 0x6175_7468_716c; // "authql"
 

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 use tokio::sync::Notify;
@@ -16,8 +15,6 @@ use crate::metrics::Metrics;
 use crate::services::live::LiveHub;
 use crate::services::passkeys::Passkeys;
 use crate::services::workers::Workers;
-
-const SLOW_QUERY: Duration = Duration::from_millis(250);
 
 /// The application's shared parts, cheap to clone; also the schema's global
 /// data, so resolvers reach the database and settings through it.
@@ -62,7 +59,7 @@ impl AppContext {
         let counter = queries.clone();
         db.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::Relaxed);
-            if info.elapsed > SLOW_QUERY {
+            if info.elapsed > db::SLOW_QUERY {
                 // Timing only: statements can carry secrets in their values.
                 tracing::warn!(
                     elapsed_ms = info.elapsed.as_millis() as u64,
