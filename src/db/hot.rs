@@ -12,8 +12,9 @@
 //! or waits longer fails with an error `AppError` reports as
 //! `SERVICE_UNAVAILABLE`. On PostgreSQL `statement_timeout` cuts it off,
 //! and list reads (`list`, `count`: a search or a count may scan a table)
-//! take turns that leave at least half the connections to everything else,
-//! so a flood of slow searches cannot starve sign-ins and `me`. In place, a read that outgrows its budget on the calling thread
+//! take turns that leave a read connection to everything else (`db::
+//! list_permits`), so a flood of slow searches cannot starve sign-ins and
+//! `me`. In place, a read that outgrows its budget on the calling thread
 //! moves to the blocking pool (`in_place`). Transactions always go to the pool
 //! (`db::begin_write`). SeaORM's proxy connection would have let services
 //! pass `&DatabaseConnection` here too, but sea-orm 2.0.4 does not compile
