@@ -32,9 +32,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sea_orm::sqlx::{self, ConnectOptions, Connection};
-use sea_orm::{ConnAcquireErr, DbErr, QueryResult, RuntimeErr, Statement, Values};
+use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, Statement, Values};
 use sea_query_sqlx::SqlxValues;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::Instant;
@@ -113,11 +113,7 @@ impl Direct {
     /// idle one with it, as old and likely as dead; and a read (`Access::
     /// Read`) that failed on a reused connection runs once more on a new one:
     /// a read is safe to repeat. A write is not retried: it may have run.
-    pub async fn fetch(
-        &self,
-        statement: &Statement,
-        access: Access,
-    ) -> Result<Vec<QueryResult>, DbErr> {
+    pub async fn fetch(&self, statement: &Statement, access: Access) -> Result<Vec<PgRow>, DbErr> {
         let mut again = access == Access::Read;
         let mut fresh = false;
         loop {
@@ -141,7 +137,7 @@ impl Direct {
             match answer {
                 Ok(rows) => {
                     lease.clean = true;
-                    return Ok(rows.into_iter().map(QueryResult::from).collect());
+                    return Ok(rows);
                 }
                 // PostgreSQL's own answer (a constraint, the statement
                 // timeout) ends with `ReadyForQuery`: the connection is fine.
@@ -232,7 +228,7 @@ impl Drop for Lease<'_> {
 
 /// A sqlx error as SeaORM wraps its own, so that `db::sql_err` and
 /// `AppError` classify it alike.
-fn sqlx_err(e: sqlx::Error) -> RuntimeErr {
+pub fn sqlx_err(e: sqlx::Error) -> RuntimeErr {
     RuntimeErr::SqlxError(Arc::new(e))
 }
 

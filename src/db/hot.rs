@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use sea_orm::{
     ActiveModelTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QuerySelect, QueryTrait, Select, SelectModel, SelectTwo, SelectTwoModel,
-    SelectorTrait, Statement, StatementBuilder, TryIntoModel,
+    PaginatorTrait, QuerySelect, QueryTrait, Select, SelectTwo, Statement, StatementBuilder,
+    TryIntoModel,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
@@ -35,6 +35,7 @@ use uuid::Uuid;
 
 use super::direct::{Access, Direct};
 use super::in_place::{InPlace, Pair};
+use super::pg_rows;
 use super::statements::{self, Keyed};
 
 #[derive(Clone, Debug)]
@@ -203,10 +204,7 @@ impl Hot {
             Hot::Direct(pg) => {
                 let _turn = pg.lists.take(Instant::now() + pg.timeout).await?;
                 let statement = statements::count(select, DbBackend::Postgres);
-                match pg.direct.fetch(&statement, Access::Read).await?.first() {
-                    Some(row) => Ok(u64::try_from(row.try_get_by_index::<i64>(0)?).unwrap_or(0)),
-                    None => Ok(0),
-                }
+                pg_rows::count(&pg.direct.fetch(&statement, Access::Read).await?)
             }
             Hot::InPlace(r) => r.count(select).await,
         }
@@ -228,8 +226,8 @@ impl Hot {
                 query.returning_all();
                 let statement = StatementBuilder::build(&query, &DbBackend::Postgres);
                 let rows = pg.direct.fetch(&statement, Access::Write).await?;
-                let row = rows.into_iter().next().ok_or(DbErr::RecordNotInserted)?;
-                SelectModel::<E::Model>::from_raw_query_result(row)
+                let inserted = pg_rows::models::<E>(&rows)?.into_iter().next();
+                inserted.ok_or(DbErr::RecordNotInserted)
             }
             Hot::InPlace(r) => r.insert(row).await,
         }
@@ -237,23 +235,21 @@ impl Hot {
 }
 
 impl Postgres {
-    async fn all<E: EntityTrait>(&self, statement: Statement) -> Result<Vec<E::Model>, DbErr> {
-        let rows = self.direct.fetch(&statement, Access::Read).await?;
-        rows.into_iter()
-            .map(SelectModel::<E::Model>::from_raw_query_result)
-            .collect()
+    async fn all<E: EntityTrait>(&self, statement: Statement) -> Result<Vec<E::Model>, DbErr>
+    where
+        E::ActiveModel: TryIntoModel<E::Model>,
+    {
+        pg_rows::models::<E>(&self.direct.fetch(&statement, Access::Read).await?)
     }
 
     async fn one_also<A, B>(&self, statement: Statement) -> Result<Option<Pair<A, B>>, DbErr>
     where
         A: EntityTrait,
         B: EntityTrait,
+        A::ActiveModel: TryIntoModel<A::Model>,
+        B::ActiveModel: TryIntoModel<B::Model>,
     {
-        let rows = self.direct.fetch(&statement, Access::Read).await?;
-        rows.into_iter()
-            .next()
-            .map(SelectTwoModel::<A::Model, B::Model>::from_raw_query_result)
-            .transpose()
+        pg_rows::pair::<A, B>(&self.direct.fetch(&statement, Access::Read).await?)
     }
 }
 

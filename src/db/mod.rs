@@ -3,9 +3,11 @@
 //! transactions (in place on a SQLite file, `direct` on PostgreSQL), and
 //! `sql_err`, the one classification of constraint errors.
 
+mod columns;
 mod direct;
 mod hot;
 mod in_place;
+mod pg_rows;
 mod statements;
 
 pub use hot::Hot;

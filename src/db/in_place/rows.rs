@@ -2,17 +2,15 @@
 //! back into SeaORM models through their active models, which check every
 //! value's type against the entity.
 
-use std::str::FromStr;
-
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use rusqlite::types::{ToSqlOutput, Value as SqlValue, ValueRef};
 use rusqlite::{Connection, Row};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ColumnType, DbErr, EntityTrait, Statement, TryIntoModel, Value,
-};
+use sea_orm::{DbErr, EntityTrait, Statement, TryIntoModel, Value};
 use uuid::Uuid;
 
 use super::errors::db_err;
+pub use crate::db::columns::fields;
+use crate::db::columns::{self, ColumnKind, Field};
 
 /// A row and its related row, if the outer join found one.
 pub type Pair<A, B> = (<A as EntityTrait>::Model, Option<<B as EntityTrait>::Model>);
@@ -65,41 +63,14 @@ where
     Ok(Some((model::<A>(row, &a)?, related)))
 }
 
-/// A result column that fills a field of entity `E`.
-pub struct Field<E: EntityTrait> {
-    index: usize,
-    column: E::Column,
-    kind: ColumnKind,
-}
-
-/// The result columns named (after `prefix`) like `E`'s columns.
-pub fn fields<E: EntityTrait>(names: &[String], prefix: &str) -> Vec<Field<E>> {
-    names
-        .iter()
-        .enumerate()
-        .filter_map(|(index, name)| {
-            let column = E::Column::from_str(name.strip_prefix(prefix)?).ok()?;
-            Some(Field {
-                index,
-                column,
-                kind: ColumnKind::of(column.def().get_column_type()),
-            })
-        })
-        .collect()
-}
-
-/// One row as `E`'s model: every value is type-checked by the active
-/// model, and a missing column fails the conversion.
+/// One row as `E`'s model (see `columns::model`).
 pub fn model<E: EntityTrait>(row: &Row<'_>, fields: &[Field<E>]) -> Result<E::Model, DbErr>
 where
     E::ActiveModel: TryIntoModel<E::Model>,
 {
-    let mut active = <E::ActiveModel as ActiveModelTrait>::default();
-    for f in fields {
-        let value = f.kind.decode(row.get_ref(f.index).map_err(db_err)?)?;
-        active.try_set(f.column, value)?;
-    }
-    active.try_into_model()
+    columns::model(fields, |f| {
+        f.kind.decode(row.get_ref(f.index).map_err(db_err)?)
+    })
 }
 
 /// Binds a value the way sqlx's SQLite driver does, so comparisons with
@@ -155,43 +126,10 @@ fn bind(value: &Value) -> Result<ToSqlOutput<'_>, DbErr> {
     })
 }
 
-/// What a column holds, and so which `Value` its SQLite value becomes: the
-/// active model accepts only the exact variant of the field's type (and a
-/// null of that variant for an optional field). Read from the entity's
-/// column type, as the migrations declare it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ColumnKind {
-    Uuid,
-    Timestamp,
-    Bool,
-    Int,
-    BigInt,
-    Real,
-    Text,
-    Bytes,
-    Untyped,
-}
-
+/// SQLite's value of a column of `kind`: the active model accepts only the
+/// exact variant of the field's type (and a null of that variant for an
+/// optional field).
 impl ColumnKind {
-    /// From the entity's column type, as the migrations declare it.
-    fn of(column: &ColumnType) -> ColumnKind {
-        match column {
-            ColumnType::Uuid => ColumnKind::Uuid,
-            ColumnType::TimestampWithTimeZone => ColumnKind::Timestamp,
-            ColumnType::Boolean => ColumnKind::Bool,
-            ColumnType::TinyInteger | ColumnType::SmallInteger | ColumnType::Integer => {
-                ColumnKind::Int
-            }
-            ColumnType::BigInteger => ColumnKind::BigInt,
-            ColumnType::Float | ColumnType::Double => ColumnKind::Real,
-            ColumnType::Char(_) | ColumnType::String(_) | ColumnType::Text => ColumnKind::Text,
-            ColumnType::Blob | ColumnType::Binary(_) | ColumnType::VarBinary(_) => {
-                ColumnKind::Bytes
-            }
-            _ => ColumnKind::Untyped,
-        }
-    }
-
     fn decode(self, raw: ValueRef<'_>) -> Result<Value, DbErr> {
         let wrong = || {
             DbErr::Custom(format!(
@@ -255,24 +193,6 @@ fn parse_timestamp(t: &str) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_column_of_the_entities_has_a_kind() {
-        use sea_orm::Iterable;
-        fn check<E: EntityTrait>() {
-            for c in E::Column::iter() {
-                assert_ne!(
-                    ColumnKind::of(c.def().get_column_type()),
-                    ColumnKind::Untyped,
-                    "{c:?}"
-                );
-            }
-        }
-        check::<entity::user::Entity>();
-        check::<entity::session::Entity>();
-        check::<entity::api_token::Entity>();
-        check::<entity::product::Entity>();
-    }
 
     #[test]
     fn nulls_are_typed_so_optional_fields_read_as_none() {
