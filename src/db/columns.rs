@@ -52,6 +52,32 @@ where
     active.try_into_model()
 }
 
+/// A row and its related row, if the outer join found one.
+pub type Pair<A, B> = (<A as EntityTrait>::Model, Option<<B as EntityTrait>::Model>);
+
+/// A `SelectTwo`'s row (SeaORM's `A_`/`B_` aliases over the result's
+/// column `names`) as its two models; the second is `None` when the outer
+/// join found nothing, i.e. every one of its columns `is_null`.
+pub fn pair<A, B>(
+    names: impl IntoIterator<Item = impl AsRef<str>> + Clone,
+    is_null: impl Fn(usize) -> bool,
+    mut value: impl FnMut(usize, ColumnKind) -> Result<Value, DbErr>,
+) -> Result<Pair<A, B>, DbErr>
+where
+    A: EntityTrait,
+    B: EntityTrait,
+    A::ActiveModel: TryIntoModel<A::Model>,
+    B::ActiveModel: TryIntoModel<B::Model>,
+{
+    let a = fields::<A>(names.clone(), "A_");
+    let b = fields::<B>(names, "B_");
+    let related = match b.iter().all(|f| is_null(f.index)) {
+        true => None,
+        false => Some(model(&b, |f| value(f.index, f.kind))?),
+    };
+    Ok((model(&a, |f| value(f.index, f.kind))?, related))
+}
+
 /// What a column holds, and so which `Value` a database value becomes: the
 /// active model accepts only the exact variant of the field's type (and a
 /// null of that variant for an optional field).

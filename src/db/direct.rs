@@ -34,10 +34,12 @@ use std::time::Duration;
 
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sea_orm::sqlx::{self, ConnectOptions, Connection};
-use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr, Statement, Values};
+use sea_orm::{DbErr, RuntimeErr, Statement, Values};
 use sea_query_sqlx::SqlxValues;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
+
+use super::hot::Turns;
 
 /// What a statement does: a read may run again after its connection died,
 /// and reads and writes take connections from budgets of their own.
@@ -54,14 +56,15 @@ pub struct Direct {
     /// One permit per read that may run at once: PostgreSQL shares the
     /// machine's cores, and more backends running at once than about two a
     /// core only add context switches.
-    reads: Semaphore,
+    reads: Turns,
     /// One permit per write that may run at once: a write mostly waits for
     /// its commit to reach the disk, and must not hold up the reads.
-    writes: Semaphore,
+    writes: Turns,
     /// Connections open, idle or lent.
     open: AtomicUsize,
-    /// `QUERY_TIMEOUT`: the longest wait for a connection.
-    timeout: Duration,
+    /// `QUERY_TIMEOUT`: the longest wait for a connection (and for a list
+    /// read's turn, `Hot`).
+    pub timeout: Duration,
     /// The application's statement counter (see `AppContext::queries`).
     queries: Arc<AtomicU64>,
 }
@@ -69,9 +72,8 @@ pub struct Direct {
 impl std::fmt::Debug for Direct {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Direct")
-            .field("reads", &self.reads.available_permits())
-            .field("writes", &self.writes.available_permits())
-            .finish()
+            .field("open", &self.open)
+            .finish_non_exhaustive()
     }
 }
 
@@ -83,19 +85,15 @@ impl Direct {
         timeout: Duration,
         queries: Arc<AtomicU64>,
     ) -> Result<Direct, DbErr> {
-        let ms = timeout.as_millis().max(1).to_string();
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| DbErr::Conn(sqlx_err(e)))?
-            .options([
-                ("statement_timeout", ms.as_str()),
-                ("plan_cache_mode", "force_generic_plan"),
-            ])
+        let options = PgConnectOptions::from_str(url).map_err(|e| DbErr::Conn(sqlx_err(e)))?;
+        let options = super::with_statement_timeout(options, timeout)
+            .options([("plan_cache_mode", "force_generic_plan")])
             .disable_statement_logging();
         Ok(Direct {
             options,
             idle: Mutex::new(Vec::with_capacity(reads + writes)),
-            reads: Semaphore::new(reads),
-            writes: Semaphore::new(writes),
+            reads: Turns::new(reads),
+            writes: Turns::new(writes),
             open: AtomicUsize::new(0),
             timeout,
             queries,
@@ -170,14 +168,7 @@ impl Direct {
             Access::Read => &self.reads,
             Access::Write => &self.writes,
         };
-        let deadline = Instant::now() + self.timeout;
-        let permit = match tokio::time::timeout_at(deadline, slots.acquire()).await {
-            Ok(Ok(permit)) => permit,
-            Ok(Err(_closed)) => {
-                return Err(DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed));
-            }
-            Err(_elapsed) => return Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),
-        };
+        let permit = slots.take(Instant::now() + self.timeout).await?;
         let idle = match fresh {
             true => None,
             false => self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop(),
@@ -211,7 +202,7 @@ struct Lease<'a> {
     /// Lent before: it may have died while idle.
     reused: bool,
     clean: bool,
-    _permit: SemaphorePermit<'a>,
+    _permit: OwnedSemaphorePermit,
 }
 
 impl Drop for Lease<'_> {

@@ -33,8 +33,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use super::columns::Pair;
 use super::direct::{Access, Direct};
-use super::in_place::{InPlace, Pair};
+use super::in_place::InPlace;
 use super::pg_rows;
 use super::statements::{self, Keyed};
 
@@ -58,7 +59,6 @@ pub struct Postgres {
     direct: Direct,
     keyed: Keyed,
     lists: Turns,
-    timeout: Duration,
 }
 
 impl Hot {
@@ -77,7 +77,6 @@ impl Hot {
                 direct: Direct::new(url, (reads, writes), timeout, queries)?,
                 keyed: Keyed::default(),
                 lists: Turns::new(super::list_permits(reads)),
-                timeout,
             })));
         }
         Ok(match InPlace::open(url, db, queries, timeout)? {
@@ -112,7 +111,7 @@ impl Hot {
                 select.all(db).await
             }
             Hot::Direct(pg) => {
-                let _turn = pg.lists.take(Instant::now() + pg.timeout).await?;
+                let _turn = pg.lists.take(Instant::now() + pg.direct.timeout).await?;
                 pg.all::<E>(select.build(DbBackend::Postgres)).await
             }
             Hot::InPlace(r) => r.all(select).await,
@@ -202,7 +201,7 @@ impl Hot {
                 select.count(db).await
             }
             Hot::Direct(pg) => {
-                let _turn = pg.lists.take(Instant::now() + pg.timeout).await?;
+                let _turn = pg.lists.take(Instant::now() + pg.direct.timeout).await?;
                 let statement = statements::count(select, DbBackend::Postgres);
                 pg_rows::count(&pg.direct.fetch(&statement, Access::Read).await?)
             }

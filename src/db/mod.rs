@@ -48,10 +48,19 @@ pub async fn connect(
 ) -> Result<DatabaseConnection, DbErr> {
     let mut options = options(url, None);
     if let Some(timeout) = statement_timeout {
-        let ms = timeout.as_millis().max(1).to_string();
-        options.map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", ms.as_str())]));
+        options.map_sqlx_postgres_opts(move |o| with_statement_timeout(o, timeout));
     }
     Database::connect(options).await
+}
+
+/// PostgreSQL connection options that cut every statement off after
+/// `timeout` (on the pool and on the direct path alike).
+fn with_statement_timeout(
+    options: sea_orm::sqlx::postgres::PgConnectOptions,
+    timeout: Duration,
+) -> sea_orm::sqlx::postgres::PgConnectOptions {
+    let ms = timeout.as_millis().max(1);
+    options.options([("statement_timeout", ms)])
 }
 
 /// How many list reads (pages and counts, which may scan) may hold

@@ -7,9 +7,8 @@ use sea_orm::sqlx::{Column, Decode, Postgres, Row, Type, ValueRef};
 use sea_orm::{DbErr, EntityTrait, TryIntoModel, Value};
 use uuid::Uuid;
 
-use super::columns::{self, ColumnKind, Field};
+use super::columns::{self, ColumnKind, Field, Pair};
 use super::direct::sqlx_err;
-use super::in_place::Pair;
 
 /// Every row as `E`'s model.
 pub fn models<E: EntityTrait>(rows: &[PgRow]) -> Result<Vec<E::Model>, DbErr>
@@ -23,8 +22,7 @@ where
     rows.iter().map(|row| model(row, &fields)).collect()
 }
 
-/// The first row of a `SelectTwo` (SeaORM's `A_`/`B_` aliases) as its two
-/// models; the second is `None` when the outer join found nothing.
+/// The first row of a `SelectTwo` as its two models (`columns::pair`).
 pub fn pair<A, B>(rows: &[PgRow]) -> Result<Option<Pair<A, B>>, DbErr>
 where
     A: EntityTrait,
@@ -35,12 +33,12 @@ where
     let Some(row) = rows.first() else {
         return Ok(None);
     };
-    let (a, b) = (fields::<A>(row, "A_"), fields::<B>(row, "B_"));
-    let absent = b
-        .iter()
-        .all(|f| row.try_get_raw(f.index).is_ok_and(|v| v.is_null()));
-    let related = if absent { None } else { Some(model(row, &b)?) };
-    Ok(Some((model(row, &a)?, related)))
+    columns::pair::<A, B>(
+        row.columns().iter().map(|c| c.name()),
+        |i| row.try_get_raw(i).is_ok_and(|v| v.is_null()),
+        |i, kind| value(row, i, kind),
+    )
+    .map(Some)
 }
 
 /// The `COUNT(*)` of a count statement's one row.

@@ -28,7 +28,6 @@ mod rows;
 mod writer;
 
 pub use errors::sql_err;
-pub use rows::Pair;
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -43,6 +42,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::columns::Pair;
 use super::statements;
 use reads::Reads;
 use rows::{fields, model, read_one_also};

@@ -12,8 +12,7 @@ use super::errors::db_err;
 pub use crate::db::columns::fields;
 use crate::db::columns::{self, ColumnKind, Field};
 
-/// A row and its related row, if the outer join found one.
-pub type Pair<A, B> = (<A as EntityTrait>::Model, Option<<B as EntityTrait>::Model>);
+use crate::db::columns::Pair;
 
 /// Prepares (or reuses) `statement` on `conn`, binds its values, and hands
 /// its column names and rows to `read`.
@@ -34,8 +33,7 @@ pub fn execute<T>(
     read(&names, &mut rows)
 }
 
-/// The first row of a `SelectTwo` as its two models; the second is `None`
-/// when the outer join found nothing.
+/// The first row of a `SelectTwo` as its two models (`columns::pair`).
 pub fn read_one_also<A, B>(
     names: &[String],
     rows: &mut rusqlite::Rows<'_>,
@@ -46,21 +44,15 @@ where
     A::ActiveModel: TryIntoModel<A::Model>,
     B::ActiveModel: TryIntoModel<B::Model>,
 {
-    // sea-orm's aliases for the two sides of a `SelectTwo`.
-    let a = fields::<A>(names, "A_");
-    let b = fields::<B>(names, "B_");
     let Some(row) = rows.next().map_err(db_err)? else {
         return Ok(None);
     };
-    let absent = b
-        .iter()
-        .all(|c| matches!(row.get_ref(c.index), Ok(ValueRef::Null)));
-    let related = if absent {
-        None
-    } else {
-        Some(model::<B>(row, &b)?)
-    };
-    Ok(Some((model::<A>(row, &a)?, related)))
+    columns::pair::<A, B>(
+        names,
+        |i| matches!(row.get_ref(i), Ok(ValueRef::Null)),
+        |i, kind| kind.decode(row.get_ref(i).map_err(db_err)?),
+    )
+    .map(Some)
 }
 
 /// One row as `E`'s model (see `columns::model`).
