@@ -1,70 +1,86 @@
-//! The hot statements of `db::Hot` on PostgreSQL, on connections of our own.
+//! The hot statements of `db::Hot` on PostgreSQL, pipelined on connections
+//! of our own.
 //!
-//! sqlx's pool (0.9) returns a connection by spawning a task that sends
-//! `Sync` and waits for PostgreSQL's `ReadyForQuery` before the connection
-//! is idle again: a second round trip, a task and a backend wake-up for
-//! every statement, unconditionally. On the hot path that doubled the
-//! syscalls and context switches of a request and the CPU PostgreSQL spent
-//! on it. Here the statements SeaORM builds run on a fixed set of plain
-//! sqlx `PgConnection`s instead:
+//! Through a pool (sqlx's, 0.9) every statement had a connection to itself:
+//! a round trip, and a PostgreSQL backend woken, per statement; and the
+//! pool's return of a connection cost a second round trip (`Sync`) on top.
+//! Here the statements SeaORM builds run through tokio-postgres, whose
+//! connections take the statements of many requests at once: sent together,
+//! read by the backend in one wake-up, answered in order. Measured on 2
+//! cores (issue 23), that wake-up per statement was most of what PostgreSQL
+//! spent on `me` beyond what a lean server costs it.
 //!
-//! - a connection is lent to one statement at a time and put back, in the
-//!   same call, once its answer has been read to the end (`ReadyForQuery`
-//!   seen), so it is known to be clean without asking again;
-//! - a statement whose caller went away mid-flight (a dropped future) may
-//!   leave its connection mid-answer: that connection is closed, never
-//!   lent again, and the slot connects afresh on its next use; so does a
-//!   connection whose error was not PostgreSQL's own answer (I/O, protocol);
-//! - each connection prepares a statement once and keeps it (sqlx's
-//!   per-connection cache, keyed by the SQL text), and plans it once too:
-//!   `plan_cache_mode = force_generic_plan`, because PostgreSQL's default
-//!   re-plans every execution of a prepared `… LIMIT $n` (a generic plan
-//!   costed for an unknown limit looks dearer than the custom ones, though
-//!   it is the same index scan);
-//! - `statement_timeout` is `QUERY_TIMEOUT`, and waiting for a connection
-//!   is bounded by it too, so these reads keep the deadlines of the pool's.
+//! - Connections come in three sets, by what a statement does (`Access`):
+//!   lookups by key (the session check), list reads (pages, counts,
+//!   searches, which may scan) and writes (which wait on their commit).
+//!   A statement queues behind those sent before it on its connection, so
+//!   slow lists or commits never hold up a session check; and within a set
+//!   a statement goes to the connection with the fewest in flight.
+//! - Each connection prepares a statement once and keeps it (by its SQL
+//!   and parameter types), and plans it once: `plan_cache_mode =
+//!   force_generic_plan`, because PostgreSQL's default re-plans every
+//!   execution of a prepared `… LIMIT $n` (a generic plan costed for an
+//!   unknown limit looks dearer than the custom ones, though it is the same
+//!   index scan).
+//! - `statement_timeout` is `QUERY_TIMEOUT`, and a statement waits and
+//!   runs at most twice that.
+//! - A connection found closed (PostgreSQL restarted, a backend
+//!   terminated) is replaced on its next use; a read that failed because
+//!   its connection closed under it runs once more on a new one (a read is
+//!   safe to repeat; a write is not: it may have run).
+//! - A statement whose caller went away is still read to its end by the
+//!   connection, which stays usable.
 //!
 //! Transactions stay on the pool (`db::begin_write`): a transaction holds
 //! its connection across awaits the caller controls.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
-use sea_orm::sqlx::{self, ConnectOptions, Connection};
-use sea_orm::{DbErr, RuntimeErr, Statement, Values};
-use sea_query_sqlx::SqlxValues;
-use tokio::sync::OwnedSemaphorePermit;
-use tokio::time::Instant;
+use sea_orm::sqlx::error::ErrorKind;
+use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr};
+use tokio::time::{Instant, timeout_at};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 
-use super::hot::Turns;
+use super::failure::Failure;
+use super::pg_params::{self, Param};
 
-/// What a statement does: a read may run again after its connection died,
-/// and reads and writes take connections from budgets of their own.
+/// What a statement does, and so which connections it may queue on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
-    Read,
+    /// A read by key: answered in well under a millisecond.
+    Lookup,
+    /// A read that may scan: a page, a count, a search.
+    List,
+    /// An insert, which waits for its commit to reach the disk.
     Write,
 }
 
+/// Connections of each set (see `Access`).
+#[derive(Clone, Copy, Debug)]
+pub struct Sizes {
+    pub lookups: usize,
+    pub lists: usize,
+    pub writes: usize,
+}
+
+/// Statements a connection keeps prepared; past that it forgets them all
+/// (the hot statements are a few dozen shapes, so this is only a bound).
+const STATEMENTS_KEPT: usize = 256;
+
 pub struct Direct {
-    options: PgConnectOptions,
-    /// Connections put back clean, most recently used last.
-    idle: Mutex<Vec<PgConnection>>,
-    /// One permit per read that may run at once: PostgreSQL shares the
-    /// machine's cores, and more backends running at once than about two a
-    /// core only add context switches.
-    reads: Turns,
-    /// One permit per write that may run at once: a write mostly waits for
-    /// its commit to reach the disk, and must not hold up the reads.
-    writes: Turns,
-    /// Connections open, idle or lent.
-    open: AtomicUsize,
-    /// `QUERY_TIMEOUT`: the longest wait for a connection (and for a list
-    /// read's turn, `Hot`).
-    pub timeout: Duration,
+    config: Config,
+    lookups: Set,
+    lists: Set,
+    writes: Set,
+    /// `QUERY_TIMEOUT`: the longest a statement may run (PostgreSQL's
+    /// `statement_timeout`); twice that, the longest it may wait and run.
+    timeout: Duration,
     /// The application's statement counter (see `AppContext::queries`).
     queries: Arc<AtomicU64>,
 }
@@ -72,29 +88,33 @@ pub struct Direct {
 impl std::fmt::Debug for Direct {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Direct")
-            .field("open", &self.open)
+            .field("connections", &self.sizes())
             .finish_non_exhaustive()
     }
 }
 
 impl Direct {
-    /// At most `reads + writes` connections to `url`, opened on first need.
+    /// `sizes` connections to `url`, each opened on first need.
     pub fn new(
         url: &str,
-        (reads, writes): (usize, usize),
+        sizes: Sizes,
         timeout: Duration,
         queries: Arc<AtomicU64>,
     ) -> Result<Direct, DbErr> {
-        let options = PgConnectOptions::from_str(url).map_err(|e| DbErr::Conn(sqlx_err(e)))?;
-        let options = super::with_statement_timeout(options, timeout)
-            .options([("plan_cache_mode", "force_generic_plan")])
-            .disable_statement_logging();
+        let mut config = config(url)?;
+        let ms = timeout.as_millis().max(1);
+        let options = format!(
+            "{} -c statement_timeout={ms} -c plan_cache_mode=force_generic_plan",
+            config.get_options().unwrap_or_default()
+        );
+        config
+            .options(options.trim_start())
+            .connect_timeout(super::CONNECT_TIMEOUT);
         Ok(Direct {
-            options,
-            idle: Mutex::new(Vec::with_capacity(reads + writes)),
-            reads: Turns::new(reads),
-            writes: Turns::new(writes),
-            open: AtomicUsize::new(0),
+            config,
+            lookups: Set::new(sizes.lookups),
+            lists: Set::new(sizes.lists),
+            writes: Set::new(sizes.writes),
             timeout,
             queries,
         })
@@ -102,136 +122,280 @@ impl Direct {
 
     /// Connections open, and of those idle (for `authql_db_pool_connections`).
     pub fn sizes(&self) -> (usize, usize) {
-        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).len();
-        (self.open.load(Ordering::Relaxed), idle)
+        let slots = || {
+            [&self.lookups, &self.lists, &self.writes]
+                .into_iter()
+                .flat_map(|set| set.slots.iter())
+        };
+        let open = slots().filter(|s| s.current().is_some()).count();
+        let idle = slots()
+            .filter(|s| s.current().is_some() && s.in_flight.load(Ordering::Relaxed) == 0)
+            .count();
+        (open, idle)
     }
 
-    /// Runs `statement` and reads every row of its answer. A connection
-    /// found dead (PostgreSQL restarted, a backend terminated) takes every
-    /// idle one with it, as old and likely as dead; and a read (`Access::
-    /// Read`) that failed on a reused connection runs once more on a new one:
-    /// a read is safe to repeat. A write is not retried: it may have run.
-    pub async fn fetch(&self, statement: &Statement, access: Access) -> Result<Vec<PgRow>, DbErr> {
-        let mut again = access == Access::Read;
-        let mut fresh = false;
-        loop {
-            let mut lease = self.lease(access, fresh).await?;
-            self.queries.fetch_add(1, Ordering::Relaxed);
-            let values = statement.values.clone().unwrap_or(Values(Vec::new()));
-            let sql = sqlx::AssertSqlSafe(statement.sql.as_str());
-            let conn = lease.conn.as_mut().expect("a lease holds its connection");
-            let began = Instant::now();
-            let answer = sqlx::query_with(sql, SqlxValues(values))
-                .fetch_all(conn)
-                .await;
-            let elapsed = began.elapsed();
-            if elapsed > super::SLOW_QUERY {
-                tracing::warn!(
-                    elapsed_ms = elapsed.as_millis() as u64,
-                    failed = answer.is_err(),
-                    "slow query"
-                );
-            }
-            match answer {
-                Ok(rows) => {
-                    lease.clean = true;
-                    return Ok(rows);
-                }
-                // PostgreSQL's own answer (a constraint, the statement
-                // timeout) ends with `ReadyForQuery`: the connection is fine.
-                Err(e) if !broken(&e) => {
-                    lease.clean = true;
-                    return Err(DbErr::Query(sqlx_err(e)));
-                }
-                Err(e) => {
-                    self.forget_idle();
-                    if !(again && lease.reused) {
-                        return Err(DbErr::Query(sqlx_err(e)));
-                    }
-                    tracing::warn!(error = %e, "a PostgreSQL connection had closed; reading again");
-                    (again, fresh) = (false, true);
-                }
-            }
-        }
-    }
-
-    /// Closes the idle connections.
-    fn forget_idle(&self) {
-        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|p| p.into_inner()));
-        self.open.fetch_sub(idle.len(), Ordering::Relaxed);
-    }
-
-    /// A connection of the set: an idle one (unless `fresh`), else a new
-    /// one in a free slot; waiting at most `QUERY_TIMEOUT` for a slot.
-    async fn lease(&self, access: Access, fresh: bool) -> Result<Lease<'_>, DbErr> {
-        let slots = match access {
-            Access::Read => &self.reads,
+    /// Runs `statement` and reads every row of its answer. PostgreSQL cuts
+    /// it off after `QUERY_TIMEOUT`; one queued so long behind others that
+    /// it has not answered within twice that fails as a pool checkout that
+    /// timed out would. Connecting is bounded apart (`CONNECT_TIMEOUT`).
+    pub async fn fetch(
+        &self,
+        statement: &sea_orm::Statement,
+        access: Access,
+    ) -> Result<Vec<Row>, DbErr> {
+        let values = statement.values.as_ref().map_or(&[][..], |v| &v.0[..]);
+        let types = pg_params::types(values)?;
+        let set = match access {
+            Access::Lookup => &self.lookups,
+            Access::List => &self.lists,
             Access::Write => &self.writes,
         };
-        let permit = slots.take(Instant::now() + self.timeout).await?;
-        let idle = match fresh {
-            true => None,
-            false => self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop(),
-        };
-        let reused = idle.is_some();
-        let conn = match idle {
-            Some(conn) => conn,
-            None => {
-                let conn = PgConnection::connect_with(&self.options)
-                    .await
-                    .map_err(|e| DbErr::Conn(sqlx_err(e)))?;
-                self.open.fetch_add(1, Ordering::Relaxed);
-                conn
+        let slot = set.pick();
+        let _busy = Busy::new(&slot.in_flight);
+        let mut again = access != Access::Write;
+        loop {
+            let conn = slot.connection(&self.config).await?;
+            let deadline = Instant::now() + self.timeout * 2;
+            self.queries.fetch_add(1, Ordering::Relaxed);
+            let began = Instant::now();
+            let answer = timeout_at(deadline, conn.run(&statement.sql, &types, values)).await;
+            let elapsed = began.elapsed();
+            if elapsed > super::SLOW_QUERY {
+                let failed = !matches!(answer, Ok(Ok(_)));
+                let elapsed_ms = elapsed.as_millis() as u64;
+                tracing::warn!(elapsed_ms, failed, "slow query");
             }
-        };
-        Ok(Lease {
-            direct: self,
-            conn: Some(conn),
-            reused,
-            clean: false,
-            _permit: permit,
-        })
-    }
-}
-
-/// A connection lent to one statement. Put back when dropped if the
-/// statement's answer was read to the end; else closed.
-struct Lease<'a> {
-    direct: &'a Direct,
-    conn: Option<PgConnection>,
-    /// Lent before: it may have died while idle.
-    reused: bool,
-    clean: bool,
-    _permit: OwnedSemaphorePermit,
-}
-
-impl Drop for Lease<'_> {
-    fn drop(&mut self) {
-        let Some(conn) = self.conn.take() else { return };
-        if self.clean {
-            let mut idle = self.direct.idle.lock().unwrap_or_else(|p| p.into_inner());
-            idle.push(conn);
-        } else {
-            self.direct.open.fetch_sub(1, Ordering::Relaxed);
+            let e = match answer {
+                Ok(Ok(rows)) => return Ok(rows),
+                Ok(Err(e)) => e,
+                Err(_elapsed) => return Err(out_of_time()),
+            };
+            if !closed(&e) {
+                return Err(db_err(e));
+            }
+            slot.forget(&conn);
+            if !again {
+                return Err(db_err(e));
+            }
+            tracing::warn!("a PostgreSQL connection had closed; reading again");
+            again = false;
         }
     }
 }
 
-/// A sqlx error as SeaORM wraps its own, so that `db::sql_err` and
-/// `AppError` classify it alike.
-pub fn sqlx_err(e: sqlx::Error) -> RuntimeErr {
-    RuntimeErr::SqlxError(Arc::new(e))
+/// A set of connections, each a slot that reconnects when its connection
+/// has closed.
+struct Set {
+    slots: Box<[Slot]>,
+    next: AtomicUsize,
 }
 
-/// Whether `e` leaves its connection unusable: a failure of the connection
-/// itself, or PostgreSQL's word that it ended the session (class 08, or
-/// 57P01–57P03: terminated by an administrator, a crash, a shutdown; sent
-/// when it happens and read with the next statement).
-fn broken(e: &sqlx::Error) -> bool {
-    match e {
-        sqlx::Error::Database(db) => db
-            .code()
-            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
-        _ => true,
+impl Set {
+    fn new(size: usize) -> Set {
+        Set {
+            slots: (0..size.max(1)).map(|_| Slot::default()).collect(),
+            next: AtomicUsize::new(0),
+        }
     }
+
+    /// The slot with the fewest statements in flight, the first found from
+    /// a starting point that moves on with every call (so ties rotate).
+    fn pick(&self) -> &Slot {
+        let n = self.slots.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        (0..n)
+            .map(|i| &self.slots[(start + i) % n])
+            .min_by_key(|s| s.in_flight.load(Ordering::Relaxed))
+            .expect("a set has a slot")
+    }
+}
+
+#[derive(Default)]
+struct Slot {
+    conn: Mutex<Option<Arc<Conn>>>,
+    /// One connection attempt at a time: the rest wait for its result.
+    connecting: tokio::sync::Mutex<()>,
+    in_flight: AtomicUsize,
+}
+
+impl Slot {
+    /// The slot's connection if it is open.
+    fn current(&self) -> Option<Arc<Conn>> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.as_ref().filter(|c| !c.client.is_closed()).cloned()
+    }
+
+    /// The open connection, connecting first when there is none.
+    async fn connection(&self, config: &Config) -> Result<Arc<Conn>, DbErr> {
+        if let Some(conn) = self.current() {
+            return Ok(conn);
+        }
+        let _turn = self.connecting.lock().await;
+        if let Some(conn) = self.current() {
+            return Ok(conn);
+        }
+        let (client, connection) = config
+            .connect(NoTls)
+            .await
+            .map_err(|e| DbErr::Conn(RuntimeErr::Internal(format!("PostgreSQL: {e}"))))?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "a direct PostgreSQL connection closed");
+            }
+        });
+        let conn = Arc::new(Conn {
+            client,
+            statements: Mutex::default(),
+        });
+        *self.conn.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn.clone());
+        Ok(conn)
+    }
+
+    /// Drops `conn` if it is still the slot's.
+    fn forget(&self, conn: &Arc<Conn>) {
+        let mut current = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
+            *current = None;
+        }
+    }
+}
+
+/// Counts a statement in flight on its slot while it lives.
+struct Busy<'a>(&'a AtomicUsize);
+
+impl<'a> Busy<'a> {
+    fn new(in_flight: &'a AtomicUsize) -> Busy<'a> {
+        in_flight.fetch_add(1, Ordering::Relaxed);
+        Busy(in_flight)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+struct Conn {
+    client: Client,
+    statements: Mutex<HashMap<String, Statement>>,
+}
+
+impl Conn {
+    async fn run(
+        &self,
+        sql: &str,
+        types: &[Type],
+        values: &[sea_orm::Value],
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        let statement = self.prepared(sql, types).await?;
+        let params: Vec<Param<'_>> = values.iter().map(Param).collect();
+        let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
+        self.client.query(&statement, &params).await
+    }
+
+    /// `sql` prepared with `types` on this connection: once, then kept.
+    async fn prepared(
+        &self,
+        sql: &str,
+        types: &[Type],
+    ) -> Result<Statement, tokio_postgres::Error> {
+        let kept = self
+            .statements
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(sql)
+            .cloned();
+        match kept {
+            Some(statement) if statement.params() == types => return Ok(statement),
+            // The same SQL with other parameter types: rare, not kept.
+            Some(_) => return self.client.prepare_typed(sql, types).await,
+            None => {}
+        }
+        let statement = self.client.prepare_typed(sql, types).await?;
+        let mut kept = self.statements.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.len() >= STATEMENTS_KEPT {
+            kept.clear();
+        }
+        kept.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+}
+
+/// The connection settings of `url`, less the options only sqlx reads
+/// (tokio-postgres refuses options it does not know).
+fn config(url: &str) -> Result<Config, DbErr> {
+    const KNOWN: &[&str] = &[
+        "user",
+        "password",
+        "dbname",
+        "options",
+        "application_name",
+        "sslmode",
+        "host",
+        "hostaddr",
+        "port",
+        "connect_timeout",
+        "tcp_user_timeout",
+        "keepalives",
+        "keepalives_idle",
+        "target_session_attrs",
+        "channel_binding",
+        "load_balance_hosts",
+    ];
+    let url = match url.split_once('?') {
+        None => url.to_owned(),
+        Some((base, query)) => {
+            let known: Vec<&str> = query
+                .split('&')
+                .filter(|pair| KNOWN.contains(&pair.split('=').next().unwrap_or_default()))
+                .collect();
+            match known.is_empty() {
+                true => base.to_owned(),
+                false => format!("{base}?{}", known.join("&")),
+            }
+        }
+    };
+    Config::from_str(&url)
+        .map_err(|e| DbErr::Conn(RuntimeErr::Internal(format!("PostgreSQL: {e}"))))
+}
+
+/// A statement or its wait ran past `QUERY_TIMEOUT` (`SERVICE_UNAVAILABLE`).
+fn out_of_time() -> DbErr {
+    DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)
+}
+
+/// Whether `e` says the connection has closed: it failed, or PostgreSQL
+/// ended the session (class 08, or 57P01–57P03: terminated by an
+/// administrator, a crash, a shutdown).
+fn closed(e: &tokio_postgres::Error) -> bool {
+    e.is_closed()
+        || e.code().is_some_and(|code| {
+            let code = code.code();
+            code.starts_with("08") || code.starts_with("57P")
+        })
+}
+
+/// A tokio-postgres error as SeaORM wraps sqlx's, so that `db::sql_err`
+/// and `AppError` classify it alike (PostgreSQL's own failures keep their
+/// SQLSTATE).
+fn db_err(e: tokio_postgres::Error) -> DbErr {
+    let Some(db) = e.as_db_error() else {
+        return DbErr::Query(RuntimeErr::Internal(format!("PostgreSQL: {e}")));
+    };
+    let code = db.code();
+    let kind = match code {
+        c if *c == SqlState::UNIQUE_VIOLATION => ErrorKind::UniqueViolation,
+        c if *c == SqlState::FOREIGN_KEY_VIOLATION => ErrorKind::ForeignKeyViolation,
+        c if *c == SqlState::NOT_NULL_VIOLATION => ErrorKind::NotNullViolation,
+        c if *c == SqlState::CHECK_VIOLATION => ErrorKind::CheckViolation,
+        _ => ErrorKind::Other,
+    };
+    Failure {
+        engine: "PostgreSQL",
+        code: code.code().to_owned(),
+        kind,
+        message: db.message().to_owned(),
+    }
+    .into_db_err()
 }

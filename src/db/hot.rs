@@ -10,11 +10,11 @@
 //!
 //! Reads are bounded (API.md §8.1, `QUERY_TIMEOUT`): a statement that runs
 //! or waits longer fails with an error `AppError` reports as
-//! `SERVICE_UNAVAILABLE`. On PostgreSQL `statement_timeout` cuts it off,
-//! and list reads (`list`, `count`: a search or a count may scan a table)
-//! take turns that leave a read connection to everything else (`db::
-//! list_permits`), so a flood of slow searches cannot starve sign-ins and
-//! `me`. In place, a read that outgrows its budget on the calling thread
+//! `SERVICE_UNAVAILABLE`. List reads (`list`, `count`: a search or a count
+//! may scan a table) never hold up lookups by key, so a flood of slow
+//! searches cannot starve sign-ins and `me`: on PostgreSQL they queue on
+//! connections of their own (`direct`), on the pool they take turns that
+//! leave connections to everything else (`db::list_permits`). In place, a read that outgrows its budget on the calling thread
 //! moves to the blocking pool (`in_place`). Transactions always go to the pool
 //! (`db::begin_write`). SeaORM's proxy connection would have let services
 //! pass `&DatabaseConnection` here too, but sea-orm 2.0.4 does not compile
@@ -52,13 +52,11 @@ pub enum Hot {
     InPlace(Arc<InPlace>),
 }
 
-/// The direct path's connections, its statements built once, and the
-/// turns of its list reads.
+/// The direct path's connections and its statements built once.
 #[derive(Debug)]
 pub struct Postgres {
     direct: Direct,
     keyed: Keyed,
-    lists: Turns,
 }
 
 impl Hot {
@@ -72,11 +70,9 @@ impl Hot {
         timeout: Duration,
     ) -> Result<Hot, DbErr> {
         if db.get_database_backend() == DbBackend::Postgres {
-            let (reads, writes) = super::DIRECT_CONNECTIONS;
             return Ok(Hot::Direct(Arc::new(Postgres {
-                direct: Direct::new(url, (reads, writes), timeout, queries)?,
+                direct: Direct::new(url, super::DIRECT_CONNECTIONS, timeout, queries)?,
                 keyed: Keyed::default(),
-                lists: Turns::new(super::list_permits(reads)),
             })));
         }
         Ok(match InPlace::open(url, db, queries, timeout)? {
@@ -111,8 +107,8 @@ impl Hot {
                 select.all(db).await
             }
             Hot::Direct(pg) => {
-                let _turn = pg.lists.take(Instant::now() + pg.direct.timeout).await?;
-                pg.all::<E>(select.build(DbBackend::Postgres)).await
+                let statement = select.build(DbBackend::Postgres);
+                pg_rows::models::<E>(&pg.direct.fetch(&statement, Access::List).await?)
             }
             Hot::InPlace(r) => r.all(select).await,
         }
@@ -201,9 +197,8 @@ impl Hot {
                 select.count(db).await
             }
             Hot::Direct(pg) => {
-                let _turn = pg.lists.take(Instant::now() + pg.direct.timeout).await?;
                 let statement = statements::count(select, DbBackend::Postgres);
-                pg_rows::count(&pg.direct.fetch(&statement, Access::Read).await?)
+                pg_rows::count(&pg.direct.fetch(&statement, Access::List).await?)
             }
             Hot::InPlace(r) => r.count(select).await,
         }
@@ -238,7 +233,7 @@ impl Postgres {
     where
         E::ActiveModel: TryIntoModel<E::Model>,
     {
-        pg_rows::models::<E>(&self.direct.fetch(&statement, Access::Read).await?)
+        pg_rows::models::<E>(&self.direct.fetch(&statement, Access::Lookup).await?)
     }
 
     async fn one_also<A, B>(&self, statement: Statement) -> Result<Option<Pair<A, B>>, DbErr>
@@ -248,7 +243,7 @@ impl Postgres {
         A::ActiveModel: TryIntoModel<A::Model>,
         B::ActiveModel: TryIntoModel<B::Model>,
     {
-        pg_rows::pair::<A, B>(&self.direct.fetch(&statement, Access::Read).await?)
+        pg_rows::pair::<A, B>(&self.direct.fetch(&statement, Access::Lookup).await?)
     }
 }
 

@@ -5,13 +5,15 @@
 
 mod columns;
 mod direct;
+mod failure;
 mod hot;
 mod in_place;
+mod pg_params;
 mod pg_rows;
 mod statements;
 
+pub use failure::sql_err;
 pub use hot::Hot;
-pub use in_place::sql_err;
 
 use std::time::Duration;
 
@@ -25,6 +27,9 @@ use sea_orm::{
 /// A statement that takes longer is logged (its time only: statements can
 /// carry secrets in their values), on the pool and on the direct path.
 pub const SLOW_QUERY: Duration = Duration::from_millis(250);
+
+/// The longest a new connection may take, on the pool and the direct path.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Any fixed number: instances starting together queue on it in PostgreSQL.
 const MIGRATION_LOCK_KEY: i64 = 0x6175_7468_716c; // "authql"
@@ -54,7 +59,7 @@ pub async fn connect(
 }
 
 /// PostgreSQL connection options that cut every statement off after
-/// `timeout` (on the pool and on the direct path alike).
+/// `timeout`.
 fn with_statement_timeout(
     options: sea_orm::sqlx::postgres::PgConnectOptions,
     timeout: Duration,
@@ -75,12 +80,14 @@ fn list_permits(connections: usize) -> usize {
         .max(1)
 }
 
-/// Connections of the direct path on PostgreSQL (`Hot`), for reads and for
-/// inserts. PostgreSQL runs on the same cores: measured on 2 cores (issue
-/// 23), 4 readers served S1–S3 10–40 % more than 8 (fewer backends
-/// switching), while inserts, which wait on their commit, queued behind
-/// reads; so writes have connections of their own.
-const DIRECT_CONNECTIONS: (usize, usize) = (4, 4);
+/// Connections of the direct path on PostgreSQL (`Hot`), each taking the
+/// statements of many requests at once. PostgreSQL runs on the same cores:
+/// more backends than cores only add switching.
+const DIRECT_CONNECTIONS: direct::Sizes = direct::Sizes {
+    lookups: 2,
+    lists: 2,
+    writes: 4,
+};
 
 fn options(url: &str, max_connections: Option<u32>) -> ConnectOptions {
     let mut opt = ConnectOptions::new(url.to_owned());
@@ -89,7 +96,7 @@ fn options(url: &str, max_connections: Option<u32>) -> ConnectOptions {
     // the pool replaces it.
     opt.sqlx_logging(false)
         .test_before_acquire(false)
-        .connect_timeout(Duration::from_secs(5))
+        .connect_timeout(CONNECT_TIMEOUT)
         .acquire_timeout(Duration::from_secs(10));
     if url.starts_with("sqlite:") {
         // WAL lets readers run beside the one writer; the busy timeout makes

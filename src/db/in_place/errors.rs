@@ -1,62 +1,12 @@
-//! SQLite errors from the in-place connections, reported as sqlx reports
-//! them, so that one function (`sql_err`) classifies constraint failures
-//! for the pool and the in-place paths alike.
-
-use std::borrow::Cow;
-use std::fmt;
-use std::sync::Arc;
+//! SQLite errors from the in-place connections, as `db::failure`s, so that
+//! `db::sql_err` classifies their constraint failures as the pool's.
 
 use rusqlite::ErrorCode;
-use sea_orm::sqlx::error::{DatabaseError, ErrorKind};
-use sea_orm::{DbErr, RuntimeErr, SqlErr};
+use sea_orm::DbErr;
+use sea_orm::RuntimeErr;
+use sea_orm::sqlx::error::ErrorKind;
 
-/// A SQLite failure: its message and extended result code, from which
-/// `kind` gives the `ErrorKind` sqlx gives that code.
-#[derive(Debug)]
-struct SqliteFailure {
-    code: String,
-    extended: i32,
-    constraint: bool,
-    message: String,
-}
-
-impl fmt::Display for SqliteFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SQLite: {}", self.message)
-    }
-}
-
-impl std::error::Error for SqliteFailure {}
-
-impl DatabaseError for SqliteFailure {
-    fn message(&self) -> &str {
-        &self.message
-    }
-
-    fn code(&self) -> Option<Cow<'_, str>> {
-        Some(Cow::Borrowed(&self.code))
-    }
-
-    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
-        self
-    }
-
-    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
-        self
-    }
-
-    fn kind(&self) -> ErrorKind {
-        if self.constraint {
-            kind_of(self.extended)
-        } else {
-            ErrorKind::Other
-        }
-    }
-}
+use crate::db::failure::Failure;
 
 /// SQLite's extended codes for constraint failures, as sqlx maps them.
 fn kind_of(extended: i32) -> ErrorKind {
@@ -77,17 +27,16 @@ fn kind_of(extended: i32) -> ErrorKind {
 /// of the wrong type, say) is internal.
 pub fn db_err(e: rusqlite::Error) -> DbErr {
     match e {
-        rusqlite::Error::SqliteFailure(failure, message) => {
-            let failure = SqliteFailure {
-                code: failure.extended_code.to_string(),
-                extended: failure.extended_code,
-                constraint: failure.code == ErrorCode::ConstraintViolation,
-                message: message.unwrap_or_else(|| failure.to_string()),
-            };
-            DbErr::Query(RuntimeErr::SqlxError(Arc::new(
-                sea_orm::sqlx::Error::Database(Box::new(failure)),
-            )))
+        rusqlite::Error::SqliteFailure(failure, message) => Failure {
+            engine: "SQLite",
+            code: failure.extended_code.to_string(),
+            kind: match failure.code == ErrorCode::ConstraintViolation {
+                true => kind_of(failure.extended_code),
+                false => ErrorKind::Other,
+            },
+            message: message.unwrap_or_else(|| failure.to_string()),
         }
+        .into_db_err(),
         other => DbErr::Query(RuntimeErr::Internal(format!("SQLite: {other}"))),
     }
 }
@@ -102,29 +51,11 @@ pub fn timed_out() -> DbErr {
     ))
 }
 
-/// Which constraint a failed statement broke, if any: one classification,
-/// read from sqlx's `ErrorKind`, for the pool's drivers and the in-place
-/// connections alike. Services call this rather than `DbErr::sql_err`,
-/// which knows only sqlx's own drivers.
-pub fn sql_err(e: &DbErr) -> Option<SqlErr> {
-    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = e else {
-        return None;
-    };
-    let sea_orm::sqlx::Error::Database(e) = &**e else {
-        return None;
-    };
-    match e.kind() {
-        ErrorKind::UniqueViolation => Some(SqlErr::UniqueConstraintViolation(e.message().into())),
-        ErrorKind::ForeignKeyViolation => {
-            Some(SqlErr::ForeignKeyConstraintViolation(e.message().into()))
-        }
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::failure::sql_err;
+    use sea_orm::SqlErr;
 
     #[test]
     fn constraint_failures_are_classified_like_the_pools() {

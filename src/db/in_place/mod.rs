@@ -27,8 +27,6 @@ mod reads;
 mod rows;
 mod writer;
 
-pub use errors::sql_err;
-
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;

@@ -1,0 +1,92 @@
+//! A database's own failure, from a driver other than sqlx's (rusqlite in
+//! place, tokio-postgres on the direct path), reported as sqlx reports its
+//! own drivers' errors: so that one function, `sql_err`, classifies
+//! constraint failures, and `AppError` recognises a statement cut off at
+//! its deadline, on every path alike.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use sea_orm::sqlx::error::{DatabaseError, ErrorKind};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
+
+/// A failure the database reported: its code (SQLite's extended result
+/// code, PostgreSQL's SQLSTATE), the `ErrorKind` sqlx gives that code, and
+/// its message.
+#[derive(Debug)]
+pub struct Failure {
+    pub engine: &'static str,
+    pub code: String,
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl Failure {
+    /// As SeaORM wraps a failure from sqlx.
+    pub fn into_db_err(self) -> DbErr {
+        DbErr::Query(RuntimeErr::SqlxError(Arc::new(
+            sea_orm::sqlx::Error::Database(Box::new(self)),
+        )))
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.engine, self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+impl DatabaseError for Failure {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Borrowed(&self.code))
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> ErrorKind {
+        match self.kind {
+            ErrorKind::UniqueViolation => ErrorKind::UniqueViolation,
+            ErrorKind::ForeignKeyViolation => ErrorKind::ForeignKeyViolation,
+            ErrorKind::NotNullViolation => ErrorKind::NotNullViolation,
+            ErrorKind::CheckViolation => ErrorKind::CheckViolation,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
+/// Which constraint a failed statement broke, if any: one classification,
+/// read from sqlx's `ErrorKind`, for the pool's drivers, the in-place
+/// connections and the direct path alike. Services call this rather than
+/// `DbErr::sql_err`, which knows only sqlx's own drivers.
+pub fn sql_err(e: &DbErr) -> Option<SqlErr> {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = e else {
+        return None;
+    };
+    let sea_orm::sqlx::Error::Database(e) = &**e else {
+        return None;
+    };
+    match e.kind() {
+        ErrorKind::UniqueViolation => Some(SqlErr::UniqueConstraintViolation(e.message().into())),
+        ErrorKind::ForeignKeyViolation => {
+            Some(SqlErr::ForeignKeyConstraintViolation(e.message().into()))
+        }
+        _ => None,
+    }
+}
