@@ -34,6 +34,7 @@
 //! Transactions stay on the pool (`db::begin_write`): a transaction holds
 //! its connection across awaits the caller controls.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -54,11 +55,25 @@ use super::pg_params::{self, Param};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
     /// A read by key: answered in well under a millisecond.
-    Lookup,
+    Lookup = 0,
     /// A read that may scan: a page, a count, a search.
-    List,
+    List = 1,
     /// An insert, which waits for its commit to reach the disk.
-    Write,
+    Write = 2,
+}
+
+tokio::task_local! {
+    /// The connection (slot) of each set that the statements of a
+    /// `together` scope share, once one is chosen.
+    static TOGETHER: Cell<[Option<usize>; 3]>;
+}
+
+/// Runs `work` with its statements of each kind on one connection: those
+/// awaited at once (a page and its count) then go out in one write and come
+/// back in one read, one wake-up of PostgreSQL's backend and of the caller
+/// for all of them.
+pub async fn together<F: Future>(work: F) -> F::Output {
+    TOGETHER.scope(Cell::new([None; 3]), work).await
 }
 
 /// Connections of each set (see `Access`).
@@ -150,7 +165,7 @@ impl Direct {
             Access::List => &self.lists,
             Access::Write => &self.writes,
         };
-        let slot = set.pick();
+        let slot = set.pick(access);
         let _busy = Busy::new(&slot.in_flight);
         let mut again = access != Access::Write;
         loop {
@@ -198,15 +213,26 @@ impl Set {
         }
     }
 
-    /// The slot with the fewest statements in flight, the first found from
-    /// a starting point that moves on with every call (so ties rotate).
-    fn pick(&self) -> &Slot {
-        let n = self.slots.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        (0..n)
-            .map(|i| &self.slots[(start + i) % n])
-            .min_by_key(|s| s.in_flight.load(Ordering::Relaxed))
-            .expect("a set has a slot")
+    /// The slot a `together` scope chose for `access`, else the slot with
+    /// the fewest statements in flight, the first found from a starting
+    /// point that moves on with every call (so ties rotate).
+    fn pick(&self, access: Access) -> &Slot {
+        let kind = access as usize;
+        let chosen = TOGETHER.try_with(|t| t.get()[kind]).ok().flatten();
+        let index = chosen.unwrap_or_else(|| {
+            let n = self.slots.len();
+            let start = self.next.fetch_add(1, Ordering::Relaxed);
+            (0..n)
+                .map(|i| (start + i) % n)
+                .min_by_key(|&i| self.slots[i].in_flight.load(Ordering::Relaxed))
+                .expect("a set has a slot")
+        });
+        let _outside_a_scope = TOGETHER.try_with(|t| {
+            let mut slots = t.get();
+            slots[kind] = Some(index);
+            t.set(slots);
+        });
+        &self.slots[index]
     }
 }
 

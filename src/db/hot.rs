@@ -94,6 +94,16 @@ impl Hot {
         }
     }
 
+    /// Runs `work`, whose statements are awaited at once (a page and its
+    /// count), so that they share a round trip where they can: on
+    /// PostgreSQL, one connection (`direct::together`).
+    pub async fn together<F: Future>(&self, work: F) -> F::Output {
+        match self {
+            Hot::Direct(_) => super::direct::together(work).await,
+            _ => work.await,
+        }
+    }
+
     /// `all` for a list that may scan (a page, a filter, a search): on the
     /// pool, in turns (see the module's notes).
     pub async fn list<E>(&self, select: Select<E>) -> Result<Vec<E::Model>, DbErr>

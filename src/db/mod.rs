@@ -81,11 +81,14 @@ fn list_permits(connections: usize) -> usize {
 }
 
 /// Connections of the direct path on PostgreSQL (`Hot`), each taking the
-/// statements of many requests at once. PostgreSQL runs on the same cores:
-/// more backends than cores only add switching.
+/// statements of many requests at once. PostgreSQL runs on the same cores,
+/// and the kernel shares them out by thread: measured on 2 cores (issue
+/// 23), 2 list connections left PostgreSQL's backends always runnable and
+/// the server's threads idling for them (S3 5–9 % slower than 3), while 4
+/// lookup connections switched more than 3 for nothing (S1, S2).
 const DIRECT_CONNECTIONS: direct::Sizes = direct::Sizes {
-    lookups: 2,
-    lists: 2,
+    lookups: 3,
+    lists: 3,
     writes: 4,
 };
 

@@ -98,28 +98,30 @@ impl<N: ListItem> TypeName for Edge<N> {
 }
 
 /// Counts once, and only if asked.
-struct LazyTotal {
+pub struct LazyTotal {
     counter: Counter,
     value: OnceCell<i32>,
 }
 
 impl LazyTotal {
-    fn new(counter: Counter) -> Self {
+    /// `counted`: the total if it was counted already.
+    fn new(counter: Counter, counted: Option<u64>) -> Self {
         LazyTotal {
             counter,
-            value: OnceCell::new(),
+            value: OnceCell::new_with(counted.map(clamp)),
         }
     }
 
     async fn get(&self) -> Result<i32, AppError> {
         self.value
-            .get_or_try_init(|| async {
-                let n = self.counter.count().await?;
-                Ok::<i32, AppError>(i32::try_from(n).unwrap_or(i32::MAX))
-            })
+            .get_or_try_init(|| async { Ok::<i32, AppError>(clamp(self.counter.count().await?)) })
             .await
             .copied()
     }
+}
+
+fn clamp(n: u64) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
 }
 
 pub struct Connection<N> {
@@ -129,7 +131,7 @@ pub struct Connection<N> {
 }
 
 impl<N: ListItem> Connection<N> {
-    pub fn new<M>(slice: Slice<M>, node: impl Fn(M) -> N, counter: Counter) -> Self {
+    pub fn new<M>(slice: Slice<M>, node: impl Fn(M) -> N, total: LazyTotal) -> Self {
         let edges: Vec<Edge<N>> = slice
             .rows
             .into_iter()
@@ -147,7 +149,7 @@ impl<N: ListItem> Connection<N> {
         Connection {
             edges,
             page_info,
-            total: LazyTotal::new(counter),
+            total,
         }
     }
 
@@ -189,13 +191,13 @@ pub struct Page<N> {
 }
 
 impl<N: ListItem> Page<N> {
-    pub fn new<M>(numbered: NumberedPage<M>, node: impl Fn(M) -> N, counter: Counter) -> Self {
+    pub fn new<M>(numbered: NumberedPage<M>, node: impl Fn(M) -> N, total: LazyTotal) -> Self {
         Page {
             items: numbered.rows.into_iter().map(node).collect(),
             page: numbered.page,
             page_size: numbered.page_size,
             has_next_page: numbered.has_next_page,
-            total: LazyTotal::new(counter),
+            total,
         }
     }
 
@@ -238,10 +240,35 @@ impl<N: ListItem> TypeName for Page<N> {
     }
 }
 
+/// `rows`, a page of `select`, and the count of `select`'s rows: taken
+/// beside the page when the total is selected (`totalCount`,
+/// `totalPages`), one wait for both where counting on demand waited for the
+/// page first; else left for later, if ever.
+async fn with_total<E, T>(
+    ctx: &Context<'_>,
+    app: &AppContext,
+    select: Select<E>,
+    rows: impl Future<Output = Result<T, AppError>>,
+) -> Result<(T, LazyTotal), AppError>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    Select<E>: Clone + Send + Sync + 'static,
+{
+    let counter = Counter::new(app.hot.clone(), select);
+    let look = ctx.look_ahead();
+    if !(look.field("totalCount").exists() || look.field("totalPages").exists()) {
+        return Ok((rows.await?, LazyTotal::new(counter, None)));
+    }
+    let both = async { tokio::try_join!(rows, async { Ok(counter.count().await?) }) };
+    let (rows, n) = app.hot.together(both).await?;
+    Ok((rows, LazyTotal::new(counter, Some(n))))
+}
+
 /// A connection field's whole body: one keyset page of `select` in
 /// `ordering`, with the total counted only if selected.
 pub async fn connection<E, N>(
-    app: &AppContext,
+    ctx: &Context<'_>,
     select: Select<E>,
     ordering: &Ordering<E>,
     window: Window,
@@ -254,20 +281,18 @@ where
     Select<E>: Clone + Send + Sync + 'static,
     N: ListItem,
 {
+    let app = app(ctx)?;
     let cursors = Cursors {
         secret: app.settings.secret_bytes(),
     };
-    let slice = pagination::keyset(&app.hot, select.clone(), ordering, window, &cursors).await?;
-    Ok(Connection::new(
-        slice,
-        node,
-        Counter::new(app.hot.clone(), select),
-    ))
+    let rows = pagination::keyset(&app.hot, select.clone(), ordering, window, &cursors);
+    let (slice, total) = with_total(ctx, app, select.clone(), rows).await?;
+    Ok(Connection::new(slice, node, total))
 }
 
 /// A page-number field's whole body.
 pub async fn page<E, N>(
-    app: &AppContext,
+    ctx: &Context<'_>,
     select: Select<E>,
     ordering: &Ordering<E>,
     (page, page_size): (i32, i32),
@@ -280,11 +305,8 @@ where
     Select<E>: Clone + Send + Sync + 'static,
     N: ListItem,
 {
-    let numbered =
-        pagination::numbered(&app.hot, select.clone(), ordering, page, page_size).await?;
-    Ok(Page::new(
-        numbered,
-        node,
-        Counter::new(app.hot.clone(), select),
-    ))
+    let app = app(ctx)?;
+    let rows = pagination::numbered(&app.hot, select.clone(), ordering, page, page_size);
+    let (numbered, total) = with_total(ctx, app, select.clone(), rows).await?;
+    Ok(Page::new(numbered, node, total))
 }

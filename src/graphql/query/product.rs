@@ -48,7 +48,7 @@ impl ProductQuery {
         };
         let ordering = ProductOrder::ordering(order_by);
         let app = app(ctx)?;
-        let mut found = connection(app, select, &ordering, window, Product::new).await?;
+        let mut found = connection(ctx, select, &ordering, window, Product::new).await?;
         let look = ctx.look_ahead();
         if wants_owner(look.field("edges").field("node")) || wants_owner(look.field("nodes")) {
             with_owners(app, found.nodes_mut()).await?;
@@ -72,7 +72,7 @@ impl ProductQuery {
         let select = products::filtered(filter.unwrap_or_default().into_service()?)?;
         let ordering = ProductOrder::ordering(order_by);
         let app = app(ctx)?;
-        let mut found = page_of(app, select, &ordering, (page, page_size), Product::new).await?;
+        let mut found = page_of(ctx, select, &ordering, (page, page_size), Product::new).await?;
         if wants_owner(ctx.look_ahead().field("items")) {
             with_owners(app, found.items_mut()).await?;
         }

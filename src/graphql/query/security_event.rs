@@ -1,7 +1,6 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::error::AppError;
-use crate::graphql::app;
 use crate::graphql::guards::{IsAuthenticated, viewer};
 use crate::graphql::pagination::{Connection, connection, page_cost};
 use crate::graphql::types::{SecurityEvent, SecurityEventFilter, uuid_arg};
@@ -52,6 +51,6 @@ impl SecurityEventQuery {
             before,
         };
         let ordering = security_events::ordering();
-        Ok(connection(app(ctx)?, select, &ordering, window, SecurityEvent).await?)
+        Ok(connection(ctx, select, &ordering, window, SecurityEvent).await?)
     }
 }

@@ -46,7 +46,7 @@ impl UserQuery {
             before,
         };
         let ordering = UserOrder::ordering(order_by);
-        Ok(connection(app(ctx)?, select, &ordering, window, User::new).await?)
+        Ok(connection(ctx, select, &ordering, window, User::new).await?)
     }
 
     /// Staff only: users by page number.
@@ -64,6 +64,6 @@ impl UserQuery {
     ) -> Result<Page<User>> {
         let select = users::filtered(filter.unwrap_or_default().into())?;
         let ordering = UserOrder::ordering(order_by);
-        Ok(page_of(app(ctx)?, select, &ordering, (page, page_size), User::new).await?)
+        Ok(page_of(ctx, select, &ordering, (page, page_size), User::new).await?)
     }
 }
