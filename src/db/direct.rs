@@ -41,14 +41,12 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sea_orm::sqlx::error::ErrorKind;
 use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr};
 use tokio::time::{Instant, timeout_at};
-use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 
-use super::failure::Failure;
+use super::failure::db_err;
 use super::pg_params::{self, Param};
 
 /// What a statement does, and so which connections it may queue on.
@@ -400,28 +398,4 @@ fn closed(e: &tokio_postgres::Error) -> bool {
             let code = code.code();
             code.starts_with("08") || code.starts_with("57P")
         })
-}
-
-/// A tokio-postgres error as SeaORM wraps sqlx's, so that `db::sql_err`
-/// and `AppError` classify it alike (PostgreSQL's own failures keep their
-/// SQLSTATE).
-fn db_err(e: tokio_postgres::Error) -> DbErr {
-    let Some(db) = e.as_db_error() else {
-        return DbErr::Query(RuntimeErr::Internal(format!("PostgreSQL: {e}")));
-    };
-    let code = db.code();
-    let kind = match code {
-        c if *c == SqlState::UNIQUE_VIOLATION => ErrorKind::UniqueViolation,
-        c if *c == SqlState::FOREIGN_KEY_VIOLATION => ErrorKind::ForeignKeyViolation,
-        c if *c == SqlState::NOT_NULL_VIOLATION => ErrorKind::NotNullViolation,
-        c if *c == SqlState::CHECK_VIOLATION => ErrorKind::CheckViolation,
-        _ => ErrorKind::Other,
-    };
-    Failure {
-        engine: "PostgreSQL",
-        code: code.code().to_owned(),
-        kind,
-        message: db.message().to_owned(),
-    }
-    .into_db_err()
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use sea_orm::sqlx::error::{DatabaseError, ErrorKind};
 use sea_orm::{DbErr, RuntimeErr, SqlErr};
+use tokio_postgres::error::SqlState;
 
 /// A failure the database reported: its code (SQLite's extended result
 /// code, PostgreSQL's SQLSTATE), the `ErrorKind` sqlx gives that code, and
@@ -89,4 +90,28 @@ pub fn sql_err(e: &DbErr) -> Option<SqlErr> {
         }
         _ => None,
     }
+}
+
+/// A tokio-postgres error as SeaORM wraps sqlx's, so that `db::sql_err`
+/// and `AppError` classify it alike (PostgreSQL's own failures keep their
+/// SQLSTATE).
+pub fn db_err(e: tokio_postgres::Error) -> DbErr {
+    let Some(db) = e.as_db_error() else {
+        return DbErr::Query(RuntimeErr::Internal(format!("PostgreSQL: {e}")));
+    };
+    let code = db.code();
+    let kind = match code {
+        c if *c == SqlState::UNIQUE_VIOLATION => ErrorKind::UniqueViolation,
+        c if *c == SqlState::FOREIGN_KEY_VIOLATION => ErrorKind::ForeignKeyViolation,
+        c if *c == SqlState::NOT_NULL_VIOLATION => ErrorKind::NotNullViolation,
+        c if *c == SqlState::CHECK_VIOLATION => ErrorKind::CheckViolation,
+        _ => ErrorKind::Other,
+    };
+    Failure {
+        engine: "PostgreSQL",
+        code: code.code().to_owned(),
+        kind,
+        message: db.message().to_owned(),
+    }
+    .into_db_err()
 }
