@@ -23,7 +23,8 @@
 //!   unknown limit looks dearer than the custom ones, though it is the same
 //!   index scan).
 //! - `statement_timeout` is `QUERY_TIMEOUT`, and a statement waits and
-//!   runs at most twice that.
+//!   runs at most twice that plus a second (its first use on a connection
+//!   also prepares it, which a loaded machine may not fit in a tiny limit).
 //! - A connection found closed (PostgreSQL restarted, a backend
 //!   terminated) is replaced on its next use; a read that failed because
 //!   its connection closed under it runs once more on a new one (a read is
@@ -36,7 +37,6 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -114,7 +114,7 @@ impl Direct {
         timeout: Duration,
         queries: Arc<AtomicU64>,
     ) -> Result<Direct, DbErr> {
-        let mut config = config(url)?;
+        let mut config = super::pg_config(url)?;
         let ms = timeout.as_millis().max(1);
         let options = format!(
             "{} -c statement_timeout={ms} -c plan_cache_mode=force_generic_plan",
@@ -149,7 +149,7 @@ impl Direct {
 
     /// Runs `statement` and reads every row of its answer. PostgreSQL cuts
     /// it off after `QUERY_TIMEOUT`; one queued so long behind others that
-    /// it has not answered within twice that fails as a pool checkout that
+    /// it has not answered within twice that and a second (`fetch`) fails as a pool checkout that
     /// timed out would. Connecting is bounded apart (`CONNECT_TIMEOUT`).
     pub async fn fetch(
         &self,
@@ -168,7 +168,7 @@ impl Direct {
         let mut again = access != Access::Write;
         loop {
             let conn = slot.connection(&self.config).await?;
-            let deadline = Instant::now() + self.timeout * 2;
+            let deadline = Instant::now() + self.timeout * 2 + Duration::from_secs(1);
             self.queries.fetch_add(1, Ordering::Relaxed);
             let began = Instant::now();
             let answer = timeout_at(deadline, conn.run(&statement.sql, &types, values)).await;
@@ -344,44 +344,6 @@ impl Conn {
         kept.insert(sql.to_owned(), statement.clone());
         Ok(statement)
     }
-}
-
-/// The connection settings of `url`, less the options only sqlx reads
-/// (tokio-postgres refuses options it does not know).
-fn config(url: &str) -> Result<Config, DbErr> {
-    const KNOWN: &[&str] = &[
-        "user",
-        "password",
-        "dbname",
-        "options",
-        "application_name",
-        "sslmode",
-        "host",
-        "hostaddr",
-        "port",
-        "connect_timeout",
-        "tcp_user_timeout",
-        "keepalives",
-        "keepalives_idle",
-        "target_session_attrs",
-        "channel_binding",
-        "load_balance_hosts",
-    ];
-    let url = match url.split_once('?') {
-        None => url.to_owned(),
-        Some((base, query)) => {
-            let known: Vec<&str> = query
-                .split('&')
-                .filter(|pair| KNOWN.contains(&pair.split('=').next().unwrap_or_default()))
-                .collect();
-            match known.is_empty() {
-                true => base.to_owned(),
-                false => format!("{base}?{}", known.join("&")),
-            }
-        }
-    };
-    Config::from_str(&url)
-        .map_err(|e| DbErr::Conn(RuntimeErr::Internal(format!("PostgreSQL: {e}"))))
 }
 
 /// A statement or its wait ran past `QUERY_TIMEOUT` (`SERVICE_UNAVAILABLE`).

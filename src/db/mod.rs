@@ -68,6 +68,44 @@ fn with_statement_timeout(
     options.options([("statement_timeout", ms)])
 }
 
+/// The connection settings of `url`, less the options only sqlx reads
+/// (tokio-postgres refuses options it does not know).
+fn pg_config(url: &str) -> Result<tokio_postgres::Config, DbErr> {
+    const KNOWN: &[&str] = &[
+        "user",
+        "password",
+        "dbname",
+        "options",
+        "application_name",
+        "sslmode",
+        "host",
+        "hostaddr",
+        "port",
+        "connect_timeout",
+        "tcp_user_timeout",
+        "keepalives",
+        "keepalives_idle",
+        "target_session_attrs",
+        "channel_binding",
+        "load_balance_hosts",
+    ];
+    let url = match url.split_once('?') {
+        None => url.to_owned(),
+        Some((base, query)) => {
+            let known: Vec<&str> = query
+                .split('&')
+                .filter(|pair| KNOWN.contains(&pair.split('=').next().unwrap_or_default()))
+                .collect();
+            match known.is_empty() {
+                true => base.to_owned(),
+                false => format!("{base}?{}", known.join("&")),
+            }
+        }
+    };
+    <tokio_postgres::Config as std::str::FromStr>::from_str(&url)
+        .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::Internal(format!("PostgreSQL: {e}"))))
+}
+
 /// How many list reads (pages and counts, which may scan) may hold
 /// connections at once, of `connections`: all but `RESERVED_FOR_LOOKUPS`
 /// or all but a quarter, whichever leaves fewer (and at least one) to
