@@ -20,6 +20,11 @@ pub struct Model {
     /// When the user last proved who they are in this session (password,
     /// sign-in code, `reauthenticate`): what "fresh" is measured from.
     pub authenticated_at: DateTimeUtc,
+    /// The assurance level the sign-in steps proved: `aal1` or `aal2`.
+    pub aal: String,
+    /// The methods they proved it with, space-separated (`pwd otp`); `mfa`
+    /// is derived, never stored.
+    pub amr: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

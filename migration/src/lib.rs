@@ -14,6 +14,7 @@ mod m20261202_000009_second_factors;
 mod m20261202_000010_create_email_changes;
 mod m20261202_000011_outbox_urgency_and_dead_letters;
 mod m20261203_000012_create_passkeys;
+mod m20261207_000013_session_assurance;
 
 /// Folded text columns compare byte-wise on both backends (SQLite's BINARY,
 /// PostgreSQL's "C" collation), so keyset cursors order rows alike everywhere.
@@ -69,6 +70,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_create_email_changes::Migration),
             Box::new(m20261202_000011_outbox_urgency_and_dead_letters::Migration),
             Box::new(m20261203_000012_create_passkeys::Migration),
+            Box::new(m20261207_000013_session_assurance::Migration),
         ]
     }
 }

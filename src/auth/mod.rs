@@ -2,6 +2,7 @@
 //! tokens, random tokens and codes, second-factor secrets, and the
 //! request's `Viewer`.
 
+pub mod assurance;
 pub mod django_hash;
 #[cfg(test)]
 pub(crate) mod fixtures;

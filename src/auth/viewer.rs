@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use entity::user;
 use uuid::Uuid;
 
+use crate::auth::assurance::Proof;
 use crate::error::AppError;
 
 /// How the request proved who it is.
@@ -21,9 +22,9 @@ pub enum Credential {
 pub struct Authenticated {
     pub user: user::Model,
     pub credential: Credential,
-    /// When the session's user last proved who they are; `None` for an API
-    /// token, which is never fresh.
-    pub authenticated_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// What the session's user last proved and when (API.md §8.8); `None`
+    /// for an API token, which is never fresh and touches no credential.
+    pub proof: Option<Proof>,
 }
 
 /// The signed-in user of a request, or nobody.

@@ -56,6 +56,7 @@ event_types! {
     EmailChangeRequested => "EMAIL_CHANGE_REQUESTED",
     EmailChanged => "EMAIL_CHANGED",
     ProfileUpdated => "PROFILE_UPDATED",
+    SecondFactorsReset => "SECOND_FACTORS_RESET",
 }
 
 #[cfg(test)]

@@ -16,13 +16,15 @@ use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::AppContext;
 use crate::services::accounts;
+use crate::services::fresh::require_fresh;
 use crate::services::login::{self, Identifier};
 use crate::services::mail::{Budget, WriteTxn};
 use crate::services::security_events as events;
 use crate::services::sessions::ClientInfo;
 use crate::services::users::is_last_active_superuser;
 
-/// Deletes the signed-in user's account after checking the password (a
+/// Deletes the signed-in user's account, in a fresh session (at `aal2` with
+/// a second factor on; never an API token), after checking the password (a
 /// wrong one counts against the sign-in limits). The last active
 /// superuser cannot delete themself: `FORBIDDEN`.
 pub async fn delete_account(
@@ -31,6 +33,7 @@ pub async fn delete_account(
     password: &str,
     client: &ClientInfo,
 ) -> AppResult<()> {
+    require_fresh(app, who)?;
     let password = Password::parse_for_login(password).map_err(|_| AppError::InvalidCredentials)?;
     let identifier = Identifier::Email(Email::parse(&who.user.email).map_err(AppError::internal)?);
     login::check_password(app, &identifier, &password, client).await?;

@@ -12,14 +12,13 @@ use uuid::Uuid;
 
 use crate::auth::tokens::{random_token, sha256_hex};
 use crate::auth::viewer::{Authenticated, Credential};
-use crate::db::{begin_write, now};
-use crate::domain::SecurityEventType as Kind;
+use crate::db::now;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::authentication::{LAST_USED_RESOLUTION, touch_last_used};
+use crate::services::credentials;
 use crate::services::fresh;
 use crate::services::mail::WriteTxn;
-use crate::services::security_events as events;
 use crate::services::sessions::ClientInfo;
 
 /// Marks authql tokens, so a leaked one is recognisable (secret scanners).
@@ -70,9 +69,9 @@ pub async fn create(
     }
     .insert(&*txn)
     .await?;
-    txn.notify(&who.user, "a new API token was created for your account")
-        .await?;
-    events::record(&*txn, who.user.id, Kind::ApiTokenCreated, client, None).await?;
+    let change =
+        credentials::Change::by_owner(credentials::Kind::ApiToken, Some(&row.name), client);
+    credentials::added(&txn, &who.user, change).await?;
     txn.commit().await?;
     Ok(Created { token, row })
 }
@@ -110,19 +109,27 @@ pub async fn revoke_token(
     Ok(result.rows_affected == 1)
 }
 
+/// Revokes one of the user's tokens, with the lifecycle's notice and
+/// event. A request made with an API token may end only that token
+/// (API.md §8.8): a leaked one cannot revoke its owner's others.
 pub async fn revoke(
     app: &AppContext,
-    user_id: Uuid,
+    who: &Authenticated,
     id: Uuid,
     client: &ClientInfo,
 ) -> AppResult<()> {
-    let txn = begin_write(&app.db).await?;
-    if revoke_token(&txn, user_id, id, now()).await? {
-        events::record(&txn, user_id, Kind::ApiTokenRevoked, client, None).await?;
+    if matches!(who.credential, Credential::ApiToken(own) if own != id) {
+        return Err(AppError::Forbidden);
+    }
+    let user = &who.user;
+    let txn = WriteTxn::begin(app).await?;
+    if revoke_token(&*txn, user.id, id, now()).await? {
+        let change = credentials::Change::by_owner(credentials::Kind::ApiToken, None, client);
+        credentials::removed(&txn, user, change).await?;
         txn.commit().await?;
         Ok(())
     } else {
-        txn.rollback().await.ok();
+        txn.rollback().await;
         Err(AppError::NotFound)
     }
 }
@@ -158,22 +165,6 @@ pub async fn authenticate(app: &AppContext, token: &str) -> AppResult<Authentica
     Ok(Authenticated {
         user,
         credential: Credential::ApiToken(row.id),
-        authenticated_at: None,
+        proof: None,
     })
-}
-
-/// Revokes every API token of a user (password reset, deactivation): a
-/// token minted by whoever held the account must not outlive its recovery.
-pub async fn revoke_all(
-    conn: &impl ConnectionTrait,
-    user_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<u64, sea_orm::DbErr> {
-    Ok(api_token::Entity::update_many()
-        .col_expr(api_token::Column::RevokedAt, Expr::value(now))
-        .filter(api_token::Column::UserId.eq(user_id))
-        .filter(api_token::Column::RevokedAt.is_null())
-        .exec(conn)
-        .await?
-        .rows_affected)
 }

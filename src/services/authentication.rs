@@ -9,6 +9,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
+use crate::auth::assurance::{Assurance, Proof};
 use crate::auth::viewer::{Authenticated, Credential};
 use crate::db::now;
 use crate::error::{AppError, AppResult};
@@ -71,7 +72,10 @@ async fn authenticate_session(app: &AppContext, token: &str) -> AppResult<Authen
     Ok(Authenticated {
         user,
         credential: Credential::Session(session_id),
-        authenticated_at: Some(sess.authenticated_at),
+        proof: Some(Proof {
+            at: sess.authenticated_at,
+            assurance: Assurance::from_stored(&sess.amr),
+        }),
     })
 }
 

@@ -42,6 +42,30 @@ pub fn live(now: DateTime<Utc>) -> [SimpleExpr; 3] {
     ]
 }
 
+/// Sign-in code mails one account may be sent per `LOGIN_RATE_LIMIT`
+/// window (API.md §8.8).
+pub const SIGN_IN_MAILS: u32 = 5;
+
+/// Spends one of the account's sign-in code mails, in the transaction that
+/// queues the mail: past `SIGN_IN_MAILS` in a window the right password
+/// (or other first step) is answered `RATE_LIMITED` and nothing is mailed,
+/// so no one who knows the password can flood the urgent queue.
+pub async fn spend_sign_in_mail(
+    conn: &impl ConnectionTrait,
+    settings: &Settings,
+    user_id: Uuid,
+) -> AppResult<()> {
+    let limit = RateLimit {
+        max: SIGN_IN_MAILS,
+        window: settings.login_rate_limit.window,
+    };
+    let key = rate_limit::key("sign-in-mail", &user_id.to_string());
+    match rate_limit::hit(conn, &key, limit, now()).await? {
+        Verdict::Allowed => Ok(()),
+        Verdict::Limited { retry_after_secs } => Err(AppError::RateLimited { retry_after_secs }),
+    }
+}
+
 /// The account's own count of wrong codes (activation and sign-in codes
 /// alike), however many challenges, resends or logins they come through:
 /// at most 2 × `OTP_MAX_ATTEMPTS` per `LOGIN_RATE_LIMIT` window. Only a

@@ -113,7 +113,7 @@ pub async fn request(
         }
     }
     let notice = format!(
-        "a change of this account's address to {} was requested",
+        "a change of this account's address to {} was requested; if this wasn't you, sign in and sign out everywhere (or reset your password) to stop it",
         new_email.as_str()
     );
     txn.notify(&user, &notice).await?;
@@ -167,8 +167,19 @@ pub async fn confirm(
             app.settings.activation_token_ttl,
             now,
         );
+    // A pending change dies with the session that asked for it (API.md
+    // §8.8): signing out, or out everywhere, stops a session thief's change.
+    let requester_live = match pending.session_id {
+        Some(id) => session::Entity::find_by_id(id)
+            .filter(session::Column::RevokedAt.is_null())
+            .filter(session::Column::ExpiresAt.gt(now))
+            .one(&*txn)
+            .await?
+            .is_some(),
+        None => false,
+    };
     let new_email = Email::parse(&pending.new_email).ok();
-    let (true, Some(new_email)) = (valid, new_email) else {
+    let (true, true, Some(new_email)) = (valid, requester_live, new_email) else {
         txn.rollback().await;
         return Err(AppError::InvalidToken);
     };

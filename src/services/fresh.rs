@@ -4,10 +4,9 @@
 //! address). One guard, `require_fresh`, for every such change.
 
 use chrono::{DateTime, Utc};
-use entity::session;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
 
+use crate::auth::assurance::{Assurance, Method, Proof};
 use crate::auth::viewer::{Authenticated, Credential};
 use crate::db::{begin_write, now};
 use crate::domain::SecurityEventType as Kind;
@@ -17,23 +16,41 @@ use crate::services::AppContext;
 use crate::services::login::{self, Identifier};
 use crate::services::otp::{self, ChallengeIssued};
 use crate::services::security_events as events;
-use crate::services::sessions::ClientInfo;
+use crate::services::sessions::{self, ClientInfo};
 use crate::services::two_factor;
 
-/// Passes when the request's session proved its user within
-/// `PRIVILEGED_SESSION_TTL`. A request made with an API token is never
-/// fresh: `FORBIDDEN`, as no sign-in can make it so.
+/// Passes for a request made with a session; an API token is for calling
+/// APIs, not for managing the account (API.md §8.8): `FORBIDDEN` for
+/// anything that adds, removes or changes a credential, whatever else the
+/// caller proves (a password included). Answers the session and its proof.
+pub fn require_session(who: &Authenticated) -> AppResult<(Uuid, &Proof)> {
+    match (who.credential, &who.proof) {
+        (Credential::Session(id), Some(proof)) => Ok((id, proof)),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// The one guard of *fresh* mutations (API.md §8.1, §8.8): a session (never
+/// an API token) whose user proved who they are within
+/// `PRIVILEGED_SESSION_TTL`, at `aal2` when the account has a second factor
+/// on, so a password alone never weakens or extends what the factor guards.
 pub fn require_fresh(app: &AppContext, who: &Authenticated) -> AppResult<()> {
-    let (Credential::Session(_), Some(at)) = (who.credential, who.authenticated_at) else {
-        return Err(AppError::Forbidden);
-    };
-    let ttl = chrono::Duration::from_std(app.settings.privileged_session_ttl)
-        .unwrap_or(chrono::Duration::MAX);
-    if now() - at <= ttl {
+    let (_, proof) = require_session(who)?;
+    let strong = proof.assurance.is_aal2() || !two_factor::any_on(app, &who.user);
+    if is_recent(app, who) && strong {
         Ok(())
     } else {
         Err(AppError::ReauthenticationRequired)
     }
+}
+
+/// Whether the session proved its user within `PRIVILEGED_SESSION_TTL`,
+/// whatever its level: what decides if turning on a first second factor
+/// raises it (API.md §8.8).
+pub fn is_recent(app: &AppContext, who: &Authenticated) -> bool {
+    let ttl = chrono::Duration::from_std(app.settings.privileged_session_ttl)
+        .unwrap_or(chrono::Duration::MAX);
+    who.proof.as_ref().is_some_and(|p| now() - p.at <= ttl)
 }
 
 pub enum Reauthenticated {
@@ -52,9 +69,7 @@ pub async fn reauthenticate(
     password: &str,
     client: &ClientInfo,
 ) -> AppResult<Reauthenticated> {
-    let Credential::Session(session_id) = who.credential else {
-        return Err(AppError::Forbidden);
-    };
+    let (session_id, _) = require_session(who)?;
     let password = Password::parse_for_login(password).map_err(|_| AppError::InvalidCredentials)?;
     let identifier = Identifier::Email(Email::parse(&who.user.email).map_err(AppError::internal)?);
     let user = login::check_password(app, &identifier, &password, client).await?;
@@ -64,14 +79,11 @@ pub async fn reauthenticate(
     }
     let now = now();
     let txn = begin_write(&app.db).await?;
-    let updated = session::Entity::update_many()
-        .col_expr(session::Column::AuthenticatedAt, Expr::value(now))
-        .filter(session::Column::Id.eq(session_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .exec(&txn)
-        .await?
-        .rows_affected;
-    if updated != 1 {
+    let proof = Proof {
+        at: now,
+        assurance: Assurance::first(Method::Pwd),
+    };
+    if !sessions::record_proof(&txn, session_id, &proof).await? {
         txn.rollback().await.ok();
         return Err(AppError::Unauthenticated);
     }

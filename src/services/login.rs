@@ -6,6 +6,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 
 use crate::auth::PasswordHasher;
+use crate::auth::assurance::{Assurance, Method};
 
 use crate::db::begin_write;
 use crate::domain::SecurityEventType as Kind;
@@ -15,7 +16,7 @@ use crate::services::AppContext;
 use crate::services::login_limits::LoginLimits;
 use crate::services::otp::{self, ChallengeIssued};
 use crate::services::security_events as events;
-use crate::services::sessions::{ClientInfo, Tokens, open_session};
+use crate::services::sessions::{ClientInfo, Tokens, open_session, proved_now};
 use crate::services::two_factor;
 
 pub enum LoginOutcome {
@@ -203,7 +204,8 @@ async fn sign_in(
         ));
     }
     let txn = begin_write(&app.db).await?;
-    let tokens = open_session(&txn, app, user, client).await?;
+    let proof = proved_now(Assurance::first(Method::Pwd));
+    let tokens = open_session(&txn, app, user, client, proof).await?;
     record_sign_in(&txn, &tokens, client).await?;
     txn.commit().await?;
     Ok(LoginOutcome::Signed(Box::new(tokens)))

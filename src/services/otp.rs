@@ -15,6 +15,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::auth::assurance::{Assurance, Method};
 use crate::auth::recovery_codes as recovery;
 use crate::auth::tokens::{
     code_digest, constant_time_eq, random_token, sha256_hex, six_digit_code,
@@ -98,6 +99,10 @@ pub async fn start_challenge(
     end_all_but_newest(&txn, user.id, now).await?;
     let sent_to = match method {
         SecondFactorMethod::Email => {
+            if let Err(refused) = codes::spend_sign_in_mail(&*txn, settings, user.id).await {
+                txn.rollback().await;
+                return Err(refused);
+            }
             let mail = templates::login_code(&code, &templates::duration_text(settings.otp_ttl));
             txn.mail(user, mail, Budget::Account).await?;
             masked(user)
@@ -207,9 +212,16 @@ pub async fn verify(
         attempt.withdraw().await?;
         return Err(AppError::InvalidToken);
     };
+    let proved = Assurance::first(Method::Pwd).with(match guess {
+        Guess::Digits(_) => Method::Otp,
+        Guess::Recovery(_) => Method::Rec,
+    });
     let tokens = match row.session_id {
-        Some(session_id) => sessions::renew_session(&txn, app, session_id, fresh).await,
-        None => sessions::open_session(&txn, app, fresh, client).await,
+        Some(session_id) => sessions::renew_session(&txn, app, session_id, fresh, proved).await,
+        None => {
+            let proof = sessions::proved_now(proved);
+            sessions::open_session(&txn, app, fresh, client, proof).await
+        }
     };
     let tokens = match tokens {
         Ok(tokens) => tokens,
@@ -289,6 +301,10 @@ pub async fn resend(app: &AppContext, challenge_id: &str) -> AppResult<Challenge
             seconds_until(row.last_sent_at + interval, now)
         };
         return Err(AppError::RateLimited { retry_after_secs });
+    }
+    if let Err(refused) = codes::spend_sign_in_mail(&*txn, settings, user.id).await {
+        txn.rollback().await;
+        return Err(refused);
     }
     let mail = templates::login_code(&code, &templates::duration_text(settings.otp_ttl));
     txn.mail(&user, mail, Budget::Account).await?;

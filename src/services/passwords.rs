@@ -17,8 +17,9 @@ use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::AppContext;
 use crate::services::accounts::{self, find_by_id};
-use crate::services::api_tokens;
 use crate::services::codes::AccountCodes;
+use crate::services::credentials;
+use crate::services::fresh::require_session;
 use crate::services::login::{self, Identifier};
 use crate::services::login_limits::identifier_key;
 use crate::services::mail::{Budget, WriteTxn};
@@ -42,12 +43,12 @@ fn parse_new(user: &user::Model, new_password: &str, confirm: &str) -> AppResult
 
 /// Stores a new hash, but only over the hash the caller checked against, so
 /// of two concurrent changes (or two uses of one reset link) one wins; then
-/// rotates the security stamp, ends every session and queues the notice.
+/// rotates the security stamp and ends every session; the caller queues
+/// the notice.
 async fn replace_password(
     app: &AppContext,
     user: &user::Model,
     new_hash: String,
-    notice: &str,
 ) -> AppResult<WriteTxn> {
     let now = now();
     let txn = WriteTxn::begin(app).await?;
@@ -65,10 +66,13 @@ async fn replace_password(
         return Err(AppError::InvalidToken);
     }
     revoke_sessions(&*txn, session::Column::UserId.eq(user.id), now).await?;
-    txn.notify(user, notice).await?;
     Ok(txn)
 }
 
+/// Changes the password of the caller's account. A session's request only
+/// (an API token touches no credential), and the session it answers keeps
+/// the caller's `authenticatedAt`, `aal` and `amr`: the old password proves
+/// nothing the session had not proved already (API.md §8.8).
 pub async fn change(
     app: &AppContext,
     who: &Authenticated,
@@ -77,6 +81,7 @@ pub async fn change(
     confirm: &str,
     client: &ClientInfo,
 ) -> AppResult<Tokens> {
+    let (_, proof) = require_session(who)?;
     let user = &who.user;
     let old = Password::parse_for_login(old_password).map_err(|_| AppError::InvalidCredentials)?;
     let identifier = Identifier::Email(Email::parse(&user.email).map_err(AppError::internal)?);
@@ -89,15 +94,16 @@ pub async fn change(
         ));
     }
     let hash = app.hasher.hash(&new).await?;
-    let txn = replace_password(app, &current, hash, "your password was changed")
+    let txn = replace_password(app, &current, hash)
         .await
         .map_err(|e| match e {
             // Changed concurrently: the old password is no longer the current one.
             AppError::InvalidToken => AppError::InvalidCredentials,
             other => other,
         })?;
+    txn.notify(&current, "your password was changed").await?;
     let fresh = accounts::current(&*txn, user.id).await?;
-    let tokens = sessions::open_session(&txn, app, fresh, client).await?;
+    let tokens = sessions::open_session(&txn, app, fresh, client, proof.clone()).await?;
     events::record(&*txn, user.id, Kind::PasswordChanged, client, None).await?;
     txn.commit().await?;
     Ok(tokens)
@@ -166,6 +172,18 @@ pub async fn check_reset_link(app: &AppContext, uid: &str, token: &str) -> AppRe
     }
 }
 
+/// The reset's notice, naming the passkeys it removed.
+fn reset_notice(passkeys: &[String]) -> String {
+    if passkeys.is_empty() {
+        return "your password was reset".to_owned();
+    }
+    let names: Vec<String> = passkeys.iter().map(|n| format!("“{n}”")).collect();
+    format!(
+        "your password was reset, and with it every session, API token and passkey was ended (passkeys removed: {}); add your passkeys again after signing in",
+        names.join(", ")
+    )
+}
+
 pub async fn reset(
     app: &AppContext,
     uid: &str,
@@ -177,10 +195,12 @@ pub async fn reset(
     let user = check_reset_link(app, uid, token).await?;
     let new = parse_new(&user, new_password, confirm)?;
     let hash = app.hasher.hash(&new).await?;
-    let txn = replace_password(app, &user, hash, "your password was reset").await?;
-    // Recovery: whatever the account's holder minted goes with the old
-    // password, and the owner starts with clean counters.
-    api_tokens::revoke_all(&*txn, user.id, now()).await?;
+    let txn = replace_password(app, &user, hash).await?;
+    // Recovery: whatever the account's holder added without the second
+    // factor goes with the old password (the notice names the passkeys),
+    // and the owner starts with clean counters.
+    let passkeys = credentials::end_at_recovery(&txn, user.id, client, now()).await?;
+    txn.notify(&user, &reset_notice(&passkeys)).await?;
     AccountCodes::new(&app.settings, user.id)
         .clear(&*txn)
         .await?;

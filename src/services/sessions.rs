@@ -11,6 +11,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::auth::assurance::{Assurance, Method, Proof};
 use crate::auth::jwt::AccessToken;
 use crate::auth::tokens::{random_token, sha256_hex};
 use crate::auth::viewer::{Authenticated, Credential};
@@ -52,14 +53,32 @@ fn session_expiry(
     Ok(Ord::min(now + ttl, created_at + max_age))
 }
 
+/// What a sign-in step proved, just now.
+pub fn proved_now(assurance: Assurance) -> Proof {
+    Proof {
+        at: now(),
+        assurance,
+    }
+}
+
+/// What a session's row says its user proved.
+pub fn proof_of(sess: &session::Model) -> Proof {
+    Proof {
+        at: sess.authenticated_at,
+        assurance: Assurance::from_stored(&sess.amr),
+    }
+}
+
 /// Starts a session for a user whose credentials were checked: a session
-/// row, its first refresh token, an access token, and `lastLogin`. The
-/// session counts as freshly authenticated.
+/// row, its first refresh token, an access token, and `lastLogin`. `proof`
+/// is what the sign-in steps proved (a sign-in: now); `changePassword`
+/// passes its caller's, so a password never buys a fresher session.
 pub async fn open_session(
     txn: &DatabaseTransaction,
     app: &AppContext,
     user: user::Model,
     client: &ClientInfo,
+    proof: Proof,
 ) -> AppResult<Tokens> {
     let settings = &app.settings;
     let now = now();
@@ -73,7 +92,9 @@ pub async fn open_session(
         revoked_at: Set(None),
         user_agent: Set(client.user_agent.clone()),
         ip: Set(Some(client.ip.clone())),
-        authenticated_at: Set(now),
+        authenticated_at: Set(proof.at),
+        aal: Set(proof.assurance.aal().to_owned()),
+        amr: Set(proof.assurance.stored()),
     }
     .insert(txn)
     .await?;
@@ -83,7 +104,7 @@ pub async fn open_session(
     let user = active.update(txn).await?;
     let access = app
         .keys
-        .issue(&user, session.id, now, settings.access_token_ttl, now)
+        .issue(&user, session.id, &proof, settings.access_token_ttl, now)
         .map_err(AppError::internal)?;
     Ok(Tokens {
         session_id: session.id,
@@ -176,7 +197,7 @@ pub async fn refresh(app: &AppContext, presented: &str, client: &ClientInfo) -> 
         .issue(
             &user,
             sess.id,
-            sess.authenticated_at,
+            &proof_of(&sess),
             settings.access_token_ttl,
             now,
         )
@@ -189,14 +210,15 @@ pub async fn refresh(app: &AppContext, presented: &str, client: &ClientInfo) -> 
     })
 }
 
-/// Marks a live session of `user` freshly authenticated (its user proved who
-/// they are again: `reauthenticate` with a sign-in code) and hands it new
+/// Marks a live session of `user` freshly authenticated at the level its
+/// user just proved (`reauthenticate` with a sign-in code) and hands it new
 /// tokens, as a refresh would: its refresh tokens so far are used up.
 pub async fn renew_session(
     txn: &DatabaseTransaction,
     app: &AppContext,
     session_id: Uuid,
     user: user::Model,
+    assurance: Assurance,
 ) -> AppResult<Tokens> {
     let now = now();
     let Some(sess) = session::Entity::find_by_id(session_id)
@@ -208,11 +230,8 @@ pub async fn renew_session(
     else {
         return Err(AppError::InvalidToken);
     };
-    session::Entity::update_many()
-        .col_expr(session::Column::AuthenticatedAt, Expr::value(now))
-        .filter(session::Column::Id.eq(sess.id))
-        .exec(txn)
-        .await?;
+    let proof = Proof { at: now, assurance };
+    record_proof(txn, sess.id, &proof).await?;
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
         .filter(refresh_token::Column::SessionId.eq(sess.id))
@@ -222,7 +241,7 @@ pub async fn renew_session(
     let refresh = new_refresh_token(txn, sess.id, sess.expires_at, now).await?;
     let access = app
         .keys
-        .issue(&user, sess.id, now, app.settings.access_token_ttl, now)
+        .issue(&user, sess.id, &proof, app.settings.access_token_ttl, now)
         .map_err(AppError::internal)?;
     Ok(Tokens {
         session_id,
@@ -230,6 +249,43 @@ pub async fn renew_session(
         refresh_token: refresh,
         user,
     })
+}
+
+/// Stores what a live session's user proved; false when the session is
+/// gone. The one write of `authenticatedAt`, `aal` and `amr` after a
+/// session opens.
+pub async fn record_proof(
+    conn: &impl ConnectionTrait,
+    session_id: Uuid,
+    proof: &Proof,
+) -> Result<bool, sea_orm::DbErr> {
+    Ok(session::Entity::update_many()
+        .col_expr(session::Column::AuthenticatedAt, Expr::value(proof.at))
+        .col_expr(session::Column::Aal, Expr::value(proof.assurance.aal()))
+        .col_expr(session::Column::Amr, Expr::value(proof.assurance.stored()))
+        .filter(session::Column::Id.eq(session_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+/// The one exception of API.md §8.8: a fresh session that turns on the
+/// account's first second factor is as strong as the account can be. Its
+/// `authenticatedAt` stays; `otp` (and so `mfa`) joins its `amr`.
+pub async fn raise_with_first_factor(
+    conn: &impl ConnectionTrait,
+    who: &Authenticated,
+) -> Result<(), sea_orm::DbErr> {
+    if let (Credential::Session(id), Some(proof)) = (who.credential, &who.proof) {
+        let raised = Proof {
+            at: proof.at,
+            assurance: proof.assurance.clone().with(Method::Otp),
+        };
+        record_proof(conn, id, &raised).await?;
+    }
+    Ok(())
 }
 
 /// Marks the matching live sessions revoked; their access tokens and
@@ -260,12 +316,17 @@ pub async fn list(app: &AppContext, user_id: Uuid) -> AppResult<Vec<session::Mod
 }
 
 /// Revokes one of the user's own sessions; another user's is `NOT_FOUND`.
+/// An API token may not (API.md §8.8): it could end its owner's sessions.
 pub async fn revoke_one(
     app: &AppContext,
-    user_id: Uuid,
+    who: &Authenticated,
     session_id: Uuid,
     client: &ClientInfo,
 ) -> AppResult<()> {
+    if who.proof.is_none() {
+        return Err(AppError::Forbidden);
+    }
+    let user_id = who.user.id;
     let txn = begin_write(&app.db).await?;
     let revoked = revoke_sessions(
         &txn,

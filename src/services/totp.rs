@@ -24,11 +24,12 @@ use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::accounts;
 use crate::services::codes::{self, AccountCodes};
+use crate::services::credentials;
 use crate::services::fresh::require_fresh;
 use crate::services::mail::WriteTxn;
 use crate::services::recovery_codes;
 use crate::services::security_events as events;
-use crate::services::sessions::ClientInfo;
+use crate::services::sessions::{self, ClientInfo};
 use crate::services::two_factor;
 
 /// The sealing purpose: a key of its own, derived from `SECRET_KEY`.
@@ -165,20 +166,26 @@ pub async fn confirm_enrollment(
         ));
     }
     let user = accounts::current(&*txn, who.user.id).await?;
+    // The account's first second factor, in a fresh session: the session
+    // proved the password and now the app's code (API.md §8.8).
+    let first_factor = !two_factor::any_on(app, &user);
     let mut active: user::ActiveModel = user.into();
     active.totp_enabled = Set(true);
     active.updated_at = Set(now);
     let user = active.update(&*txn).await?;
-    events::record(&*txn, user.id, Kind::TotpEnabled, client, None).await?;
     let plain = recovery_codes::replace(&*txn, app, user.id, client).await?;
     account.clear(&*txn).await?;
-    txn.notify(
-        &user,
-        "an authenticator app was set up for two-factor sign-in",
-    )
-    .await?;
+    credentials::added(&txn, &user, factor(client)).await?;
+    if first_factor {
+        sessions::raise_with_first_factor(&*txn, who).await?;
+    }
     txn.commit().await?;
     Ok(plain)
+}
+
+/// The app as a credential of the lifecycle (API.md §8.8).
+fn factor(client: &ClientInfo) -> credentials::Change<'_> {
+    credentials::Change::by_owner(credentials::Kind::Totp, None, client)
 }
 
 /// Turns the app off. The emailed code stays as it was, and the recovery
@@ -203,12 +210,7 @@ pub async fn disable(
     if !two_factor::email_on(app, &user) {
         recovery_codes::void(&*txn, user.id).await?;
     }
-    events::record(&*txn, user.id, Kind::TotpDisabled, client, None).await?;
-    txn.notify(
-        &user,
-        "the authenticator app was removed from two-factor sign-in",
-    )
-    .await?;
+    credentials::removed(&txn, &user, factor(client)).await?;
     txn.commit().await?;
     Ok(user)
 }

@@ -1,6 +1,5 @@
 //! The admin's view of users: lookup, lists, and (de)activation.
 
-use entity::session;
 use entity::user::{self, Column};
 use sea_orm::sea_query::LikeExpr;
 use sea_orm::{
@@ -15,12 +14,11 @@ use crate::domain::SecurityEventType as Kind;
 use crate::domain::fold;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
-use crate::services::api_tokens;
+use crate::services::credentials;
 use crate::services::mail::WriteTxn;
 use crate::services::pagination::{Ordering, SortKey, like_pattern};
 use crate::services::security_events as events;
 use crate::services::sessions::ClientInfo;
-use crate::services::sessions::revoke_sessions;
 
 #[derive(Debug, Default)]
 pub struct UserFilter {
@@ -108,6 +106,12 @@ pub async fn set_active(
         .one(&*txn)
         .await?
         .ok_or(AppError::NotFound)?;
+    // Staff keep the house, superusers keep the staff: only a superuser
+    // may deactivate or reactivate a staff user or a superuser (API.md §8.8).
+    if (existing.is_staff || existing.is_superuser) && !staff.is_superuser {
+        txn.rollback().await;
+        return Err(AppError::Forbidden);
+    }
     if !active {
         ensure_not_locking_out(&txn, staff, &existing).await?;
     }
@@ -131,8 +135,7 @@ pub async fn set_active(
     } else {
         model.security_stamp = Set(random_token());
         model.deactivated_at = Set(Some(now));
-        revoke_sessions(&*txn, session::Column::UserId.eq(id), now).await?;
-        api_tokens::revoke_all(&*txn, id, now).await?;
+        credentials::end_at_deactivation(&txn, id, client, now).await?;
     }
     let updated = model.update(&*txn).await?;
     events::record(&*txn, updated.id, kind, client, Some(staff.id)).await?;

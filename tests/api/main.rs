@@ -5,7 +5,9 @@ mod helpers;
 
 mod accounts;
 mod activation;
+mod assurance;
 mod cli;
+mod credential_lifecycle;
 mod deadlines;
 mod direct;
 mod django_import;

@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::assurance::Proof;
 use super::keys::{PemKey, algorithm, generate, write_new};
 use crate::config::{JwtAlgorithm, JwtClaims, JwtKeySource, Settings};
 
@@ -42,6 +43,12 @@ struct Claims {
     exp: i64,
     /// When the session last proved its user (`authenticatedAt`).
     auth_time: i64,
+    /// The session's assurance level, `aal1` or `aal2` (API.md §8.8).
+    #[serde(default)]
+    aal: String,
+    /// How its user proved who they are (`pwd`, `otp`, `mfa` …).
+    #[serde(default)]
+    amr: Vec<String>,
     /// `user`, plus `staff` for staff.
     scope: String,
     jti: String,
@@ -201,7 +208,7 @@ impl SigningKeys {
         &self,
         user: &user::Model,
         session_id: Uuid,
-        authenticated_at: DateTime<Utc>,
+        proof: &Proof,
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> anyhow::Result<AccessToken> {
@@ -217,7 +224,14 @@ impl SigningKeys {
             sid: session_id.to_string(),
             iat,
             exp: iat + ttl.as_secs() as i64,
-            auth_time: authenticated_at.timestamp(),
+            auth_time: proof.at.timestamp(),
+            aal: proof.assurance.aal().to_owned(),
+            amr: proof
+                .assurance
+                .amr()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
             scope: if user.is_staff { "user staff" } else { "user" }.to_owned(),
             jti: Uuid::new_v4().to_string(),
             typ: TYP_ACCESS.to_owned(),

@@ -4,6 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::*;
+use crate::auth::assurance::{Assurance, Method};
 use crate::auth::fixtures::user;
 
 const HASURA_NAMESPACE: &str = "https://hasura.io/jwt/claims";
@@ -22,7 +23,11 @@ fn keys(extra: &[(&str, &str)]) -> SigningKeys {
 }
 
 fn issue(keys: &SigningKeys, u: &user::Model, s: Uuid, secs: u64, at: DateTime<Utc>) -> String {
-    keys.issue(u, s, at, Duration::from_secs(secs), at)
+    let proof = Proof {
+        at,
+        assurance: Assurance::first(Method::Pwd).with(Method::Otp),
+    };
+    keys.issue(u, s, &proof, Duration::from_secs(secs), at)
         .unwrap()
         .token
 }
@@ -54,6 +59,8 @@ fn a_token_round_trips_with_its_claims() {
     );
     assert_eq!(claims["aud"], "authql");
     assert_eq!(claims["scope"], "user");
+    assert_eq!(claims["aal"], "aal2");
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
     assert!(claims.get(HASURA_NAMESPACE).is_none());
     assert!(keys.jwks().keys.is_empty(), "HS256 publishes nothing");
 }

@@ -1,6 +1,6 @@
 use async_graphql::{Context, ID, Object, Result};
 
-use crate::graphql::guards::{IsAuthenticated, authenticated, viewer};
+use crate::graphql::guards::{IsAuthenticated, authenticated};
 use crate::graphql::types::{
     ApiTokenCreated, AuthPayload, LoginInput, LoginResult, OtpChallenge, ReauthenticateOk,
     ReauthenticateResult, uuid_arg,
@@ -94,8 +94,8 @@ impl AuthMutation {
     /// Ends one of the viewer's sessions.
     #[graphql(guard = "IsAuthenticated")]
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let me = viewer(ctx)?;
-        sessions::revoke_one(app(ctx)?, me.id, uuid_arg(&id, "id")?, &client(ctx)?).await?;
+        let who = authenticated(ctx)?;
+        sessions::revoke_one(app(ctx)?, who, uuid_arg(&id, "id")?, &client(ctx)?).await?;
         Ok(true)
     }
 
@@ -118,8 +118,8 @@ impl AuthMutation {
 
     #[graphql(guard = "IsAuthenticated")]
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let me = viewer(ctx)?;
-        api_tokens::revoke(app(ctx)?, me.id, uuid_arg(&id, "id")?, &client(ctx)?).await?;
+        let who = authenticated(ctx)?;
+        api_tokens::revoke(app(ctx)?, who, uuid_arg(&id, "id")?, &client(ctx)?).await?;
         Ok(true)
     }
 }

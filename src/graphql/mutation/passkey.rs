@@ -3,7 +3,7 @@
 
 use async_graphql::{Context, ID, Json, Object, Result};
 
-use crate::graphql::guards::{IsAuthenticated, authenticated, viewer};
+use crate::graphql::guards::{IsAuthenticated, authenticated};
 use crate::graphql::types::{AuthPayload, Passkey, PasskeyOptions, uuid_arg};
 use crate::graphql::{app, client};
 use crate::services::passkeys;
@@ -47,7 +47,7 @@ impl PasskeyMutation {
     #[graphql(guard = "IsAuthenticated")]
     async fn rename_passkey(&self, ctx: &Context<'_>, id: ID, name: String) -> Result<Passkey> {
         let id = uuid_arg(&id, "id")?;
-        Ok(passkeys::rename(app(ctx)?, viewer(ctx)?, id, &name)
+        Ok(passkeys::rename(app(ctx)?, authenticated(ctx)?, id, &name)
             .await?
             .into())
     }

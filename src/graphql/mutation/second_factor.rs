@@ -3,10 +3,10 @@
 
 use async_graphql::{Context, Object, Result};
 
-use crate::graphql::guards::{IsAuthenticated, authenticated, viewer};
+use crate::graphql::guards::{IsAuthenticated, authenticated};
 use crate::graphql::types::{RecoveryCodes, TotpEnrollment, User};
 use crate::graphql::{app, client};
-use crate::services::{recovery_codes, totp, two_factor};
+use crate::services::{factor_changes, recovery_codes, totp};
 
 #[derive(Default)]
 pub struct SecondFactorMutation;
@@ -16,9 +16,9 @@ impl SecondFactorMutation {
     /// Turns on the emailed sign-in code (password checked).
     #[graphql(guard = "IsAuthenticated")]
     async fn enable_two_factor(&self, ctx: &Context<'_>, password: String) -> Result<User> {
-        let me = viewer(ctx)?;
+        let who = authenticated(ctx)?;
         let updated =
-            two_factor::set_email_code(app(ctx)?, me, &password, true, &client(ctx)?).await?;
+            factor_changes::set_email_code(app(ctx)?, who, &password, true, &client(ctx)?).await?;
         Ok(User::new(updated))
     }
 
@@ -26,9 +26,9 @@ impl SecondFactorMutation {
     /// app, and the recovery codes (password checked).
     #[graphql(guard = "IsAuthenticated")]
     async fn disable_two_factor(&self, ctx: &Context<'_>, password: String) -> Result<User> {
-        let me = viewer(ctx)?;
+        let who = authenticated(ctx)?;
         let updated =
-            two_factor::set_email_code(app(ctx)?, me, &password, false, &client(ctx)?).await?;
+            factor_changes::set_email_code(app(ctx)?, who, &password, false, &client(ctx)?).await?;
         Ok(User::new(updated))
     }
 

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::{api_token, session};
 
 use super::User;
+use crate::auth::assurance::Assurance;
 use crate::services::otp::ChallengeIssued;
 use crate::services::sessions::Tokens;
 
@@ -103,10 +104,16 @@ pub struct Session {
     /// When the user last proved who they are in this session: sensitive
     /// changes need it within `PRIVILEGED_SESSION_TTL`.
     pub authenticated_at: DateTime<Utc>,
+    /// `aal1` or `aal2` (API.md §8.8): what the sign-in steps proved.
+    pub aal: String,
+    /// How the user proved who they are: `pwd`, `otp`, `rec`, `hwk`,
+    /// `email`, `fed`, and `mfa` when two factors made it `aal2`.
+    pub amr: Vec<String>,
 }
 
 impl Session {
     pub fn new(row: session::Model, current: bool) -> Self {
+        let assurance = Assurance::from_stored(&row.amr);
         Session {
             id: ID(row.id.to_string()),
             current,
@@ -116,6 +123,8 @@ impl Session {
             user_agent: row.user_agent,
             ip: row.ip,
             authenticated_at: row.authenticated_at,
+            aal: assurance.aal().to_owned(),
+            amr: assurance.amr().into_iter().map(str::to_owned).collect(),
         }
     }
 }

@@ -45,6 +45,7 @@ pub enum SecurityEventType {
     EmailChangeRequested,
     EmailChanged,
     ProfileUpdated,
+    SecondFactorsReset,
 }
 
 #[derive(Clone)]

@@ -13,6 +13,7 @@ use webauthn_rs::prelude::{
 
 use super::ceremony::{self, Purpose, credential_key};
 use super::stored;
+use crate::auth::assurance::{Assurance, Method};
 use crate::db::{begin_write, now};
 use crate::domain::Email;
 use crate::domain::SecurityEventType as Kind;
@@ -21,7 +22,7 @@ use crate::services::AppContext;
 use crate::services::login::record_sign_in;
 use crate::services::login_limits::LoginLimits;
 use crate::services::security_events as events;
-use crate::services::sessions::{ClientInfo, Tokens, open_session};
+use crate::services::sessions::{ClientInfo, Tokens, open_session, proved_now};
 use crate::services::{accounts, users};
 
 /// Starts a sign-in: the options for `navigator.credentials.get`. With an
@@ -92,7 +93,9 @@ pub async fn finish_login(
     active.credential = Set(serde_json::to_string(&passkey).map_err(AppError::internal)?);
     active.last_used_at = Set(Some(now()));
     active.update(&txn).await?;
-    let tokens = open_session(&txn, app, user, client).await?;
+    // webauthn-rs verified the user (`judge` refuses otherwise): aal2.
+    let proof = proved_now(Assurance::first(Method::Hwk));
+    let tokens = open_session(&txn, app, user, client, proof).await?;
     record_sign_in(&txn, &tokens, client).await?;
     txn.commit().await?;
     app.metrics.logins.with_label_values(&["success"]).inc();

@@ -29,12 +29,12 @@ use webauthn_rs::prelude::{Passkey, RegisterPublicKeyCredential, Webauthn, Webau
 
 use crate::auth::viewer::Authenticated;
 use crate::config::Settings;
-use crate::db::{begin_write, now, sql_err};
-use crate::domain::SecurityEventType as Kind;
+use crate::db::{now, sql_err};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
-use crate::services::fresh::require_fresh;
-use crate::services::security_events as events;
+use crate::services::credentials;
+use crate::services::fresh::{require_fresh, require_session};
+use crate::services::mail::WriteTxn;
 use crate::services::sessions::ClientInfo;
 use ceremony::Purpose;
 
@@ -139,10 +139,10 @@ pub async fn finish_registration(
         .finish_passkey_registration(&credential, &state)
         .map_err(|_| AppError::field("credential", "could not be verified"))?;
     let now = now();
-    let txn = begin_write(&app.db).await?;
+    let txn = WriteTxn::begin(app).await?;
     let held = passkey::Entity::find()
         .filter(passkey::Column::UserId.eq(who.user.id))
-        .all(&txn)
+        .all(&*txn)
         .await?;
     if held.len() >= MAX_PER_USER {
         return Err(too_many());
@@ -156,25 +156,29 @@ pub async fn finish_registration(
         created_at: Set(now),
         last_used_at: Set(None),
     };
-    let row = match row.insert(&txn).await {
+    let row = match row.insert(&*txn).await {
         Ok(row) => row,
         Err(e) if sql_err(&e).is_some() => {
             return Err(AppError::field("credential", "is already registered"));
         }
         Err(e) => return Err(e.into()),
     };
-    events::record(&txn, who.user.id, Kind::PasskeyAdded, client, None).await?;
+    let change = credentials::Change::by_owner(credentials::Kind::Passkey, Some(&row.name), client);
+    credentials::added(&txn, &who.user, change).await?;
     txn.commit().await?;
     Ok(row)
 }
 
-/// Renames one of the viewer's passkeys.
+/// Renames one of the viewer's passkeys: a change to a credential, so a
+/// session's request only (API.md §8.8).
 pub async fn rename(
     app: &AppContext,
-    user: &user::Model,
+    who: &Authenticated,
     id: Uuid,
     name: &str,
 ) -> AppResult<passkey::Model> {
+    require_session(who)?;
+    let user = &who.user;
     let name = check_name(name)?;
     let row = own(app, user, id).await?;
     let mut active: passkey::ActiveModel = row.into();
@@ -191,16 +195,20 @@ pub async fn delete(
 ) -> AppResult<()> {
     app.passkeys.webauthn()?;
     require_fresh(app, who)?;
-    let txn = begin_write(&app.db).await?;
-    let deleted = passkey::Entity::delete_many()
-        .filter(passkey::Column::Id.eq(id))
+    let txn = WriteTxn::begin(app).await?;
+    let Some(row) = passkey::Entity::find_by_id(id)
         .filter(passkey::Column::UserId.eq(who.user.id))
-        .exec(&txn)
-        .await?;
+        .one(&*txn)
+        .await?
+    else {
+        return Err(AppError::NotFound);
+    };
+    let deleted = passkey::Entity::delete_by_id(row.id).exec(&*txn).await?;
     if deleted.rows_affected == 0 {
         return Err(AppError::NotFound);
     }
-    events::record(&txn, who.user.id, Kind::PasskeyRemoved, client, None).await?;
+    let change = credentials::Change::by_owner(credentials::Kind::Passkey, Some(&row.name), client);
+    credentials::removed(&txn, &who.user, change).await?;
     txn.commit().await?;
     Ok(())
 }
