@@ -75,6 +75,7 @@ impl Application {
                 app,
                 schema,
                 documents: Default::default(),
+                unacked: Default::default(),
             },
             outbox: Arc::new(outbox),
         })

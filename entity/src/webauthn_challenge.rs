@@ -14,6 +14,9 @@ pub struct Model {
     /// webauthn-rs's ceremony state as JSON (it holds the challenge).
     pub state: String,
     pub expires_at: DateTimeUtc,
+    /// Digest of the client IP that began a sign-in ceremony (per-IP
+    /// counts, API.md §8.9); none for a registration.
+    pub client_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,8 @@ mod m20261202_000010_create_email_changes;
 mod m20261202_000011_outbox_urgency_and_dead_letters;
 mod m20261203_000012_create_passkeys;
 mod m20261207_000013_session_assurance;
+mod m20261207_000014_bounded_search_text;
+mod m20261207_000015_ceremony_clients;
 
 /// Folded text columns compare byte-wise on both backends (SQLite's BINARY,
 /// PostgreSQL's "C" collation), so keyset cursors order rows alike everywhere.
@@ -71,6 +73,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_outbox_urgency_and_dead_letters::Migration),
             Box::new(m20261203_000012_create_passkeys::Migration),
             Box::new(m20261207_000013_session_assurance::Migration),
+            Box::new(m20261207_000014_bounded_search_text::Migration),
+            Box::new(m20261207_000015_ceremony_clients::Migration),
         ]
     }
 }

@@ -132,6 +132,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// Open WebSocket connections per user, per instance (API.md §8.6).
     pub max_subscriptions_per_user: usize,
+    /// Live subscriptions on one WebSocket (API.md §8.9).
+    pub max_operations_per_socket: usize,
     pub max_batch: usize,
     pub max_depth: usize,
     pub max_complexity: usize,
@@ -299,6 +301,7 @@ impl Settings {
             log_filter: v.get("RUST_LOG"),
             max_body_bytes: v.positive("MAX_BODY_BYTES", 1_048_576)?,
             max_subscriptions_per_user: v.positive("MAX_SUBSCRIPTIONS_PER_USER", 10)?,
+            max_operations_per_socket: v.positive("MAX_OPERATIONS_PER_SOCKET", 5)?,
             max_batch: v.positive("MAX_BATCH", 10)?,
             max_depth: v.positive("MAX_DEPTH", 20)?,
             max_complexity: v.positive("MAX_COMPLEXITY", 1000)?,

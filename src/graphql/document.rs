@@ -4,9 +4,10 @@
 //! anonymous auth mutations through with a stale `Authorization` header.
 
 pub use super::document_cache::DocumentCache;
-use async_graphql::Value;
+use super::pricing;
+use async_graphql::Variables;
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, Field, OperationDefinition, OperationType, Selection,
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
     SelectionSet,
 };
 
@@ -23,15 +24,24 @@ pub const PASSWORD_FIELDS: &[&str] = &[
     "deleteAccount",
 ];
 
-/// Root fields anyone may call that write (a row, a counter, a mail): at
-/// most `MAX_ANONYMOUS_WRITES` per request, aliases and batches included,
-/// so one request cannot become thousands of write transactions (API.md §8.1).
+/// Root fields anyone may call, and those that check a credential or a
+/// code: at most `MAX_ANONYMOUS_WRITES` per request, aliases and batches
+/// included, so one request cannot become thousands of hashes, write
+/// transactions, ceremonies or mails (API.md §8.1, §8.9).
 pub const ANONYMOUS_WRITE_FIELDS: &[&str] = &[
+    "register",
+    "login",
+    "verifyOtp",
+    "resendOtp",
+    "refreshToken",
     "activateAccount",
     "activateAccountWithCode",
     "resendActivationEmail",
     "requestPasswordReset",
+    "resetPassword",
     "confirmEmailChange",
+    "beginPasskeyLogin",
+    "finishPasskeyLogin",
 ];
 pub const MAX_ANONYMOUS_WRITES: usize = 3;
 
@@ -85,97 +95,18 @@ impl OperationShape {
 pub fn shape(
     doc: &ExecutableDocument,
     operation_name: Option<&str>,
+    variables: &Variables,
     count_limit: usize,
 ) -> Option<OperationShape> {
     let op = select(doc, operation_name)?;
     let mut root_fields = Vec::new();
     collect_fields(doc, &op.selection_set.node, &mut root_fields, 0);
-    let mut field_count = 0;
-    count_fields(
-        doc,
-        &op.selection_set.node,
-        &mut field_count,
-        count_limit,
-        0,
-    );
+    let field_count = pricing::set_cost(doc, &op.selection_set.node, variables, count_limit, 0);
     Some(OperationShape {
         ty: op.ty,
         root_fields,
         field_count,
     })
-}
-
-/// Counts selections as the executor would expand them; stops once past
-/// `limit`, so a fragment fan-out bomb cannot make this walk expensive.
-fn count_fields(
-    doc: &ExecutableDocument,
-    set: &SelectionSet,
-    count: &mut usize,
-    limit: usize,
-    depth: usize,
-) {
-    if depth > 64 {
-        return;
-    }
-    for selection in &set.items {
-        if *count > limit {
-            return;
-        }
-        match &selection.node {
-            Selection::Field(field) => {
-                *count += field_cost(&field.node);
-                count_fields(doc, &field.node.selection_set.node, count, limit, depth + 1);
-            }
-            Selection::InlineFragment(fragment) => count_fields(
-                doc,
-                &fragment.node.selection_set.node,
-                count,
-                limit,
-                depth + 1,
-            ),
-            Selection::FragmentSpread(spread) => {
-                if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
-                    count_fields(
-                        doc,
-                        &fragment.node.selection_set.node,
-                        count,
-                        limit,
-                        depth + 1,
-                    );
-                }
-            }
-        }
-    }
-}
-
-/// Fields that count every matching row: no index serves that.
-const COUNTING_FIELDS: &[&str] = &["totalCount", "totalPages"];
-/// What a count of all rows, and a text search, cost (API.md §8.1): at the
-/// default `MAX_COMPLEXITY` a document holds about 50 of them.
-const SCAN_COST: usize = 10;
-
-/// What one selection costs before it runs: 1, or `SCAN_COST` for a count
-/// of all rows, plus `SCAN_COST` for a `filter` that may search (`LIKE
-/// '%…%'` reads every row). A filter given by a variable is priced as a
-/// search: the shape is computed once per document, before variables.
-fn field_cost(field: &Field) -> usize {
-    let base = if COUNTING_FIELDS.contains(&field.name.node.as_str()) {
-        SCAN_COST
-    } else {
-        1
-    };
-    let searches = field.arguments.iter().any(|(name, value)| {
-        name.node == "filter"
-            // `None`: a variable somewhere in it, so it may search.
-            && match value.node.clone().into_const() {
-                None => true,
-                Some(Value::Object(fields)) => fields
-                    .iter()
-                    .any(|(key, v)| key.as_str() == "search" && !matches!(v, Value::Null)),
-                Some(_) => false,
-            }
-    });
-    base + if searches { SCAN_COST } else { 0 }
 }
 
 /// The operation a request runs (see `shape`).
@@ -264,6 +195,7 @@ mod tests {
             .iter()
             .chain(ANONYMOUS_AUTH_FIELDS)
             .chain(ANONYMOUS_WRITE_FIELDS)
+            .chain(pricing::LIST_FIELDS)
         {
             assert!(
                 mutations.iter().chain(&queries).any(|f| f == field),
@@ -274,7 +206,13 @@ mod tests {
     }
 
     fn parse(q: &str, name: Option<&str>) -> OperationShape {
-        shape(&async_graphql::parser::parse_query(q).unwrap(), name, 1000).unwrap()
+        shape(
+            &async_graphql::parser::parse_query(q).unwrap(),
+            name,
+            &Variables::default(),
+            1000,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -292,20 +230,22 @@ mod tests {
     #[test]
     fn counts_and_searches_cost_ten() {
         let cost = |q: &str| parse(q, None).field_count;
-        assert_eq!(cost("{ productsPage(pageSize: 1) { page } }"), 2);
-        assert_eq!(cost("{ productsPage(pageSize: 1) { totalCount } }"), 11);
+        // The field, its page of one node, and what else it selects.
+        assert_eq!(cost("{ productsPage(pageSize: 1) { page } }"), 3);
+        assert_eq!(cost("{ productsPage(pageSize: 1) { totalCount } }"), 12);
+        // No page size: the default page of 20.
         let searched = r#"{ productsPage(filter: {search: "qzx"}) { totalCount } }"#;
-        assert_eq!(cost(searched), 21);
+        assert_eq!(cost(searched), 41);
         assert_eq!(
             cost("{ products(filter: {search: null}) { totalCount } }"),
-            11
+            31
         );
         assert_eq!(
             cost("{ products(filter: {inStock: true}) { totalCount } }"),
-            11
+            31
         );
         let by_variable = "query($f: ProductFilter) { products(filter: $f) { totalCount } }";
-        assert_eq!(cost(by_variable), 21);
+        assert_eq!(cost(by_variable), 41);
     }
 
     #[test]
@@ -322,11 +262,18 @@ mod tests {
         let doc = async_graphql::parser::parse_query("query A { me { id } } mutation B { logout }")
             .unwrap();
         assert_eq!(
-            shape(&doc, Some("B"), 10).unwrap().ty,
+            shape(&doc, Some("B"), &Variables::default(), 10)
+                .unwrap()
+                .ty,
             OperationType::Mutation
         );
-        assert_eq!(shape(&doc, Some("A"), 10).unwrap().ty, OperationType::Query);
-        assert!(shape(&doc, None, 10).is_none());
+        assert_eq!(
+            shape(&doc, Some("A"), &Variables::default(), 10)
+                .unwrap()
+                .ty,
+            OperationType::Query
+        );
+        assert!(shape(&doc, None, &Variables::default(), 10).is_none());
     }
 
     #[test]
@@ -344,8 +291,18 @@ mod tests {
             "{ ...A ...A } fragment A on Query { ...B ...B } fragment B on Query { ...C ...C } fragment C on Query { x y z }",
         )
         .unwrap();
-        assert_eq!(shape(&doc, None, 5).unwrap().field_count, 6);
-        assert_eq!(shape(&doc, None, 1000).unwrap().field_count, 24);
+        assert_eq!(
+            shape(&doc, None, &Variables::default(), 5)
+                .unwrap()
+                .field_count,
+            6
+        );
+        assert_eq!(
+            shape(&doc, None, &Variables::default(), 1000)
+                .unwrap()
+                .field_count,
+            24
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod guards;
 pub mod loaders;
 pub mod mutation;
 pub mod pagination;
+pub mod pricing;
 pub mod query;
 pub mod subscription;
 pub mod text_input;

@@ -105,10 +105,12 @@ pub fn client_info(req: &Request, trusted: &[IpNet]) -> crate::services::session
 }
 
 pub fn client_ip(req: &Request, trusted: &[IpNet]) -> IpAddr {
+    // An IPv4 peer seen through a dual-stack socket (`::ffff:a.b.c.d`) is
+    // that IPv4 address, for TRUSTED_PROXIES and the per-IP limits alike.
     let peer = req
         .remote_addr()
         .as_socket_addr()
-        .map(|a| a.ip())
+        .map(|a| a.ip().to_canonical())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer) {
@@ -120,7 +122,8 @@ pub fn client_ip(req: &Request, trusted: &[IpNet]) -> IpAddr {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse().ok())
+        .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+        .map(|ip| ip.to_canonical())
         .collect();
     forwarded
         .iter()

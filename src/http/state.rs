@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::graphql::AppSchema;
 use crate::graphql::document::DocumentCache;
+use crate::http::graphql::Unacked;
 use crate::services::AppContext;
 
 #[derive(Clone)]
@@ -11,4 +12,6 @@ pub struct AppState {
     pub app: AppContext,
     pub schema: AppSchema,
     pub documents: Arc<DocumentCache>,
+    /// WebSockets not yet acknowledged, per client IP (API.md §8.9).
+    pub unacked: Arc<Unacked>,
 }

@@ -10,8 +10,8 @@ use entity::{security_event, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::auth::viewer::Authenticated;
+use crate::domain::Email;
 use crate::domain::SecurityEventType as Kind;
-use crate::domain::{Email, Password};
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::AppContext;
@@ -34,7 +34,7 @@ pub async fn delete_account(
     client: &ClientInfo,
 ) -> AppResult<()> {
     require_fresh(app, who)?;
-    let password = Password::parse_for_login(password).map_err(|_| AppError::InvalidCredentials)?;
+    let password = login::given_password(password, "password")?;
     let identifier = Identifier::Email(Email::parse(&who.user.email).map_err(AppError::internal)?);
     login::check_password(app, &identifier, &password, client).await?;
     let txn = WriteTxn::begin(app).await?;

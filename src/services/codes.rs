@@ -126,7 +126,19 @@ pub async fn wrong_try(
     row: &one_time_code::Model,
     account_left: u32,
 ) -> Result<AppError, DbErr> {
-    Ok(match count_wrong_try(&app.db, row.id).await? {
+    let attempts = count_wrong_try(&app.db, row.id).await?;
+    Ok(wrong_answer(row, attempts, account_left))
+}
+
+/// The answer to a wrong code whose row now counts `attempts` (`None`: it
+/// was already dead): `INVALID_OTP` with the tries left (the fewer of the
+/// row's and the account's), or `INVALID_TOKEN`.
+pub fn wrong_answer(
+    row: &one_time_code::Model,
+    attempts: Option<i32>,
+    account_left: u32,
+) -> AppError {
+    match attempts {
         Some(attempts) => AppError::InvalidOtp {
             attempts_left: Ord::min(
                 Ord::max(row.max_attempts - attempts, 0) as u32,
@@ -134,7 +146,24 @@ pub async fn wrong_try(
             ),
         },
         None => AppError::InvalidToken,
-    })
+    }
+}
+
+/// Gives back a code that `consume` took for judging and counts the wrong
+/// try, in the transaction that judged it (SECURITY.md rule 5): while one
+/// guess is judged the row is used up, so parallel guesses wait or fail,
+/// and at most `max_attempts` are ever compared. Returns the new count.
+pub async fn release_wrong(conn: &impl ConnectionTrait, id: Uuid) -> Result<i32, DbErr> {
+    let rows = one_time_code::Entity::update_many()
+        .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+        .col_expr(
+            Column::ConsumedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(Column::Id.eq(id))
+        .exec_with_returning(conn)
+        .await?;
+    Ok(rows.first().map_or(i32::MAX, |r| r.attempts))
 }
 
 /// Uses the code up if it is still live; true for exactly one caller.

@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use crate::auth::viewer::Authenticated;
 use crate::db::now;
+use crate::domain::Email;
 use crate::domain::SecurityEventType as Kind;
-use crate::domain::{Email, Password};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::accounts;
@@ -42,7 +42,7 @@ pub async fn set_email_code(
     if !first_factor {
         require_fresh(app, who)?;
     }
-    let password = Password::parse_for_login(password).map_err(|_| AppError::InvalidCredentials)?;
+    let password = login::given_password(password, "password")?;
     let identifier =
         Identifier::Email(Email::parse(&who.user.email).map_err(|_| AppError::InvalidCredentials)?);
     login::check_password(app, &identifier, &password, client).await?;

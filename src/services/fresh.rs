@@ -9,8 +9,8 @@ use uuid::Uuid;
 use crate::auth::assurance::{Assurance, Method, Proof};
 use crate::auth::viewer::{Authenticated, Credential};
 use crate::db::{begin_write, now};
+use crate::domain::Email;
 use crate::domain::SecurityEventType as Kind;
-use crate::domain::{Email, Password};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::login::{self, Identifier};
@@ -70,7 +70,7 @@ pub async fn reauthenticate(
     client: &ClientInfo,
 ) -> AppResult<Reauthenticated> {
     let (session_id, _) = require_session(who)?;
-    let password = Password::parse_for_login(password).map_err(|_| AppError::InvalidCredentials)?;
+    let password = login::given_password(password, "password")?;
     let identifier = Identifier::Email(Email::parse(&who.user.email).map_err(AppError::internal)?);
     let user = login::check_password(app, &identifier, &password, client).await?;
     if two_factor::any_on(app, &user) {

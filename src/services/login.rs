@@ -13,7 +13,7 @@ use crate::domain::SecurityEventType as Kind;
 use crate::domain::{Email, FieldErrors, Password, Username};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
-use crate::services::login_limits::LoginLimits;
+use crate::services::login_limits::{LoginLimits, first_refusal};
 use crate::services::otp::{self, ChallengeIssued};
 use crate::services::security_events as events;
 use crate::services::sessions::{ClientInfo, Tokens, open_session, proved_now};
@@ -44,7 +44,9 @@ pub async fn check_password(
     let attempt = match limits.begin(&app.db, app.settings.hash_queue_timeout).await {
         Ok(attempt) => attempt,
         Err(refused) => {
-            if let Some(user) = identifier.find(&app.db).await? {
+            if first_refusal(&app.db, &app.settings, identifier.limit_key()).await?
+                && let Some(user) = identifier.find(&app.db).await?
+            {
                 events::record_alone(&app.db, user.id, Kind::LoginRateLimited, client).await;
             }
             return Err(refused);
@@ -140,9 +142,33 @@ impl Identifier {
     }
 }
 
+/// A password given to prove who you are (`login`, `reauthenticate`, the
+/// old password of `changePassword` …): over-long is `BAD_USER_INPUT` on
+/// `field` before any lookup or hash (API.md §8.9); empty is just wrong.
+pub fn given_password(raw: &str, field: &str) -> AppResult<Password> {
+    if raw.is_empty() {
+        return Err(AppError::InvalidCredentials);
+    }
+    Password::parse_for_login(raw).map_err(|e| AppError::field(field, &e.0))
+}
+
+/// Refuses an identifier longer than any account can have, before any
+/// lookup (API.md §8.9).
+fn bounded(value: Option<&str>, field: &str, max: usize) -> AppResult<()> {
+    match value {
+        Some(v) if v.trim().chars().count() > max => Err(AppError::field(
+            field,
+            &format!("must be at most {max} characters"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn parse_login(req: &LoginRequest) -> AppResult<(Identifier, Password)> {
     let email = req.email.as_deref().filter(|s| !s.trim().is_empty());
     let username = req.username.as_deref().filter(|s| !s.trim().is_empty());
+    bounded(email, "email", crate::domain::email::MAX_CHARS)?;
+    bounded(username, "username", crate::domain::username::MAX_CHARS)?;
     let identifier = match (email, username) {
         (Some(e), None) => match Email::parse(e) {
             Ok(email) => Identifier::Email(email),

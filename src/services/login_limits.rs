@@ -18,7 +18,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value};
 use crate::config::{RateLimit, Settings};
 use crate::db::{now, statement};
 use crate::error::{AppError, AppResult};
-use crate::services::rate_limit::{Counted, ip_key, key, seconds_until, upsert};
+use crate::services::rate_limit::{Counted, hit, ip_key, key, seconds_until, upsert};
 
 /// How often a waiting attempt looks again at the counters.
 const RECHECK: Duration = Duration::from_millis(20);
@@ -69,17 +69,20 @@ impl LoginLimits {
             if over.is_empty() {
                 return Ok(attempt);
             }
-            attempt.withdraw().await?;
             let judged_over = over
                 .iter()
                 .find(|(c, limit)| c.count - c.pending >= i64::from(limit.max));
             if let Some((c, limit)) = judged_over {
+                // A refusal costs the one refused (API.md §8.9): it stays
+                // counted on the client IP, never on the identifier.
+                attempt.refused().await?;
                 let window =
                     chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::MAX);
                 return Err(AppError::RateLimited {
                     retry_after_secs: seconds_until(c.window_start + window, now),
                 });
             }
+            attempt.withdraw().await?;
             if Instant::now() >= deadline {
                 return Err(AppError::RateLimited {
                     retry_after_secs: 1,
@@ -88,6 +91,22 @@ impl LoginLimits {
             tokio::time::sleep(RECHECK).await;
         }
     }
+}
+
+/// Whether this refusal is the identifier's first in its window, so that
+/// `LOGIN_RATE_LIMITED` is recorded once per window however many refusals
+/// follow. Known and unknown identifiers pay the same write.
+pub async fn first_refusal(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    identifier: &str,
+) -> Result<bool, DbErr> {
+    let once = RateLimit {
+        max: 1,
+        window: settings.login_rate_limit.window,
+    };
+    let key = key("login-refused", &identifier.trim().to_lowercase());
+    Ok(hit(db, &key, once, now()).await?.is_allowed())
 }
 
 /// The counter key of an identifier, as `begin` counts it.
@@ -143,6 +162,11 @@ impl Attempt {
     /// failures are forgiven.
     pub async fn succeeded(mut self) -> Result<(), DbErr> {
         self.settle(Settle::Forgiven, Settle::Uncounted).await
+    }
+
+    /// Refused by a limit: counted on the client IP only.
+    pub async fn refused(mut self) -> Result<(), DbErr> {
+        self.settle(Settle::Uncounted, Settle::Failed).await
     }
 
     /// Not judged at all (the hashing queue was full, say): uncounted.

@@ -200,10 +200,11 @@ pub async fn verify(
         Guess::Recovery(code) => recovery_codes::claim(&*txn, app, user.id, code).await?,
     };
     if !right {
-        txn.rollback().await;
+        let attempts = codes::release_wrong(&*txn, row.id).await?;
+        events::record(&*txn, user.id, Kind::SecondFactorFailed, client, None).await?;
+        txn.commit().await?;
         attempt.failed().await?;
-        events::record_alone(&app.db, user.id, Kind::SecondFactorFailed, client).await;
-        return Err(codes::wrong_try(app, &row, account_left).await?);
+        return Err(codes::wrong_answer(&row, Some(attempts), account_left));
     }
     account.clear(&*txn).await?;
     let fresh = user::Entity::find_by_id(user.id).one(&*txn).await?;

@@ -83,7 +83,7 @@ pub async fn change(
 ) -> AppResult<Tokens> {
     let (_, proof) = require_session(who)?;
     let user = &who.user;
-    let old = Password::parse_for_login(old_password).map_err(|_| AppError::InvalidCredentials)?;
+    let old = login::given_password(old_password, "oldPassword")?;
     let identifier = Identifier::Email(Email::parse(&user.email).map_err(AppError::internal)?);
     let current = login::check_password(app, &identifier, &old, client).await?;
     let new = parse_new(&current, new_password, confirm)?;

@@ -12,11 +12,10 @@ use crate::db::now;
 use crate::domain::{FieldErrors, fold};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
-use crate::services::pagination::{Ordering, SortKey, like_pattern};
+use crate::services::pagination::{Ordering, SortKey, nfkc_len, search_pattern};
 
 const NAME_MAX: usize = 200;
 const DESCRIPTION_MAX: usize = 10_000;
-const SEARCH_MAX: usize = 200;
 
 #[derive(Debug, Default)]
 pub struct ProductInput {
@@ -68,13 +67,27 @@ pub fn ordering(sort: ProductSort, descending: bool) -> Ordering<product::Entity
 
 fn check_name(errors: &mut FieldErrors, name: &str) -> String {
     let name = name.trim();
-    let len = name.chars().count();
+    // Measured after NFKC (API.md §8.9): a name NFKC makes longer than the
+    // column is the caller's error on `name`, never the database's.
+    let len = if name.len() > NAME_MAX * 4 {
+        usize::MAX
+    } else {
+        nfkc_len(name)
+    };
     if len == 0 || len > NAME_MAX {
         errors.add("name", format!("must be 1 to {NAME_MAX} characters"));
     } else if name.chars().any(char::is_control) {
         errors.add("name", "must not contain control characters");
     }
     name.to_owned()
+}
+
+/// What a search reads of a description: its fold, cut at
+/// `DESCRIPTION_MAX` characters, so one row costs a bounded `LIKE` however
+/// far NFKC expands what was typed (SECURITY.md rule 10). Text past the
+/// cut (only text NFKC expands can reach it) is not found by a search.
+fn search_text(description: &str) -> String {
+    fold(description).chars().take(DESCRIPTION_MAX).collect()
 }
 
 fn check_description(errors: &mut FieldErrors, description: &str) -> String {
@@ -113,7 +126,7 @@ pub async fn create(
         owner_id: Set(owner.id),
         name_fold: Set(fold(&name)),
         name: Set(name),
-        description_fold: Set(fold(&description)),
+        description_fold: Set(search_text(&description)),
         description: Set(description),
         price_cents: Set(price),
         in_stock: Set(input.in_stock.unwrap_or(true)),
@@ -153,7 +166,7 @@ pub async fn update(
     }
     if let Some(description) = input.description.as_deref() {
         let description = check_description(&mut errors, description);
-        active.description_fold = Set(fold(&description));
+        active.description_fold = Set(search_text(&description));
         active.description = Set(description);
     }
     if let Some(price) = input.price_cents {
@@ -177,19 +190,7 @@ pub async fn delete(app: &AppContext, viewer: &user::Model, id: Uuid) -> AppResu
 /// The products a filter selects, unordered.
 pub fn filtered(filter: ProductFilter) -> AppResult<Select<product::Entity>> {
     let mut select = product::Entity::find();
-    if let Some(search) = filter
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        if search.chars().count() > SEARCH_MAX {
-            return Err(AppError::field(
-                "search",
-                &format!("must be at most {SEARCH_MAX} characters"),
-            ));
-        }
-        let pattern = like_pattern(&fold(search));
+    if let Some(pattern) = search_pattern(filter.search.as_deref())? {
         select = select.filter(
             Column::NameFold
                 .like(LikeExpr::new(pattern.clone()).escape('\\'))

@@ -107,7 +107,9 @@ fn verdict(
 /// Whole seconds from `now` until `later`, at least 1: a `retryAfter` of 0
 /// would invite an immediate retry that fails again.
 pub fn seconds_until(later: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
-    (later - now).num_seconds().max(1) as u64
+    // Rounded up (API.md §8.9): a client that waits this long is past it.
+    let millis = (later - now).num_milliseconds().max(1);
+    (millis as u64).div_ceil(1000)
 }
 
 /// The per-IP limit on anonymous requests that send mail: the only limit

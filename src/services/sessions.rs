@@ -142,13 +142,18 @@ pub async fn refresh(app: &AppContext, presented: &str, client: &ClientInfo) -> 
     }
     let settings = &app.settings;
     let now = now();
+    // A token that names nothing costs one read, no write transaction
+    // (API.md §8.9): aliases of made-up tokens cannot queue up writers.
+    let by_hash = || {
+        refresh_token::Entity::find()
+            .filter(refresh_token::Column::TokenHash.eq(sha256_hex(presented)))
+            .find_also_related(session::Entity)
+    };
+    if app.hot.one_also(by_hash()).await?.is_none() {
+        return Err(AppError::InvalidToken);
+    }
     let txn = begin_write(&app.db).await?;
-    let Some((row, Some(sess))) = refresh_token::Entity::find()
-        .filter(refresh_token::Column::TokenHash.eq(sha256_hex(presented)))
-        .find_also_related(session::Entity)
-        .one(&txn)
-        .await?
-    else {
+    let Some((row, Some(sess))) = by_hash().one(&txn).await? else {
         return Err(AppError::InvalidToken);
     };
     // Single use, decided by one conditional update: of parallel refreshes

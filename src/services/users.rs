@@ -11,12 +11,11 @@ use uuid::Uuid;
 use crate::auth::tokens::random_token;
 use crate::db::now;
 use crate::domain::SecurityEventType as Kind;
-use crate::domain::fold;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::credentials;
 use crate::services::mail::WriteTxn;
-use crate::services::pagination::{Ordering, SortKey, like_pattern};
+use crate::services::pagination::{Ordering, SortKey, search_pattern};
 use crate::services::security_events as events;
 use crate::services::sessions::ClientInfo;
 
@@ -54,18 +53,8 @@ pub fn ordering(sort: UserSort, descending: bool) -> Ordering<user::Entity> {
 
 pub fn filtered(filter: UserFilter) -> AppResult<Select<user::Entity>> {
     let mut select = user::Entity::find();
-    if let Some(search) = filter
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        if search.chars().count() > 200 {
-            return Err(AppError::field("search", "must be at most 200 characters"));
-        }
-        select = select.filter(
-            Column::SearchFold.like(LikeExpr::new(like_pattern(&fold(search))).escape('\\')),
-        );
+    if let Some(pattern) = search_pattern(filter.search.as_deref())? {
+        select = select.filter(Column::SearchFold.like(LikeExpr::new(pattern).escape('\\')));
     }
     if let Some(active) = filter.is_active {
         select = select.filter(Column::IsActive.eq(active));

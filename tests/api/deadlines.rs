@@ -32,29 +32,13 @@ async fn big_table(app: &TestApp) {
         json!({ "name": "Needle", "priceCents": 100, "inStock": true, "description": "a haystack" }),
     )
     .await;
-    let new_id = if app.db.is_postgres() {
-        "gen_random_uuid()"
-    } else {
-        "randomblob(16)"
-    };
-    let sql = format!(
-        "INSERT INTO products (id, owner_id, name, name_fold, description, description_fold, \
-         price_cents, in_stock, created_at, updated_at) \
-         SELECT {new_id}, owner_id, name, name_fold, description, description_fold, price_cents, \
-         in_stock, created_at, updated_at FROM products, \
-         (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {COPIES}) \
-          SELECT i FROM n) AS copies WHERE products.name = 'Heavy'"
-    );
-    use sea_orm::ConnectionTrait;
-    let db = app.db_conn().await;
-    db.execute_unprepared(&sql).await.expect("copy the product");
-    db.close().await.ok();
+    products::copy(app, "Heavy", COPIES).await;
 }
 
-/// A search that matches nothing and costs the most: 199 letters and one
+/// A search that matches nothing and costs the most: 99 letters and one
 /// that never comes.
 fn slow() -> String {
-    format!("{}b", "a".repeat(199))
+    format!("{}b", "a".repeat(99))
 }
 
 /// One document of `n` searches that match nothing, each with its count:

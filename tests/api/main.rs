@@ -5,7 +5,9 @@ mod helpers;
 
 mod accounts;
 mod activation;
+mod admission;
 mod assurance;
+mod bounded_search;
 mod cli;
 mod credential_lifecycle;
 mod deadlines;
@@ -35,3 +37,4 @@ mod tokens;
 mod totp;
 mod two_factor;
 mod users_admin;
+mod ws_admission;

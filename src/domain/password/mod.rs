@@ -14,12 +14,10 @@ use super::Invalid;
 pub const MIN_CHARS: usize = 8;
 /// Most characters in a new password; enough for any passphrase.
 pub const MAX_CHARS: usize = 128;
-/// Most characters accepted at sign-in.
-///
-/// Larger than [`MAX_CHARS`] so that a
-/// password set under an older, looser rule still works, but bounded so that
-/// a huge request body can't make the server hash megabytes.
-pub const MAX_LOGIN_CHARS: usize = 1024;
+/// Most characters accepted at sign-in and wherever a password proves who
+/// you are (API.md §8.9): the same as a new password may have, so nothing
+/// longer is ever hashed.
+pub const MAX_LOGIN_CHARS: usize = MAX_CHARS;
 
 /// Similarity at or above which a password is too close to a user attribute,
 /// as in Django's `UserAttributeSimilarityValidator`.
@@ -101,7 +99,7 @@ impl Password {
     ///
     /// # Errors
     ///
-    /// "must not be empty" or "must be at most 1024 characters".
+    /// "must not be empty" or "must be at most 128 characters".
     pub fn parse_for_login(raw: &str) -> Result<Self, Invalid> {
         if raw.is_empty() {
             return Err(Invalid("must not be empty".into()));

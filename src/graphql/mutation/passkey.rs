@@ -66,9 +66,11 @@ impl PasskeyMutation {
         ctx: &Context<'_>,
         email: Option<String>,
     ) -> Result<PasskeyOptions> {
-        Ok(passkeys::begin_login(app(ctx)?, email.as_deref())
-            .await?
-            .into())
+        Ok(
+            passkeys::begin_login(app(ctx)?, email.as_deref(), &client(ctx)?)
+                .await?
+                .into(),
+        )
     }
 
     /// Signs in with the browser's assertion: no password, no second factor.

@@ -3,32 +3,30 @@
 //! GET and has no body or batch limit (DESIGN.md "Stack pitfalls").
 //!
 //! The order of checks is the order of API.md §5: content type (415), body
-//! size (413), JSON shape and batch size (400), parse, method (405), password
-//! fields (400), credentials (401), then execution. `negotiate` picks media
+//! size (413), JSON shape and batch size (400), parse, method (405), the
+//! request caps (400), credentials (401), then each operation's admission
+//! (`admission`, shared with the WebSocket) and execution. `negotiate` picks media
 //! types, `wire` reads the request, `render` writes the answer.
 
+mod admission;
 mod negotiate;
 mod render;
 mod wire;
 mod ws;
+mod ws_gate;
 
-use async_graphql::ServerError;
+pub use ws_gate::Unacked;
+
 use async_graphql::dataloader::DataLoader;
 use async_graphql::parser::types::OperationType;
 use poem::http::{HeaderValue, StatusCode, header};
 use poem::web::Data;
 use poem::{Body, Request, Response, handler};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::auth::{RequestContext, Viewer};
 use crate::error::AppError;
-use crate::graphql::codes::{VALIDATION_FAILED, with_code};
-use crate::graphql::document::{
-    ANONYMOUS_AUTH_FIELDS, ANONYMOUS_WRITE_FIELDS, MAX_ANONYMOUS_WRITES, PASSWORD_FIELDS,
-};
-
-/// The root fields of introspection.
-const INTROSPECTION_FIELDS: &[&str] = &["__schema", "__type"];
+use crate::graphql::document::ANONYMOUS_AUTH_FIELDS;
 use crate::graphql::loaders::UserLoader;
 use crate::http::client_ip;
 use crate::http::graphiql;
@@ -99,17 +97,6 @@ pub async fn get(req: &Request, Data(state): Data<&AppState>) -> Response {
     }
 }
 
-/// Fields a whole request (every alias, every operation of a batch) may
-/// hold only so many of; over a cap nothing runs.
-const REQUEST_CAPS: &[(&[&str], usize, &str)] = &[
-    (PASSWORD_FIELDS, 1, "field that checks or sets a password"),
-    (
-        ANONYMOUS_WRITE_FIELDS,
-        MAX_ANONYMOUS_WRITES,
-        "anonymous mutations that write",
-    ),
-];
-
 /// The admission rules of API.md §5 and §1 over the whole request (method,
 /// password fields, credentials), then each operation in turn.
 async fn execute(
@@ -138,15 +125,8 @@ async fn execute(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return resp;
     }
-    for (fields, max, what) in REQUEST_CAPS {
-        if shapes().map(|s| s.count_of(fields)).sum::<usize>() > *max {
-            let message = format!("a request may hold at most {max} {what}");
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                format,
-                &AppError::BadRequest(message),
-            );
-        }
+    if let Err(e) = admission::check_caps(shapes()) {
+        return error_response(StatusCode::BAD_REQUEST, format, &e);
     }
     let ignores_credentials = batch.operations.iter().all(|op| {
         op.shape
@@ -184,38 +164,9 @@ async fn execute(
             Some(OperationType::Subscription) => "subscription",
             None => "unknown",
         };
-        let too_complex = op
-            .shape
-            .as_ref()
-            .is_some_and(|s| s.field_count > state.app.settings.max_complexity);
-        // With introspection off, a document that asks for it is refused as
-        // invalid, not answered with a silent `null` (API.md §8.1).
-        let refused_introspection = !state.app.settings.graphiql
-            && op
-                .shape
-                .as_ref()
-                .is_some_and(|s| s.count_of(INTROSPECTION_FIELDS) > 0);
-        let (body, request_error) = match op.parse_error {
-            Some(e) => (json!({ "errors": [e] }), true),
-            None if refused_introspection => {
-                let e = with_code(
-                    ServerError::new("Introspection is disabled on this server.", None),
-                    VALIDATION_FAILED,
-                );
-                (json!({ "errors": [e] }), true)
-            }
-            None if too_complex => {
-                let e = with_code(
-                    ServerError::new("Query is too complex.", None),
-                    VALIDATION_FAILED,
-                );
-                (json!({ "errors": [e] }), true)
-            }
-            // Refused input is the field's error, as if it had run.
-            None if op.input_error.is_some() => {
-                (json!({ "data": null, "errors": [op.input_error] }), false)
-            }
-            None => {
+        let (body, request_error) = match admission::check_operation(&op, &state.app.settings) {
+            Err(refused) => refused.body(),
+            Ok(()) => {
                 let mut context = context.clone();
                 context.operation = op.shape.as_ref().map_or(OperationType::Query, |s| s.ty);
                 // One DataLoader per operation: batching within it, no

@@ -64,7 +64,7 @@ impl Operation {
         match documents.parse(&request.query) {
             Ok(doc) => {
                 let name = request.operation_name.as_deref();
-                let shape = document::shape(&doc, name, max_complexity);
+                let shape = document::shape(&doc, name, &request.variables, max_complexity);
                 let input_error = text_input::nul_field(&doc, name, &request.variables).map(|f| {
                     AppError::field(&f, "must not contain a NUL character")
                         .extend()
@@ -159,6 +159,18 @@ pub fn parse_get(
         operations: vec![Operation::new(request(wire), documents, max_complexity)],
         is_batch: false,
     })
+}
+
+/// Reads a WebSocket `subscribe` message's payload as one operation, read
+/// as strictly as a POST body's; `None` when it is not one (the protocol
+/// then closes the socket as its rules say).
+pub fn parse_ws_payload(
+    payload: Value,
+    documents: &DocumentCache,
+    max_complexity: usize,
+) -> Option<Operation> {
+    let wire: WireOperation = serde_json::from_value(payload).ok()?;
+    Some(Operation::new(request(wire), documents, max_complexity))
 }
 
 fn request(wire: WireOperation) -> async_graphql::Request {

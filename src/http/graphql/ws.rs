@@ -3,6 +3,8 @@
 //! (`async_graphql::http::WebSocket`, the engine `async-graphql-poem`'s
 //! `GraphQLWebSocket` wraps), with the socket's life decided here:
 //!
+//! - every `subscribe` passes the one admission first (`ws_gate`): the
+//!   engine runs subscriptions only, a few per socket;
 //! - `connection_init` carries the credential (`{"Authorization": …}`);
 //!   a missing or bad one closes with `4403`, one socket too many for the
 //!   user with `4429`, no `connection_init` within `INIT_TIMEOUT` with `4408`;
@@ -29,8 +31,9 @@ use poem::http::{StatusCode, header};
 use poem::web::websocket::{Message, WebSocket, WebSocketConfig};
 use poem::{FromRequest, IntoResponse, Request, Response};
 use serde_json::Value;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
+use super::ws_gate::Gate;
 use crate::auth::{RequestContext, Viewer};
 use crate::graphql::loaders::UserLoader;
 use crate::http::state::AppState;
@@ -89,20 +92,32 @@ async fn serve(
 ) {
     let _serving = state.app.live.serving();
     let (mut sink, stream) = socket.split();
-    let inbound = stream
-        .take_while(|m| future::ready(m.is_ok()))
-        .filter_map(|m| {
-            future::ready(match m {
-                Ok(Message::Text(text)) => Some(text.into_bytes()),
-                Ok(Message::Binary(bytes)) => Some(bytes),
-                _ => None,
+    let Some(slot) = state.unacked.take(context.client_ip.to_string()) else {
+        let close = Message::close_with(4429u16, "Too many unacknowledged connections");
+        let _ = sink.send(close).await;
+        return;
+    };
+    let slot = Arc::new(Mutex::new(Some(slot)));
+    let (refusals, mut refused) = mpsc::unbounded_channel::<String>();
+    let gate = Arc::new(Gate::new(state.clone(), refusals));
+    let inbound = {
+        let gate = gate.clone();
+        stream
+            .take_while(|m| future::ready(m.is_ok()))
+            .filter_map(move |m| {
+                future::ready(match m {
+                    Ok(Message::Text(text)) => gate.inbound(text.into_bytes()),
+                    Ok(Message::Binary(bytes)) => gate.inbound(bytes),
+                    _ => None,
+                })
             })
-        });
+    };
     let refusal: Arc<Mutex<Option<(u16, &'static str)>>> = Arc::default();
     let (opened, socket_open) = oneshot::channel::<Arc<LiveSocket>>();
     let acked = Arc::new(AtomicBool::new(false));
     let init = {
         let (app, refusal, acked) = (state.app.clone(), refusal.clone(), acked.clone());
+        let slot = slot.clone();
         move |payload: Value| async move {
             let authorization = payload
                 .get("Authorization")
@@ -133,6 +148,8 @@ async fn serve(
             data.insert(socket.clone());
             let _ = opened.send(socket);
             acked.store(true, Ordering::Relaxed);
+            // Acknowledged: no longer one of the IP's pending sockets.
+            slot.lock().unwrap_or_else(|p| p.into_inner()).take();
             Ok(data)
         }
     };
@@ -157,6 +174,7 @@ async fn serve(
         tokio::select! {
             message = protocol.next() => match message {
                 Some(WsMessage::Text(text)) => {
+                    gate.outbound(&text);
                     if sink.send(Message::Text(text)).await.is_err() {
                         return;
                     }
@@ -170,6 +188,11 @@ async fn serve(
                 }
                 None => return,
             },
+            Some(text) = refused.recv() => {
+                if sink.send(Message::Text(text)).await.is_err() {
+                    return;
+                }
+            }
             _ = &mut revoked => {
                 while let Ok(Some(WsMessage::Text(text))) =
                     tokio::time::timeout(FLUSH, protocol.next()).await

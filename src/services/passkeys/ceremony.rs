@@ -7,7 +7,9 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Duration;
 use entity::webauthn_challenge::{self, Column, Entity};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -34,12 +36,17 @@ impl Purpose {
     }
 }
 
-/// Keeps `state` for `TTL`; answers the ceremony's id.
+/// Unfinished sign-in ceremonies one client may hold (API.md §8.9).
+pub const MAX_UNFINISHED_PER_CLIENT: u64 = 100;
+
+/// Keeps `state` for `TTL`; answers the ceremony's id. `client_key` names
+/// the client that began a sign-in.
 pub async fn store(
     app: &AppContext,
     user_id: Option<Uuid>,
     purpose: Purpose,
     state: &impl Serialize,
+    client_key: Option<String>,
 ) -> AppResult<Uuid> {
     let id = Uuid::new_v4();
     webauthn_challenge::ActiveModel {
@@ -48,10 +55,27 @@ pub async fn store(
         purpose: Set(purpose.as_str().to_owned()),
         state: Set(serde_json::to_string(state).map_err(AppError::internal)?),
         expires_at: Set(now() + TTL),
+        client_key: Set(client_key),
     }
     .insert(&app.db)
     .await?;
     Ok(id)
+}
+
+/// Refuses a client that holds `MAX_UNFINISHED_PER_CLIENT` live sign-in
+/// ceremonies: `RATE_LIMITED` until the oldest could have expired.
+pub async fn ensure_room(app: &AppContext, client_key: &str) -> AppResult<()> {
+    let live = Entity::find()
+        .filter(Column::ClientKey.eq(client_key))
+        .filter(Column::ExpiresAt.gt(now()))
+        .count(&app.db)
+        .await?;
+    if live >= MAX_UNFINISHED_PER_CLIENT {
+        return Err(AppError::RateLimited {
+            retry_after_secs: TTL.num_seconds() as u64,
+        });
+    }
+    Ok(())
 }
 
 /// Takes the live ceremony `id` of `purpose`, once: its user and state.

@@ -14,6 +14,7 @@ use webauthn_rs::prelude::{
 use super::ceremony::{self, Purpose, credential_key};
 use super::stored;
 use crate::auth::assurance::{Assurance, Method};
+use crate::config::RateLimit;
 use crate::db::{begin_write, now};
 use crate::domain::Email;
 use crate::domain::SecurityEventType as Kind;
@@ -21,6 +22,7 @@ use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::login::record_sign_in;
 use crate::services::login_limits::LoginLimits;
+use crate::services::rate_limit::{self, Verdict, ip_key};
 use crate::services::security_events as events;
 use crate::services::sessions::{ClientInfo, Tokens, open_session, proved_now};
 use crate::services::{accounts, users};
@@ -28,8 +30,27 @@ use crate::services::{accounts, users};
 /// Starts a sign-in: the options for `navigator.credentials.get`. With an
 /// address, only that account's passkeys will do; an unknown address gets
 /// the same answer, and its sign-in then fails.
-pub async fn begin_login(app: &AppContext, email: Option<&str>) -> AppResult<(Uuid, Value)> {
+/// Passkey sign-ins one client IP may begin per minute (API.md §8.9).
+const BEGIN_RATE: RateLimit = RateLimit {
+    max: 30,
+    window: std::time::Duration::from_secs(60),
+};
+
+pub async fn begin_login(
+    app: &AppContext,
+    email: Option<&str>,
+    client: &ClientInfo,
+) -> AppResult<(Uuid, Value)> {
     let webauthn = app.passkeys.webauthn()?;
+    // Anyone may begin one, and each stores a row: per client IP at most
+    // `BEGIN_RATE` a minute and `MAX_UNFINISHED_PER_CLIENT` unfinished.
+    let client_key = ip_key("passkey-login", &client.ip);
+    if let Verdict::Limited { retry_after_secs } =
+        rate_limit::hit(&app.db, &client_key, BEGIN_RATE, now()).await?
+    {
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
+    ceremony::ensure_room(app, &client_key).await?;
     let named = match email.map(str::trim).filter(|e| !e.is_empty()) {
         None => None,
         Some(raw) => {
@@ -45,7 +66,7 @@ pub async fn begin_login(app: &AppContext, email: Option<&str>) -> AppResult<(Uu
         .start_discoverable_authentication()
         .map_err(AppError::internal)?;
     let options = serde_json::to_value(options.public_key).map_err(AppError::internal)?;
-    let id = ceremony::store(app, named, Purpose::Login, &state).await?;
+    let id = ceremony::store(app, named, Purpose::Login, &state, Some(client_key)).await?;
     Ok((id, options))
 }
 

@@ -111,7 +111,7 @@ pub async fn begin_registration(app: &AppContext, who: &Authenticated) -> AppRes
     // and verified (webauthn-rs requires the verification either way).
     options["authenticatorSelection"]["residentKey"] = "required".into();
     options["authenticatorSelection"]["requireResidentKey"] = true.into();
-    let id = ceremony::store(app, Some(user.id), Purpose::Register, &state).await?;
+    let id = ceremony::store(app, Some(user.id), Purpose::Register, &state, None).await?;
     Ok((id, options))
 }
 

@@ -117,6 +117,21 @@ impl TestApp {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// POSTs a whole JSON body (an operation, or a batch of them).
+    pub async fn post_json(&self, body: &Value) -> (u16, Value) {
+        let resp = self
+            .client
+            .post(self.url("/graphql"))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        (
+            resp.status().as_u16(),
+            resp.json().await.unwrap_or(Value::Null),
+        )
+    }
+
     /// POSTs a raw body with the given headers.
     pub async fn post_raw(
         &self,

@@ -43,3 +43,25 @@ pub async fn seed(app: &TestApp) -> (Vec<Row>, String, String) {
     }
     (rows, a, b)
 }
+
+/// Copies the product named `name` `copies` times, in the database (a
+/// client would need thousands of requests): for tables big enough to scan.
+pub async fn copy(app: &TestApp, name: &str, copies: u32) {
+    let new_id = if app.db.is_postgres() {
+        "gen_random_uuid()"
+    } else {
+        "randomblob(16)"
+    };
+    let sql = format!(
+        "INSERT INTO products (id, owner_id, name, name_fold, description, description_fold, \
+         price_cents, in_stock, created_at, updated_at) \
+         SELECT {new_id}, owner_id, name, name_fold, description, description_fold, price_cents, \
+         in_stock, created_at, updated_at FROM products, \
+         (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {copies}) \
+          SELECT i FROM n) AS copies WHERE products.name = '{name}'"
+    );
+    use sea_orm::ConnectionTrait;
+    let db = app.db_conn().await;
+    db.execute_unprepared(&sql).await.expect("copy the product");
+    db.close().await.ok();
+}

@@ -1,0 +1,191 @@
+//! What a document costs before it runs (API.md §5, §8.1, §8.9), the one
+//! price every transport admits by: every field and alias 1 (`__typename`
+//! included), a count of all rows and a search 10 each, and a list its
+//! page: its page size times what one node selects, a node counting at
+//! least 1 even when nothing of it is selected, since the rows are read
+//! whatever is selected.
+
+use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
+use async_graphql::{Value, Variables};
+
+use crate::services::pagination::MAX_PAGE_SIZE;
+
+/// Fields that count every matching row: no index serves that.
+const COUNTING_FIELDS: &[&str] = &["totalCount", "totalPages"];
+/// What a count of all rows, and a text search, cost: at the default
+/// `MAX_COMPLEXITY` a document holds about 50 of them.
+const SCAN_COST: usize = 10;
+/// The fields that answer a page of rows (a Relay connection or a numbered
+/// page); a unit test checks each is one of the schema's.
+pub const LIST_FIELDS: &[&str] = &[
+    "products",
+    "productsPage",
+    "users",
+    "usersPage",
+    "securityEvents",
+];
+/// The arguments that size a page, and the size when none is given.
+const PAGE_ARGUMENTS: &[&str] = &["first", "last", "pageSize"];
+const DEFAULT_PAGE: usize = 20;
+/// The selections of a list that repeat per row.
+const NODE_FIELDS: &[&str] = &["edges", "items"];
+
+/// What `set` costs, fragments expanded; stops just past `limit`, so a
+/// fragment fan-out bomb cannot make this walk expensive.
+pub fn set_cost(
+    doc: &ExecutableDocument,
+    set: &SelectionSet,
+    variables: &Variables,
+    limit: usize,
+    depth: usize,
+) -> usize {
+    let mut total = 0usize;
+    each_field(doc, set, depth, &mut |field, depth| {
+        if total <= limit {
+            total = total.saturating_add(field_total(doc, field, variables, limit, depth));
+        }
+    });
+    total
+}
+
+/// Calls `visit` on every field of `set`, fragments expanded. Fragment
+/// cycles are a validation error; the depth bound keeps this finite first.
+fn each_field<'a>(
+    doc: &'a ExecutableDocument,
+    set: &'a SelectionSet,
+    depth: usize,
+    visit: &mut dyn FnMut(&'a Field, usize),
+) {
+    if depth > 64 {
+        return;
+    }
+    for selection in &set.items {
+        match &selection.node {
+            Selection::Field(field) => visit(&field.node, depth),
+            Selection::InlineFragment(fragment) => {
+                each_field(doc, &fragment.node.selection_set.node, depth + 1, visit);
+            }
+            Selection::FragmentSpread(spread) => {
+                if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
+                    each_field(doc, &fragment.node.selection_set.node, depth + 1, visit);
+                }
+            }
+        }
+    }
+}
+
+/// One field with everything under it: a list field its page of nodes.
+fn field_total(
+    doc: &ExecutableDocument,
+    field: &Field,
+    variables: &Variables,
+    limit: usize,
+    depth: usize,
+) -> usize {
+    let own = field_cost(field);
+    let children = &field.selection_set.node;
+    let Some(page) = page_size(field, variables) else {
+        return own.saturating_add(set_cost(doc, children, variables, limit, depth + 1));
+    };
+    let (mut per_node, mut rest) = (0usize, 0usize);
+    each_field(doc, children, depth + 1, &mut |child, depth| {
+        let cost = field_total(doc, child, variables, limit, depth);
+        if NODE_FIELDS.contains(&child.name.node.as_str()) {
+            per_node = per_node.saturating_add(cost);
+        } else {
+            rest = rest.saturating_add(cost);
+        }
+    });
+    own.saturating_add(rest)
+        .saturating_add(page.saturating_mul(per_node.max(1)))
+}
+
+/// The page a list field asks for, variables substituted; `None` for a
+/// field that is no list.
+fn page_size(field: &Field, variables: &Variables) -> Option<usize> {
+    if !LIST_FIELDS.contains(&field.name.node.as_str()) {
+        return None;
+    }
+    let given = field
+        .arguments
+        .iter()
+        .filter(|(name, _)| PAGE_ARGUMENTS.contains(&name.node.as_str()))
+        .map(|(_, value)| {
+            let given = value.node.clone().into_const_with(|name| {
+                // A variable not given is null: the default page.
+                Ok::<_, ()>(variables.get(&name).cloned().unwrap_or(Value::Null))
+            });
+            given.ok()
+        })
+        .map(|value| match value {
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .map_or(1, |n| (n as usize).clamp(1, MAX_PAGE_SIZE as usize)),
+            Some(Value::Null) => DEFAULT_PAGE,
+            _ => MAX_PAGE_SIZE as usize,
+        })
+        .max();
+    Some(given.unwrap_or(DEFAULT_PAGE))
+}
+
+/// What one selection costs itself: 1, or `SCAN_COST` for a count of all
+/// rows, plus `SCAN_COST` for a `filter` that may search (`LIKE '%…%'`
+/// reads every row). A filter given by a variable is priced as a search.
+fn field_cost(field: &Field) -> usize {
+    let base = if COUNTING_FIELDS.contains(&field.name.node.as_str()) {
+        SCAN_COST
+    } else {
+        1
+    };
+    let searches = field.arguments.iter().any(|(name, value)| {
+        name.node == "filter"
+            // `None`: a variable somewhere in it, so it may search.
+            && match value.node.clone().into_const() {
+                None => true,
+                Some(Value::Object(fields)) => fields
+                    .iter()
+                    .any(|(key, v)| key.as_str() == "search" && !matches!(v, Value::Null)),
+                Some(_) => false,
+            }
+    });
+    base + if searches { SCAN_COST } else { 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cost(q: &str) -> usize {
+        let doc = async_graphql::parser::parse_query(q).unwrap();
+        let op = crate::graphql::document::select(&doc, None).unwrap();
+        let variables = Variables::from_json(serde_json::json!({ "n": 7 }));
+        set_cost(&doc, &op.selection_set.node, &variables, 100_000, 0)
+    }
+
+    /// 120 aliases of `products(first: 100) { __typename }` read 12,000
+    /// rows: each costs its page, not 2.
+    #[test]
+    fn a_list_costs_its_page_whatever_is_selected() {
+        assert_eq!(cost("{ products(first: 100) { __typename } }"), 1 + 1 + 100);
+        assert_eq!(
+            cost("{ products(first: 10) { edges { node { id name } } } }"),
+            1 + 10 * 4
+        );
+        assert_eq!(cost("{ usersPage { items { id } } }"), 1 + 20 * 2);
+        assert_eq!(
+            cost("query($n: Int) { users(first: $n) { totalCount } }"),
+            1 + 10 + 7
+        );
+        assert_eq!(
+            cost(
+                "{ securityEvents(last: 5) { ...E } } fragment E on SecurityEventConnection { edges { cursor } }"
+            ),
+            1 + 5 * 2
+        );
+        assert_eq!(
+            cost("query($m: Int) { users(first: $m) { totalCount } }"),
+            1 + 10 + 20
+        );
+        assert_eq!(cost("{ me { id } }"), 2);
+    }
+}

@@ -1,0 +1,181 @@
+//! The WebSocket's side of the one admission (API.md §8.9): every
+//! `subscribe` message passes `admission` as an HTTP request does before
+//! async-graphql's protocol engine sees it, the engine runs subscriptions
+//! only (a query or mutation sent as `subscribe` is an `error` message,
+//! `BAD_REQUEST`, and runs nothing), and one socket holds at most
+//! `MAX_OPERATIONS_PER_SOCKET` live subscriptions (one more: `error`,
+//! `RATE_LIMITED`). A refused message never reaches the engine; its `error`
+//! message goes out through the socket's own sender.
+//!
+//! Also the per-IP count of sockets not yet acknowledged: a client holds at
+//! most `MAX_UNACKED_PER_IP` (more are closed with `4429`), so sockets that
+//! never send `connection_init` cannot pile up for the 10 s it may take.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use async_graphql::parser::types::OperationType;
+use async_graphql::{ErrorExtensions, Pos, ServerError};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::admission;
+use super::wire::parse_ws_payload;
+use crate::error::AppError;
+use crate::http::state::AppState;
+
+/// Sockets one client IP may hold before their `connection_init` is
+/// acknowledged.
+pub const MAX_UNACKED_PER_IP: usize = 20;
+
+/// The fields of a client message the gate reads.
+#[derive(Deserialize)]
+struct ClientMessage {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    payload: Option<Value>,
+}
+
+/// One socket's gate.
+pub struct Gate {
+    state: AppState,
+    /// The ids of the subscriptions the engine runs.
+    live: Mutex<HashSet<String>>,
+    /// Where refusals' `error` messages go (the socket's sender).
+    refusals: UnboundedSender<String>,
+}
+
+impl Gate {
+    pub fn new(state: AppState, refusals: UnboundedSender<String>) -> Gate {
+        Gate {
+            state,
+            live: Mutex::default(),
+            refusals,
+        }
+    }
+
+    fn live(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A client message: `Some` to hand to the engine, `None` when refused
+    /// (its `error` message is queued). What is not the protocol's passes,
+    /// for the engine to close the socket as the protocol says.
+    pub fn inbound(&self, bytes: Vec<u8>) -> Option<Vec<u8>> {
+        let Ok(message) = serde_json::from_slice::<ClientMessage>(&bytes) else {
+            return Some(bytes);
+        };
+        let Some(id) = message.id else {
+            return Some(bytes);
+        };
+        match message.kind.as_str() {
+            "complete" => {
+                self.live().remove(&id);
+                Some(bytes)
+            }
+            "subscribe" => match self.admit(&id, message.payload) {
+                Ok(()) => Some(bytes),
+                Err(errors) => {
+                    let refusal = json!({ "id": id, "type": "error", "payload": errors });
+                    let _ = self.refusals.send(refusal.to_string());
+                    None
+                }
+            },
+            _ => Some(bytes),
+        }
+    }
+
+    /// The admission of one `subscribe`; `Ok` also when the engine should
+    /// answer it (a duplicate id, a payload that is not an operation).
+    fn admit(&self, id: &str, payload: Option<Value>) -> Result<(), Vec<ServerError>> {
+        if self.live().contains(id) {
+            return Ok(());
+        }
+        let settings = &self.state.app.settings;
+        let Some(op) = payload
+            .and_then(|p| parse_ws_payload(p, &self.state.documents, settings.max_complexity))
+        else {
+            return Ok(());
+        };
+        admission::check_operation(&op, settings).map_err(admission::Refused::errors)?;
+        if let Some(shape) = &op.shape {
+            if shape.ty != OperationType::Subscription {
+                return Err(refusal(AppError::BadRequest(
+                    "the WebSocket runs subscriptions only: send queries and mutations over HTTP"
+                        .into(),
+                )));
+            }
+            admission::check_caps(std::iter::once(shape)).map_err(refusal)?;
+        }
+        let mut live = self.live();
+        if live.len() >= settings.max_operations_per_socket {
+            return Err(refusal(AppError::RateLimited {
+                retry_after_secs: 1,
+            }));
+        }
+        live.insert(id.to_owned());
+        Ok(())
+    }
+
+    /// A server message: a `complete` or `error` ends its operation.
+    pub fn outbound(&self, text: &str) {
+        if !(text.contains("\"complete\"") || text.contains("\"error\"")) {
+            return;
+        }
+        if let Ok(message) = serde_json::from_str::<ClientMessage>(text)
+            && matches!(message.kind.as_str(), "complete" | "error")
+            && let Some(id) = message.id
+        {
+            self.live().remove(&id);
+        }
+    }
+}
+
+fn refusal(error: AppError) -> Vec<ServerError> {
+    vec![error.extend().into_server_error(Pos::default())]
+}
+
+/// Sockets not yet acknowledged, per client IP.
+#[derive(Default)]
+pub struct Unacked {
+    by_ip: Mutex<HashMap<String, usize>>,
+}
+
+/// One socket's place in `Unacked`, given back when dropped.
+pub struct Slot {
+    unacked: Arc<Unacked>,
+    ip: String,
+}
+
+impl Unacked {
+    /// A place for a new socket of `ip`, or `None` when it holds
+    /// `MAX_UNACKED_PER_IP` already.
+    pub fn take(self: &Arc<Self>, ip: String) -> Option<Slot> {
+        let mut by_ip = self.by_ip.lock().unwrap_or_else(|p| p.into_inner());
+        let held = by_ip.entry(ip.clone()).or_default();
+        if *held >= MAX_UNACKED_PER_IP {
+            return None;
+        }
+        *held += 1;
+        Some(Slot {
+            unacked: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut by_ip = self.unacked.by_ip.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(held) = by_ip.get_mut(&self.ip) {
+            *held -= 1;
+            if *held == 0 {
+                by_ip.remove(&self.ip);
+            }
+        }
+    }
+}
