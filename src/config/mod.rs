@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use ipnet::IpNet;
@@ -13,31 +13,18 @@ use secrecy::{ExposeSecret, SecretString};
 
 /// Where the generated development key is kept between runs.
 pub const SECRET_FILE: &str = ".authql-secret";
-const MIN_SECRET_BYTES: usize = 32;
 
 mod jwt;
+mod values;
 mod vars;
 mod webauthn;
 
 pub use jwt::{JWT_KEY_FILE, JwtAlgorithm, JwtClaims, JwtKeySource, JwtSettings};
+use values::MIN_SECRET_BYTES;
+pub use values::{ConfigError, EmailTransport, RateLimit};
 pub use webauthn::{RelyingParty, WebauthnSettings};
 
 use vars::{Vars, invalid, load_or_generate_secret, parse_cidr, parse_email_url, parse_url};
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{name}: {message}")]
-    Invalid { name: &'static str, message: String },
-    #[error("APP_ENV=production requires SECRET_KEY (at least {MIN_SECRET_BYTES} bytes)")]
-    MissingSecretInProduction,
-    #[error("APP_ENV=production refuses EMAIL_URL=console://: configure smtp:// or smtps://")]
-    ConsoleEmailInProduction,
-    #[error("could not read or write {path}: {source}")]
-    SecretFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppEnv {
@@ -56,25 +43,6 @@ pub enum TwoFactorPolicy {
 pub enum LogFormat {
     Pretty,
     Json,
-}
-
-/// How mail leaves the process, parsed from `EMAIL_URL`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EmailTransport {
-    /// Log each message (development).
-    Console,
-    /// Write one `.eml` file per message into this directory.
-    File(PathBuf),
-    /// An SMTP relay; the URL is kept whole for lettre, which parses
-    /// credentials and `tls=` itself.
-    Smtp(String),
-}
-
-/// `N/window`: at most `max` events per `window`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RateLimit {
-    pub max: u32,
-    pub window: Duration,
 }
 
 /// Every setting of API.md §6, validated.

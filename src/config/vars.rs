@@ -9,7 +9,7 @@ use ipnet::IpNet;
 use rand::RngCore;
 use secrecy::SecretString;
 
-use super::{ConfigError, EmailTransport, MIN_SECRET_BYTES, RateLimit};
+use super::values::{ConfigError, EmailTransport, MIN_SECRET_BYTES, RateLimit};
 
 pub(super) fn invalid(name: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {

@@ -46,6 +46,7 @@ use tokio::time::{Instant, timeout_at};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Config, NoTls, Row, Statement};
 
+use super::connection::{CONNECT_TIMEOUT, SLOW_QUERY, pg_config};
 use super::failure::db_err;
 use super::pg_params::{self, Param};
 
@@ -114,7 +115,7 @@ impl Direct {
         timeout: Duration,
         queries: Arc<AtomicU64>,
     ) -> Result<Direct, DbErr> {
-        let mut config = super::pg_config(url)?;
+        let mut config = pg_config(url)?;
         let ms = timeout.as_millis().max(1);
         let options = format!(
             "{} -c statement_timeout={ms} -c plan_cache_mode=force_generic_plan",
@@ -122,7 +123,7 @@ impl Direct {
         );
         config
             .options(options.trim_start())
-            .connect_timeout(super::CONNECT_TIMEOUT);
+            .connect_timeout(CONNECT_TIMEOUT);
         Ok(Direct {
             config,
             lookups: Set::new(sizes.lookups),
@@ -173,7 +174,7 @@ impl Direct {
             let began = Instant::now();
             let answer = timeout_at(deadline, conn.run(&statement.sql, &types, values)).await;
             let elapsed = began.elapsed();
-            if elapsed > super::SLOW_QUERY {
+            if elapsed > SLOW_QUERY {
                 let failed = !matches!(answer, Ok(Ok(_)));
                 let elapsed_ms = elapsed.as_millis() as u64;
                 tracing::warn!(elapsed_ms, failed, "slow query");

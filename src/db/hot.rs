@@ -29,7 +29,6 @@ use sea_orm::{
     PaginatorTrait, QuerySelect, QueryTrait, Select, SelectTwo, Statement, StatementBuilder,
     TryIntoModel,
 };
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -38,6 +37,7 @@ use super::direct::{Access, Direct};
 use super::in_place::InPlace;
 use super::pg_rows;
 use super::statements::{self, Keyed};
+use super::turns::Turns;
 
 #[derive(Clone, Debug)]
 pub enum Hot {
@@ -254,25 +254,5 @@ impl Postgres {
         B::ActiveModel: TryIntoModel<B::Model>,
     {
         pg_rows::pair::<A, B>(&self.direct.fetch(&statement, Access::Lookup).await?)
-    }
-}
-
-/// At most so many holders at once; a caller that cannot get a turn by its
-/// deadline fails as a pool checkout that timed out would.
-#[derive(Debug)]
-pub struct Turns(Arc<Semaphore>);
-
-impl Turns {
-    pub fn new(permits: usize) -> Turns {
-        Turns(Arc::new(Semaphore::new(permits)))
-    }
-
-    pub async fn take(&self, deadline: Instant) -> Result<OwnedSemaphorePermit, DbErr> {
-        use sea_orm::ConnAcquireErr;
-        match tokio::time::timeout_at(deadline, self.0.clone().acquire_owned()).await {
-            Ok(Ok(turn)) => Ok(turn),
-            Ok(Err(_closed)) => Err(DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed)),
-            Err(_elapsed) => Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),
-        }
     }
 }

@@ -4,6 +4,7 @@
 //! `sql_err`, the one classification of constraint errors.
 
 mod columns;
+mod connection;
 mod direct;
 mod failure;
 mod hot;
@@ -11,7 +12,10 @@ mod in_place;
 mod pg_params;
 mod pg_rows;
 mod statements;
+mod turns;
 
+pub use connection::SLOW_QUERY;
+use connection::{CONNECT_TIMEOUT, with_statement_timeout};
 pub use failure::sql_err;
 pub use hot::Hot;
 
@@ -23,13 +27,6 @@ use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
-
-/// A statement that takes longer is logged (its time only: statements can
-/// carry secrets in their values), on the pool and on the direct path.
-pub const SLOW_QUERY: Duration = Duration::from_millis(250);
-
-/// The longest a new connection may take, on the pool and the direct path.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Any fixed number: instances starting together queue on it in PostgreSQL.
 const MIGRATION_LOCK_KEY: i64 = 0x6175_7468_716c; // "authql"
@@ -56,54 +53,6 @@ pub async fn connect(
         options.map_sqlx_postgres_opts(move |o| with_statement_timeout(o, timeout));
     }
     Database::connect(options).await
-}
-
-/// PostgreSQL connection options that cut every statement off after
-/// `timeout`.
-fn with_statement_timeout(
-    options: sea_orm::sqlx::postgres::PgConnectOptions,
-    timeout: Duration,
-) -> sea_orm::sqlx::postgres::PgConnectOptions {
-    let ms = timeout.as_millis().max(1);
-    options.options([("statement_timeout", ms)])
-}
-
-/// The connection settings of `url`, less the options only sqlx reads
-/// (tokio-postgres refuses options it does not know).
-fn pg_config(url: &str) -> Result<tokio_postgres::Config, DbErr> {
-    const KNOWN: &[&str] = &[
-        "user",
-        "password",
-        "dbname",
-        "options",
-        "application_name",
-        "sslmode",
-        "host",
-        "hostaddr",
-        "port",
-        "connect_timeout",
-        "tcp_user_timeout",
-        "keepalives",
-        "keepalives_idle",
-        "target_session_attrs",
-        "channel_binding",
-        "load_balance_hosts",
-    ];
-    let url = match url.split_once('?') {
-        None => url.to_owned(),
-        Some((base, query)) => {
-            let known: Vec<&str> = query
-                .split('&')
-                .filter(|pair| KNOWN.contains(&pair.split('=').next().unwrap_or_default()))
-                .collect();
-            match known.is_empty() {
-                true => base.to_owned(),
-                false => format!("{base}?{}", known.join("&")),
-            }
-        }
-    };
-    <tokio_postgres::Config as std::str::FromStr>::from_str(&url)
-        .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::Internal(format!("PostgreSQL: {e}"))))
 }
 
 /// How many list reads (pages and counts, which may scan) may hold

@@ -156,8 +156,12 @@ mod tests {
     use super::*;
 
     fn cost(q: &str) -> usize {
+        use async_graphql::parser::types::DocumentOperations;
         let doc = async_graphql::parser::parse_query(q).unwrap();
-        let op = crate::graphql::document::select(&doc, None).unwrap();
+        let DocumentOperations::Single(op) = &doc.operations else {
+            panic!("one operation");
+        };
+        let op = &op.node;
         let variables = Variables::from_json(serde_json::json!({ "n": 7 }));
         set_cost(&doc, &op.selection_set.node, &variables, 100_000, 0)
     }

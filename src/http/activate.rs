@@ -4,7 +4,7 @@ use poem::web::{Data, Path};
 use poem::{Request, Response, handler};
 
 use super::pages::{LinkTexts, link_answer};
-use crate::http::client_info;
+use crate::http::client::client_info;
 use crate::http::state::AppState;
 use crate::services::activation;
 

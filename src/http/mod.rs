@@ -1,6 +1,7 @@
 //! Poem routes and the middleware every route sits behind.
 
 mod activate;
+pub mod client;
 mod confirm_email;
 pub mod graphiql;
 pub mod graphql;
@@ -12,13 +13,10 @@ mod reset_password;
 pub mod state;
 mod well_known;
 
-use std::net::IpAddr;
-
-use ipnet::IpNet;
 use poem::endpoint::BoxEndpoint;
 use poem::http::StatusCode;
 use poem::middleware::{CatchPanic, Cors};
-use poem::{Endpoint, EndpointExt, Request, Response, Route, get};
+use poem::{Endpoint, EndpointExt, Response, Route, get};
 
 use crate::config::Settings;
 use crate::error::AppError;
@@ -88,48 +86,4 @@ fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response 
         .status(StatusCode::INTERNAL_SERVER_ERROR)
         .content_type("application/json; charset=utf-8")
         .body(body.to_string())
-}
-
-/// The client's address: the TCP peer, unless the peer is a trusted proxy;
-/// then the right-most `X-Forwarded-For` entry that is not itself trusted
-/// (entries further left are whatever the client chose to send).
-/// Where a plain HTTP request (a mailed link's page) comes from.
-pub fn client_info(req: &Request, trusted: &[IpNet]) -> crate::services::sessions::ClientInfo {
-    crate::services::sessions::ClientInfo {
-        ip: client_ip(req, trusted).to_string(),
-        user_agent: req
-            .header(poem::http::header::USER_AGENT)
-            .map(|ua| ua.chars().take(512).collect()),
-        session_id: None,
-    }
-}
-
-pub fn client_ip(req: &Request, trusted: &[IpNet]) -> IpAddr {
-    // An IPv4 peer seen through a dual-stack socket (`::ffff:a.b.c.d`) is
-    // that IPv4 address, for TRUSTED_PROXIES and the per-IP limits alike.
-    let peer = req
-        .remote_addr()
-        .as_socket_addr()
-        .map(|a| a.ip().to_canonical())
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
-    if !is_trusted(&peer) {
-        return peer;
-    }
-    let forwarded: Vec<IpAddr> = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-        .map(|ip| ip.to_canonical())
-        .collect();
-    forwarded
-        .iter()
-        .rev()
-        .find(|ip| !is_trusted(ip))
-        .or(forwarded.first())
-        .copied()
-        .unwrap_or(peer)
 }

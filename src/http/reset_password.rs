@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::pages::{escape, page};
 use crate::error::AppError;
-use crate::http::client_info;
+use crate::http::client::client_info;
 use crate::http::state::AppState;
 use crate::services::passwords;
 

@@ -16,11 +16,11 @@ use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::AppContext;
 use crate::services::accounts;
+use crate::services::client::ClientInfo;
 use crate::services::fresh::require_fresh;
 use crate::services::login::{self, Identifier};
 use crate::services::mail::{Budget, WriteTxn};
 use crate::services::security_events as events;
-use crate::services::sessions::ClientInfo;
 use crate::services::users::is_last_active_superuser;
 
 /// Deletes the signed-in user's account, in a fresh session (at `aal2` with

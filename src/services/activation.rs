@@ -19,11 +19,11 @@ use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::accounts::{awaits_activation, find_by_email, find_by_id};
+use crate::services::client::ClientInfo;
 use crate::services::login_limits::LoginLimits;
 use crate::services::mail::{Budget, WriteTxn};
 use crate::services::rate_limit;
 use crate::services::security_events as events;
-use crate::services::sessions::ClientInfo;
 use crate::services::{AppContext, codes};
 
 /// How an activation link was received.

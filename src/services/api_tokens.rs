@@ -15,11 +15,11 @@ use crate::auth::viewer::{Authenticated, Credential};
 use crate::db::now;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
-use crate::services::authentication::{LAST_USED_RESOLUTION, touch_last_used};
+use crate::services::client::ClientInfo;
 use crate::services::credentials;
 use crate::services::fresh;
+use crate::services::last_used::{LAST_USED_RESOLUTION, touch_last_used};
 use crate::services::mail::WriteTxn;
-use crate::services::sessions::ClientInfo;
 
 /// Marks authql tokens, so a leaked one is recognisable (secret scanners).
 pub const TOKEN_PREFIX: &str = "aql_";

@@ -2,11 +2,8 @@
 //! its `Viewer`, checked against the database on every request so that
 //! revocation takes effect at once on every instance.
 
-use chrono::{DateTime, Utc};
 use entity::{session, user};
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use uuid::Uuid;
+use sea_orm::EntityTrait;
 
 use crate::auth::Viewer;
 use crate::auth::assurance::{Assurance, Proof};
@@ -15,10 +12,7 @@ use crate::db::now;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::api_tokens;
-
-/// `lastUsedAt` is written at most this often per session or token: a
-/// write per request would serialise all traffic on the database.
-pub const LAST_USED_RESOLUTION: chrono::Duration = chrono::Duration::seconds(60);
+use crate::services::last_used::{LAST_USED_RESOLUTION, touch_last_used};
 
 /// Resolves an `Authorization` header to its viewer, or fails the request:
 /// `Bearer <access JWT>` or `Token <API token>`; any other scheme, and any
@@ -77,32 +71,4 @@ async fn authenticate_session(app: &AppContext, token: &str) -> AppResult<Authen
             assurance: Assurance::from_stored(&sess.amr),
         }),
     })
-}
-
-/// Records use in the background: the request need not wait for it, and
-/// the condition keeps concurrent requests from writing more than once a
-/// minute. Serves sessions and API tokens alike.
-pub fn touch_last_used<E>(
-    db: &sea_orm::DatabaseConnection,
-    id_col: E::Column,
-    used_col: E::Column,
-    id: Uuid,
-    now: DateTime<Utc>,
-) where
-    E: EntityTrait,
-    E::Column: Send + 'static,
-{
-    let db = db.clone();
-    tokio::spawn(async move {
-        let stale = now - LAST_USED_RESOLUTION;
-        let result = E::update_many()
-            .col_expr(used_col, Expr::value(now))
-            .filter(id_col.eq(id))
-            .filter(used_col.is_null().or(used_col.lt(stale)))
-            .exec(&db)
-            .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "could not record last use");
-        }
-    });
 }

@@ -15,9 +15,10 @@ use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::domain::SecurityEventType as Event;
+use crate::services::client::ClientInfo;
 use crate::services::mail::WriteTxn;
 use crate::services::security_events as events;
-use crate::services::sessions::{ClientInfo, revoke_sessions};
+use crate::services::sessions::revoke_sessions;
 
 /// A kind of credential with a notice and an event on add and remove.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -23,10 +23,11 @@ use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::AppContext;
 use crate::services::accounts::{self, find_by_email, search_fold};
+use crate::services::client::ClientInfo;
 use crate::services::fresh::require_fresh;
 use crate::services::mail::{Budget, WriteTxn};
 use crate::services::security_events as events;
-use crate::services::sessions::{ClientInfo, revoke_sessions};
+use crate::services::sessions::revoke_sessions;
 
 /// What a link is bound to besides the user: the address and its request.
 fn bound(new_email: &str, requested_at: DateTime<Utc>) -> Vec<u8> {

@@ -13,13 +13,14 @@ use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::accounts;
+use crate::services::client::ClientInfo;
 use crate::services::credentials::{self, Kind as Factor};
 use crate::services::fresh::{is_recent, require_fresh, require_session};
 use crate::services::login::{self, Identifier};
 use crate::services::mail::WriteTxn;
 use crate::services::recovery_codes;
 use crate::services::security_events as events;
-use crate::services::sessions::{self, ClientInfo};
+use crate::services::sessions;
 use crate::services::two_factor::any_on;
 
 /// Turns the emailed code on or off after checking the password (wrong

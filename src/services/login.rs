@@ -3,7 +3,7 @@
 
 use entity::user;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::auth::PasswordHasher;
 use crate::auth::assurance::{Assurance, Method};
@@ -13,10 +13,11 @@ use crate::domain::SecurityEventType as Kind;
 use crate::domain::{Email, FieldErrors, Password, Username};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
+use crate::services::client::ClientInfo;
 use crate::services::login_limits::{LoginLimits, first_refusal};
 use crate::services::otp::{self, ChallengeIssued};
 use crate::services::security_events as events;
-use crate::services::sessions::{ClientInfo, Tokens, open_session, proved_now};
+use crate::services::sessions::{Tokens, open_session, proved_now, record_sign_in};
 use crate::services::two_factor;
 
 pub enum LoginOutcome {
@@ -235,17 +236,4 @@ async fn sign_in(
     record_sign_in(&txn, &tokens, client).await?;
     txn.commit().await?;
     Ok(LoginOutcome::Signed(Box::new(tokens)))
-}
-
-/// `LOGIN_SUCCEEDED`, naming the session the sign-in opened.
-pub async fn record_sign_in(
-    txn: &DatabaseTransaction,
-    tokens: &Tokens,
-    client: &ClientInfo,
-) -> Result<(), sea_orm::DbErr> {
-    let origin = ClientInfo {
-        session_id: Some(tokens.session_id),
-        ..client.clone()
-    };
-    events::record(txn, tokens.user.id, Kind::LoginSucceeded, &origin, None).await
 }

@@ -27,13 +27,13 @@ use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::AppContext;
+use crate::services::client::ClientInfo;
 use crate::services::codes::{self, AccountCodes};
-use crate::services::login;
 use crate::services::login_limits::LoginLimits;
 use crate::services::mail::{Budget, WriteTxn};
 use crate::services::rate_limit::seconds_until;
 use crate::services::security_events as events;
-use crate::services::sessions::{self, ClientInfo, Tokens};
+use crate::services::sessions::{self, Tokens};
 use crate::services::{recovery_codes, totp, two_factor};
 
 /// A challenge may be re-sent this many times.
@@ -240,7 +240,7 @@ pub async fn verify(
         Some(_) => {
             events::record(&*txn, tokens.user.id, Kind::Reauthenticated, &origin, None).await?
         }
-        None => login::record_sign_in(&txn, &tokens, client).await?,
+        None => sessions::record_sign_in(&txn, &tokens, client).await?,
     }
     if matches!(guess, Guess::Recovery(_)) {
         events::record(&*txn, tokens.user.id, Kind::RecoveryCodeUsed, &origin, None).await?;

@@ -17,6 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::AppContext;
 use crate::services::accounts::{self, find_by_id};
+use crate::services::client::ClientInfo;
 use crate::services::codes::AccountCodes;
 use crate::services::credentials;
 use crate::services::fresh::require_session;
@@ -25,7 +26,7 @@ use crate::services::login_limits::identifier_key;
 use crate::services::mail::{Budget, WriteTxn};
 use crate::services::rate_limit;
 use crate::services::security_events as events;
-use crate::services::sessions::{self, ClientInfo, Tokens, revoke_sessions};
+use crate::services::sessions::{self, Tokens, revoke_sessions};
 
 /// Parses a new password and its confirmation, for `user`.
 fn parse_new(user: &user::Model, new_password: &str, confirm: &str) -> AppResult<Password> {

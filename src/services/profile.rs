@@ -10,8 +10,8 @@ use crate::domain::{FieldErrors, Gender, Invalid, Phone, Username};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::accounts::{self, ensure_username_free, parse_name, search_fold};
+use crate::services::client::ClientInfo;
 use crate::services::security_events as events;
-use crate::services::sessions::ClientInfo;
 
 /// A field of a profile update: left alone, cleared, or set.
 #[derive(Debug, Default)]

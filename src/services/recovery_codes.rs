@@ -16,10 +16,10 @@ use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::accounts;
+use crate::services::client::ClientInfo;
 use crate::services::fresh::require_fresh;
 use crate::services::mail::WriteTxn;
 use crate::services::security_events as events;
-use crate::services::sessions::ClientInfo;
 use crate::services::two_factor;
 
 /// Voids the user's codes and stores a new set; returns it, formatted for

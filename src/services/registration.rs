@@ -13,10 +13,10 @@ use crate::services::accounts::{
     ensure_username_free, find_by_email, new_account, parse_name, search_fold,
 };
 use crate::services::activation::send_activation;
+use crate::services::client::ClientInfo;
 use crate::services::mail::{Budget, WriteTxn};
 use crate::services::rate_limit::{self, Verdict};
 use crate::services::security_events as events;
-use crate::services::sessions::ClientInfo;
 
 /// What `register` was given, as typed by the client.
 #[derive(Debug, Default)]

@@ -13,9 +13,9 @@ use uuid::Uuid;
 use crate::db::now;
 use crate::domain::SecurityEventType;
 use crate::error::{AppError, AppResult};
+use crate::services::client::ClientInfo;
 use crate::services::live;
 use crate::services::pagination::{Ordering, SortKey};
-use crate::services::sessions::ClientInfo;
 
 /// The longest stored user agent; longer ones are cut (at a character).
 const MAX_USER_AGENT_CHARS: usize = 512;

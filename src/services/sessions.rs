@@ -19,16 +19,8 @@ use crate::db::{begin_write, now};
 use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
+use crate::services::client::ClientInfo;
 use crate::services::security_events as events;
-
-/// Where a sign-in comes from, recorded on its session.
-#[derive(Clone, Debug, Default)]
-pub struct ClientInfo {
-    pub ip: String,
-    pub user_agent: Option<String>,
-    /// The session the request was made with, if any (security events).
-    pub session_id: Option<Uuid>,
-}
 
 /// A signed-in session's tokens.
 pub struct Tokens {
@@ -350,27 +342,15 @@ pub async fn revoke_one(
     Ok(())
 }
 
-/// Ends the credential of this request, or every session of the user.
-pub async fn logout(
-    app: &AppContext,
-    who: &Authenticated,
-    all_sessions: bool,
+/// `LOGIN_SUCCEEDED`, naming the session the sign-in opened.
+pub async fn record_sign_in(
+    txn: &DatabaseTransaction,
+    tokens: &Tokens,
     client: &ClientInfo,
-) -> AppResult<()> {
-    let now = now();
-    let txn = begin_write(&app.db).await?;
-    if all_sessions {
-        revoke_sessions(&txn, session::Column::UserId.eq(who.user.id), now).await?;
-    }
-    match who.credential {
-        Credential::Session(id) => {
-            revoke_sessions(&txn, session::Column::Id.eq(id), now).await?;
-        }
-        Credential::ApiToken(id) => {
-            crate::services::api_tokens::revoke_token(&txn, who.user.id, id, now).await?;
-        }
-    }
-    events::record(&txn, who.user.id, Kind::LoggedOut, client, None).await?;
-    txn.commit().await?;
-    Ok(())
+) -> Result<(), sea_orm::DbErr> {
+    let origin = ClientInfo {
+        session_id: Some(tokens.session_id),
+        ..client.clone()
+    };
+    events::record(txn, tokens.user.id, Kind::LoginSucceeded, &origin, None).await
 }

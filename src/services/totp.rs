@@ -23,13 +23,14 @@ use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::accounts;
+use crate::services::client::ClientInfo;
 use crate::services::codes::{self, AccountCodes};
 use crate::services::credentials;
 use crate::services::fresh::require_fresh;
 use crate::services::mail::WriteTxn;
 use crate::services::recovery_codes;
 use crate::services::security_events as events;
-use crate::services::sessions::{self, ClientInfo};
+use crate::services::sessions;
 use crate::services::two_factor;
 
 /// The sealing purpose: a key of its own, derived from `SECRET_KEY`.

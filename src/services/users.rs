@@ -13,11 +13,11 @@ use crate::db::now;
 use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
+use crate::services::client::ClientInfo;
 use crate::services::credentials;
 use crate::services::mail::WriteTxn;
 use crate::services::pagination::{Ordering, SortKey, search_pattern};
 use crate::services::security_events as events;
-use crate::services::sessions::ClientInfo;
 
 #[derive(Debug, Default)]
 pub struct UserFilter {

@@ -27,8 +27,8 @@ use uuid::Uuid;
 
 use super::errors::{db_err, timed_out};
 use super::rows;
-use crate::db::hot::Turns;
 use crate::db::statements::Keyed;
+use crate::db::turns::Turns;
 
 /// Idle connections kept; more are opened when more requests read at once
 /// (a connection costs a file handle and SQLite's page cache).

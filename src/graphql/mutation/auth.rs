@@ -6,10 +6,10 @@ use crate::graphql::types::{
     ReauthenticateResult, uuid_arg,
 };
 use crate::graphql::{app, client};
-use crate::services::fresh::{self, Reauthenticated};
 use crate::services::login::{self, LoginOutcome, LoginRequest};
+use crate::services::reauthentication::{self, Reauthenticated};
 use crate::services::sessions;
-use crate::services::{api_tokens, otp};
+use crate::services::{api_tokens, logout, otp};
 
 #[derive(Default)]
 pub struct AuthMutation;
@@ -56,7 +56,8 @@ impl AuthMutation {
     ) -> Result<ReauthenticateResult> {
         let who = authenticated(ctx)?;
         Ok(
-            match fresh::reauthenticate(app(ctx)?, who, &password, &client(ctx)?).await? {
+            match reauthentication::reauthenticate(app(ctx)?, who, &password, &client(ctx)?).await?
+            {
                 Reauthenticated::Fresh(at) => {
                     ReauthenticateResult::ReauthenticateOk(ReauthenticateOk {
                         authenticated_at: at,
@@ -87,7 +88,7 @@ impl AuthMutation {
         #[graphql(default_with = "Some(false)")] all_sessions: Option<bool>,
     ) -> Result<bool> {
         let who = authenticated(ctx)?;
-        sessions::logout(app(ctx)?, who, all_sessions.unwrap_or(false), &client(ctx)?).await?;
+        logout::logout(app(ctx)?, who, all_sessions.unwrap_or(false), &client(ctx)?).await?;
         Ok(true)
     }
 

@@ -1,10 +1,11 @@
 //! Sign-in payloads, sessions and API tokens.
 
-use async_graphql::{Enum, ID, InputObject, SimpleObject, Union};
+use async_graphql::{ID, InputObject, SimpleObject, Union};
 use chrono::{DateTime, Utc};
 use entity::{api_token, session};
 
 use super::User;
+use super::second_factor::SecondFactorMethod;
 use crate::auth::assurance::Assurance;
 use crate::services::otp::ChallengeIssued;
 use crate::services::sessions::Tokens;
@@ -32,14 +33,6 @@ impl From<Tokens> for AuthPayload {
             user: User::to_owner(t.user),
         }
     }
-}
-
-// The domain's second-factor kinds as a GraphQL enum.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-#[graphql(remote = "crate::domain::SecondFactorMethod")]
-pub enum SecondFactorMethod {
-    Email,
-    Totp,
 }
 
 #[derive(SimpleObject)]

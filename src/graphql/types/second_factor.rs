@@ -1,6 +1,6 @@
 //! Authenticator-app enrolment, recovery codes and passkeys (API.md §8.4).
 
-use async_graphql::{ID, Json, SimpleObject};
+use async_graphql::{Enum, ID, Json, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::passkey;
 use uuid::Uuid;
@@ -72,4 +72,12 @@ impl From<(Uuid, serde_json::Value)> for PasskeyOptions {
             options: Json(options),
         }
     }
+}
+
+// The domain's second-factor kinds as a GraphQL enum.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::SecondFactorMethod")]
+pub enum SecondFactorMethod {
+    Email,
+    Totp,
 }

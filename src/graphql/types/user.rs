@@ -6,7 +6,7 @@ use entity::user;
 use crate::auth::RequestContext;
 use crate::error::AppError;
 use crate::graphql::loaders::{CodesLeftOf, UserLoader};
-use crate::graphql::types::auth::SecondFactorMethod;
+use crate::graphql::types::second_factor::SecondFactorMethod;
 use crate::services::two_factor;
 
 // The domain's gender as a GraphQL enum (conversions both ways derived);

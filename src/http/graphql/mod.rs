@@ -9,13 +9,15 @@
 //! types, `wire` reads the request, `render` writes the answer.
 
 mod admission;
+mod context;
 mod negotiate;
 mod render;
+mod unacked;
 mod wire;
 mod ws;
 mod ws_gate;
 
-pub use ws_gate::Unacked;
+pub use unacked::Unacked;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::parser::types::OperationType;
@@ -24,14 +26,14 @@ use poem::web::Data;
 use poem::{Body, Request, Response, handler};
 use serde_json::Value;
 
-use crate::auth::{RequestContext, Viewer};
+use crate::auth::Viewer;
 use crate::error::AppError;
 use crate::graphql::document::ANONYMOUS_AUTH_FIELDS;
 use crate::graphql::loaders::UserLoader;
-use crate::http::client_ip;
 use crate::http::graphiql;
 use crate::http::state::AppState;
 use crate::services::authentication;
+use context::request_context;
 use negotiate::ResponseType;
 use render::{error_response, json_response, render, unauthorized};
 use wire::{Batch, GetParams};
@@ -209,22 +211,4 @@ async fn execute(
         bodies.pop().unwrap_or(Value::Null)
     };
     json_response(status, format, &body)
-}
-
-/// What resolvers learn of the request besides its document: who, and from
-/// where (the client IP behind trusted proxies, the user agent, cut).
-fn request_context(
-    req: &Request,
-    state: &AppState,
-    viewer: Viewer,
-    operation: OperationType,
-) -> RequestContext {
-    RequestContext {
-        viewer,
-        operation,
-        client_ip: client_ip(req, &state.app.settings.trusted_proxies),
-        user_agent: req
-            .header(header::USER_AGENT)
-            .map(|ua| ua.chars().take(512).collect()),
-    }
 }

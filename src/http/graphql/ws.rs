@@ -33,6 +33,7 @@ use poem::{FromRequest, IntoResponse, Request, Response};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
+use super::context::request_context;
 use super::ws_gate::Gate;
 use crate::auth::{RequestContext, Viewer};
 use crate::graphql::loaders::UserLoader;
@@ -69,8 +70,7 @@ pub async fn upgrade(req: &Request, state: &AppState) -> Response {
         Err(e) => return e.into_response(),
     };
     let state = state.clone();
-    let context =
-        super::request_context(req, &state, Viewer::Anonymous, OperationType::Subscription);
+    let context = request_context(req, &state, Viewer::Anonymous, OperationType::Subscription);
     // Sockets mostly sit idle: small buffers (tungstenite's 128 KiB each
     // way were most of a socket's memory), and client messages no bigger
     // than a request body may be.

@@ -20,11 +20,11 @@ use crate::domain::Email;
 use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
-use crate::services::login::record_sign_in;
+use crate::services::client::ClientInfo;
 use crate::services::login_limits::LoginLimits;
 use crate::services::rate_limit::{self, Verdict, ip_key};
 use crate::services::security_events as events;
-use crate::services::sessions::{ClientInfo, Tokens, open_session, proved_now};
+use crate::services::sessions::{Tokens, open_session, proved_now, record_sign_in};
 use crate::services::{accounts, users};
 
 /// Starts a sign-in: the options for `navigator.credentials.get`. With an

@@ -14,10 +14,10 @@
 
 mod ceremony;
 mod login;
+mod relying_party;
 
 pub use login::{begin_login, finish_login};
-
-use std::sync::Arc;
+pub use relying_party::Passkeys;
 
 use entity::{passkey, user};
 use sea_orm::{
@@ -25,55 +25,21 @@ use sea_orm::{
 };
 use serde_json::Value;
 use uuid::Uuid;
-use webauthn_rs::prelude::{Passkey, RegisterPublicKeyCredential, Webauthn, WebauthnBuilder};
+use webauthn_rs::prelude::{Passkey, RegisterPublicKeyCredential};
 
 use crate::auth::viewer::Authenticated;
-use crate::config::Settings;
 use crate::db::{now, sql_err};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
+use crate::services::client::ClientInfo;
 use crate::services::credentials;
 use crate::services::fresh::{require_fresh, require_session};
 use crate::services::mail::WriteTxn;
-use crate::services::sessions::ClientInfo;
 use ceremony::Purpose;
 
 /// Passkeys one account may hold.
 pub const MAX_PER_USER: usize = 10;
 const NAME_MAX: usize = 100;
-
-/// The relying party, or why passkeys are off.
-pub struct Passkeys(Result<Arc<Webauthn>, String>);
-
-impl Passkeys {
-    /// From `WEBAUTHN_*`; off (with the reason, logged once) when the
-    /// relying party id would be an IP address or webauthn-rs refuses it.
-    pub fn new(settings: &Settings) -> Passkeys {
-        let built = settings.webauthn.relying_party.clone().and_then(|rp| {
-            let first = rp.origins.first().ok_or("passkeys are off: no origin")?;
-            let mut builder = WebauthnBuilder::new(&rp.id, first)
-                .map_err(|e| format!("passkeys are off: {e}"))?
-                .rp_name(&rp.name);
-            for origin in &rp.origins[1..] {
-                builder = builder.append_allowed_origin(origin);
-            }
-            builder
-                .build()
-                .map(Arc::new)
-                .map_err(|e| format!("passkeys are off: {e}"))
-        });
-        if let Err(why) = &built {
-            tracing::warn!("{why}");
-        }
-        Passkeys(built)
-    }
-
-    fn webauthn(&self) -> AppResult<&Webauthn> {
-        self.0
-            .as_deref()
-            .map_err(|why| AppError::ForbiddenBecause(why.clone()))
-    }
-}
 
 /// The viewer's passkeys, oldest first.
 pub async fn list(app: &AppContext, user_id: Uuid) -> AppResult<Vec<passkey::Model>> {

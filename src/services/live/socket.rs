@@ -22,7 +22,7 @@
 //! every case; it reads its events on the tick only every `EVENTS_EVERY`.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -31,14 +31,12 @@ use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder};
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
+use super::hub::{CHANNEL, Registration};
 use crate::auth::Viewer;
 use crate::db::now;
 use crate::error::AppError;
 use crate::services::AppContext;
 use crate::services::authentication;
-
-/// The channel `security_events::record` notifies on PostgreSQL.
-pub const CHANNEL: &str = "authql_security_events";
 /// How often a socket looks without being woken.
 const TICK: Duration = Duration::from_secs(1);
 /// Every how many ticks a socket that was not woken reads its events.
@@ -50,115 +48,6 @@ const SQLITE_POLL: Duration = Duration::from_millis(200);
 const LOOK_BACK: chrono::Duration = chrono::Duration::seconds(10);
 /// Events a subscriber may lag behind before it misses some.
 const BUFFERED: usize = 64;
-
-/// The open sockets of this instance, by user.
-pub struct LiveHub {
-    users: Mutex<HashMap<Uuid, Entry>>,
-    stopping: watch::Sender<bool>,
-    /// Sockets being served, signed in or not (see `serving`).
-    sockets: watch::Sender<usize>,
-}
-
-impl Default for LiveHub {
-    fn default() -> LiveHub {
-        LiveHub {
-            users: Mutex::default(),
-            stopping: watch::channel(false).0,
-            sockets: watch::channel(0).0,
-        }
-    }
-}
-
-/// Counts a socket as served until dropped.
-pub struct Serving(Arc<LiveHub>);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        self.0.sockets.send_modify(|n| *n -= 1);
-    }
-}
-
-struct Entry {
-    open: usize,
-    wake: watch::Sender<u64>,
-}
-
-impl LiveHub {
-    /// Something changed for `user`: its sockets look now.
-    pub fn wake(&self, user: Uuid) {
-        if let Some(entry) = self.lock().get(&user) {
-            entry.wake.send_modify(|n| *n = n.wrapping_add(1));
-        }
-    }
-
-    /// The server is shutting down: every socket closes (`1001`).
-    pub fn stop(&self) {
-        self.stopping.send_replace(true);
-    }
-
-    /// Changes once, when the server starts shutting down.
-    pub fn stopping(&self) -> watch::Receiver<bool> {
-        self.stopping.subscribe()
-    }
-
-    /// Marks one more socket as served, for `drained`.
-    pub fn serving(self: &Arc<Self>) -> Serving {
-        self.sockets.send_modify(|n| *n += 1);
-        Serving(self.clone())
-    }
-
-    /// Waits (at most `limit`) until every socket has sent its close:
-    /// upgraded connections are not the HTTP server's to wait for.
-    pub async fn drained(&self, limit: Duration) {
-        let mut sockets = self.sockets.subscribe();
-        let _ = tokio::time::timeout(limit, sockets.wait_for(|n| *n == 0)).await;
-    }
-
-    fn is_empty(&self) -> bool {
-        self.lock().is_empty()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Entry>> {
-        self.users.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// A place for one more socket of `user`, unless it has `cap` already.
-    fn register(self: &Arc<Self>, user: Uuid, cap: usize) -> Option<Registration> {
-        let mut users = self.lock();
-        let entry = users.entry(user).or_insert_with(|| Entry {
-            open: 0,
-            wake: watch::channel(0).0,
-        });
-        if entry.open >= cap {
-            return None;
-        }
-        entry.open += 1;
-        Some(Registration {
-            woken: entry.wake.subscribe(),
-            hub: self.clone(),
-            user,
-        })
-    }
-}
-
-/// One socket's place in the hub, given back when the socket ends.
-struct Registration {
-    hub: Arc<LiveHub>,
-    user: Uuid,
-    woken: watch::Receiver<u64>,
-}
-
-impl Drop for Registration {
-    fn drop(&mut self) {
-        let mut users = self.hub.lock();
-        if let Some(entry) = users.get_mut(&self.user) {
-            entry.open -= 1;
-            if entry.open == 0 {
-                users.remove(&self.user);
-            }
-        }
-    }
-}
 
 /// Why a socket could not open.
 #[derive(Debug)]
