@@ -18,7 +18,7 @@ use crate::services::AppContext;
 use crate::services::accounts;
 use crate::services::client::ClientInfo;
 use crate::services::fresh::require_fresh;
-use crate::services::login::{self, Identifier};
+use crate::services::password_check::{self, Identifier};
 use crate::services::mail::{Budget, WriteTxn};
 use crate::services::security_events as events;
 use crate::services::users::is_last_active_superuser;
@@ -34,9 +34,9 @@ pub async fn delete_account(
     client: &ClientInfo,
 ) -> AppResult<()> {
     require_fresh(app, who)?;
-    let password = login::given_password(password, "password")?;
+    let password = password_check::given_password(password, "password")?;
     let identifier = Identifier::Email(Email::parse(&who.user.email).map_err(AppError::internal)?);
-    login::check_password(app, &identifier, &password, client).await?;
+    password_check::check_password(app, &identifier, &password, client).await?;
     let txn = WriteTxn::begin(app).await?;
     let user = accounts::current(&*txn, who.user.id).await?;
     if is_last_active_superuser(&txn, &user).await? {

@@ -16,7 +16,7 @@ use crate::services::accounts;
 use crate::services::client::ClientInfo;
 use crate::services::credentials::{self, Kind as Factor};
 use crate::services::fresh::{is_recent, require_fresh, require_session};
-use crate::services::login::{self, Identifier};
+use crate::services::password_check::{self, Identifier};
 use crate::services::mail::WriteTxn;
 use crate::services::recovery_codes;
 use crate::services::security_events as events;
@@ -43,10 +43,10 @@ pub async fn set_email_code(
     if !first_factor {
         require_fresh(app, who)?;
     }
-    let password = login::given_password(password, "password")?;
+    let password = password_check::given_password(password, "password")?;
     let identifier =
         Identifier::Email(Email::parse(&who.user.email).map_err(|_| AppError::InvalidCredentials)?);
-    login::check_password(app, &identifier, &password, client).await?;
+    password_check::check_password(app, &identifier, &password, client).await?;
     let txn = WriteTxn::begin(app).await?;
     let current = accounts::current(&*txn, who.user.id).await?;
     let had_app = current.totp_enabled;

@@ -24,6 +24,7 @@ pub mod maintenance;
 pub mod otp;
 pub mod pagination;
 pub mod passkeys;
+pub mod password_check;
 pub mod passwords;
 pub mod products;
 pub mod profile;

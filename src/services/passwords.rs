@@ -21,7 +21,7 @@ use crate::services::client::ClientInfo;
 use crate::services::codes::AccountCodes;
 use crate::services::credentials;
 use crate::services::fresh::require_session;
-use crate::services::login::{self, Identifier};
+use crate::services::password_check::{self, Identifier};
 use crate::services::login_limits::identifier_key;
 use crate::services::mail::{Budget, WriteTxn};
 use crate::services::rate_limit;
@@ -84,9 +84,9 @@ pub async fn change(
 ) -> AppResult<Tokens> {
     let (_, proof) = require_session(who)?;
     let user = &who.user;
-    let old = login::given_password(old_password, "oldPassword")?;
+    let old = password_check::given_password(old_password, "oldPassword")?;
     let identifier = Identifier::Email(Email::parse(&user.email).map_err(AppError::internal)?);
-    let current = login::check_password(app, &identifier, &old, client).await?;
+    let current = password_check::check_password(app, &identifier, &old, client).await?;
     let new = parse_new(&current, new_password, confirm)?;
     if new.expose() == old.expose() {
         return Err(AppError::field(

@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::client::ClientInfo;
 use crate::services::fresh::require_session;
-use crate::services::login::{self, Identifier};
+use crate::services::password_check::{self, Identifier};
 use crate::services::otp::{self, ChallengeIssued};
 use crate::services::security_events as events;
 use crate::services::sessions;
@@ -36,9 +36,9 @@ pub async fn reauthenticate(
     client: &ClientInfo,
 ) -> AppResult<Reauthenticated> {
     let (session_id, _) = require_session(who)?;
-    let password = login::given_password(password, "password")?;
+    let password = password_check::given_password(password, "password")?;
     let identifier = Identifier::Email(Email::parse(&who.user.email).map_err(AppError::internal)?);
-    let user = login::check_password(app, &identifier, &password, client).await?;
+    let user = password_check::check_password(app, &identifier, &password, client).await?;
     if two_factor::any_on(app, &user) {
         let challenge = otp::start_challenge(app, &user, Some(session_id)).await?;
         return Ok(Reauthenticated::Challenge(challenge));
