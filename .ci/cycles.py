@@ -158,8 +158,33 @@ def main():
     for v in sorted(graph):
         if v not in index:
             visit(v)
-    if not sccs:
-        print(f"cycles: none among {len(files)} files")
+    # Rooms: inside each folder, its sub-folders (and files) import one way
+    # too, so a folder's children form no cycle either.
+    folders = {m for m in files if files[m].endswith("mod.rs")}
+    room_cycles = []
+    for folder in sorted(folders):
+        depth = len(folder)
+
+        def room(m):
+            return m[: depth + 1] if m[:depth] == folder and len(m) > depth else None
+
+        rooms = {}
+        for v, targets in graph.items():
+            a = room(v)
+            if a is None:
+                continue
+            for w in targets:
+                b = room(w)
+                if b is not None and b != a and b != folder:
+                    rooms.setdefault(a, set()).add(b)
+        seen_cycle = find_cycle(rooms)
+        if seen_cycle:
+            room_cycles.append((folder, seen_cycle))
+    for folder, cycle in room_cycles:
+        names = " -> ".join("::".join(m) for m in cycle)
+        print(f"rooms of {'::'.join(folder) or 'src'} import each other: {names}")
+    if not sccs and not room_cycles:
+        print(f"cycles: none among {len(files)} files, nor among the rooms of {len(folders)} folders")
         return 0
     for comp in sccs:
         names = sorted("::".join(m) or "lib" for m in comp)
@@ -168,6 +193,32 @@ def main():
             inside = sorted("::".join(t) for t in graph[m] if t in comp)
             print(f"  {'::'.join(m)} -> {', '.join(inside)}")
     return 1
+
+
+def find_cycle(edges):
+    """One cycle of `edges` (a dict of sets), as a list of nodes, or None."""
+    state, path = {}, []
+
+    def dfs(v):
+        state[v] = 1
+        path.append(v)
+        for w in sorted(edges.get(v, ())):
+            if state.get(w) == 1:
+                return path[path.index(w):] + [w]
+            if w not in state:
+                found = dfs(w)
+                if found:
+                    return found
+        state[v] = 2
+        path.pop()
+        return None
+
+    for v in sorted(edges):
+        if v not in state:
+            found = dfs(v)
+            if found:
+                return found
+    return None
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use authql::config::Settings;
 use authql::services::AppContext;
-use authql::services::{products, registration};
+use authql::services::account::registration;
+use authql::services::resources::products;
 
 const EMAIL: &str = "bench@example.com";
 const PASSWORD: &str = "correct horse battery staple";

@@ -10,7 +10,7 @@ use authql::config::JwtAlgorithm;
 use authql::config::Settings;
 use authql::error::AppError;
 use authql::services::AppContext;
-use authql::services::registration;
+use authql::services::account::registration;
 use authql::startup::Application;
 use authql::{config, db, graphql, telemetry};
 use clap::{CommandFactory, Parser};
@@ -137,7 +137,7 @@ async fn import_django(
     table: &str,
     dry_run: bool,
 ) -> anyhow::Result<()> {
-    use authql::services::django_import::{self, Outcome};
+    use authql::services::account::django_import::{self, Outcome};
     db::migrate(&settings.database_url, db::MigrateCommand::Up).await?;
     let db = db::connect(&settings.database_url, None).await?;
     let bar = indicatif::ProgressBar::new(0);

@@ -18,8 +18,9 @@ use crate::http;
 use crate::http::state::AppState;
 use crate::mail::Outbox;
 use crate::services::AppContext;
-use crate::services::workers::supervise;
-use crate::services::{live, maintenance};
+use crate::services::account::maintenance;
+use crate::services::live;
+use crate::services::shared::workers::supervise;
 
 /// How long in-flight requests get to finish after a shutdown signal.
 const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(15);

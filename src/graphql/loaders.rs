@@ -9,7 +9,9 @@ use async_graphql::dataloader::Loader;
 use entity::user;
 use uuid::Uuid;
 
-use crate::services::{AppContext, recovery_codes, users};
+use crate::services::AppContext;
+use crate::services::factors::recovery_codes;
+use crate::services::shared::accounts;
 
 pub struct UserLoader {
     app: AppContext,
@@ -26,7 +28,9 @@ impl Loader<Uuid> for UserLoader {
     type Error = Arc<sea_orm::DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let users = users::find_many(&self.app, keys).await.map_err(Arc::new)?;
+        let users = accounts::find_many(&self.app, keys)
+            .await
+            .map_err(Arc::new)?;
         Ok(users.into_iter().map(|u| (u.id, u)).collect())
     }
 }

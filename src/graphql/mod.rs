@@ -21,7 +21,7 @@ use crate::auth::viewer::Credential;
 use crate::config::Settings;
 use crate::error::AppError;
 use crate::services::AppContext;
-use crate::services::client::ClientInfo;
+use crate::services::shared::client::ClientInfo;
 
 pub use mutation::Mutation;
 pub use query::Query;

@@ -12,7 +12,7 @@ use sea_orm::{EntityTrait, Select};
 use crate::error::AppError;
 use crate::graphql::app;
 use crate::services::AppContext;
-use crate::services::pagination::{
+use crate::services::shared::pagination::{
     self, Counter, Cursors, NumberedPage, Ordering, Position, Slice, Window,
 };
 
@@ -20,7 +20,7 @@ use crate::services::pagination::{
 /// counts as 1 so that it reaches the resolver and is answered
 /// `BAD_USER_INPUT` rather than "too complex".
 pub fn page_cost(size: i32) -> usize {
-    if (1..=crate::services::pagination::MAX_PAGE_SIZE).contains(&size) {
+    if (1..=crate::services::shared::pagination::MAX_PAGE_SIZE).contains(&size) {
         size as usize
     } else {
         1

@@ -8,7 +8,7 @@
 use async_graphql::parser::types::{ExecutableDocument, Field, Selection, SelectionSet};
 use async_graphql::{Value, Variables};
 
-use crate::services::pagination::MAX_PAGE_SIZE;
+use crate::services::shared::pagination::MAX_PAGE_SIZE;
 
 /// Fields that count every matching row: no index serves that.
 const COUNTING_FIELDS: &[&str] = &["totalCount", "totalPages"];

@@ -6,7 +6,7 @@ use poem::{Request, Response, handler};
 use super::pages::{LinkTexts, link_answer};
 use crate::http::client::client_info;
 use crate::http::state::AppState;
-use crate::services::activation;
+use crate::services::account::activation;
 
 const TEXTS: LinkTexts = LinkTexts {
     done: "activated",

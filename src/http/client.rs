@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use poem::Request;
 
-use crate::services::client::ClientInfo;
+use crate::services::shared::client::ClientInfo;
 
 /// The client's address: the TCP peer, unless the peer is a trusted proxy;
 /// then the right-most `X-Forwarded-For` entry that is not itself trusted

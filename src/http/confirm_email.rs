@@ -7,7 +7,7 @@ use poem::{Request, Response, handler};
 use super::pages::{LinkTexts, link_answer};
 use crate::http::client::client_info;
 use crate::http::state::AppState;
-use crate::services::email_change;
+use crate::services::account::email_change;
 
 const TEXTS: LinkTexts = LinkTexts {
     done: "changed",

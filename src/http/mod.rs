@@ -11,6 +11,7 @@ pub mod pages;
 mod request_id;
 mod reset_password;
 pub mod state;
+pub mod unacked;
 mod well_known;
 
 use poem::endpoint::BoxEndpoint;

@@ -11,7 +11,7 @@ use super::pages::{escape, page};
 use crate::error::AppError;
 use crate::http::client::client_info;
 use crate::http::state::AppState;
-use crate::services::passwords;
+use crate::services::account::passwords;
 
 /// Two passwords of at most 128 characters fit easily; anything larger is
 /// not this form.

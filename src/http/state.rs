@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::graphql::AppSchema;
 use crate::graphql::document::DocumentCache;
-use crate::http::graphql::Unacked;
+use crate::http::unacked::Unacked;
 use crate::services::AppContext;
 
 #[derive(Clone)]

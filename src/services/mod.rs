@@ -1,42 +1,15 @@
-//! The business rules, one module per capability. Services take a
-//! connection or transaction and know nothing of HTTP or GraphQL.
+//! The business rules, in rooms that import one way, bottom to top:
+//! `shared` (the context, transactions with mail, limits, events, guards),
+//! `credentials`, `factors`, `signin`, `account`, and beside them `live`
+//! (WebSocket events) and `resources`. Services take a connection or
+//! transaction and know nothing of HTTP or GraphQL.
 
-pub mod account_deletion;
-pub mod accounts;
-pub mod activation;
-pub mod api_tokens;
-pub mod authentication;
-pub mod client;
-pub mod codes;
-mod context;
+pub mod account;
 pub mod credentials;
-pub mod django_import;
-pub mod email_change;
-pub mod factor_changes;
-pub mod fresh;
-pub mod last_used;
+pub mod factors;
 pub mod live;
-pub mod login;
-pub mod login_limits;
-pub mod logout;
-pub mod mail;
-pub mod maintenance;
-pub mod otp;
-pub mod pagination;
-pub mod passkeys;
-pub mod password_check;
-pub mod passwords;
-pub mod products;
-pub mod profile;
-pub mod rate_limit;
-pub mod reauthentication;
-pub mod recovery_codes;
-pub mod registration;
-pub mod security_events;
-pub mod sessions;
-pub mod totp;
-pub mod two_factor;
-pub mod users;
-pub mod workers;
+pub mod resources;
+pub mod shared;
+pub mod signin;
 
-pub use context::AppContext;
+pub use shared::context::AppContext;

@@ -209,10 +209,13 @@ async fn expired_sessions_and_tokens_are_purged() {
     assert!(body["data"]["createApiToken"]["token"].is_string());
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let db = app.db_conn().await;
-    let purged =
-        authql::services::maintenance::purge(&db, chrono::Utc::now(), Duration::from_secs(86_400))
-            .await
-            .unwrap();
+    let purged = authql::services::account::maintenance::purge(
+        &db,
+        chrono::Utc::now(),
+        Duration::from_secs(86_400),
+    )
+    .await
+    .unwrap();
     assert_eq!((purged.sessions, purged.refresh_tokens), (1, 1));
     assert_eq!(entity::session::Entity::find().count(&db).await.unwrap(), 0);
     assert_eq!(

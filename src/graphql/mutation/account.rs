@@ -5,9 +5,9 @@ use crate::error::AppError;
 use crate::graphql::guards::{IsAuthenticated, viewer};
 use crate::graphql::types::{RegisterInput, RegisterPayload, UpdateProfileInput, User};
 use crate::graphql::{app, client};
-use crate::services::activation::{self, LinkActivation};
-use crate::services::profile::{self, Change, ProfileUpdate};
-use crate::services::registration::{self, Registration};
+use crate::services::account::activation::{self, LinkActivation};
+use crate::services::account::profile::{self, Change, ProfileUpdate};
+use crate::services::account::registration::{self, Registration};
 
 #[derive(Default)]
 pub struct AccountMutation;

@@ -6,10 +6,12 @@ use crate::graphql::types::{
     ReauthenticateResult, uuid_arg,
 };
 use crate::graphql::{app, client};
-use crate::services::login::{self, LoginOutcome, LoginRequest};
-use crate::services::reauthentication::{self, Reauthenticated};
-use crate::services::sessions;
-use crate::services::{api_tokens, logout, otp};
+use crate::services::credentials::api_tokens;
+use crate::services::credentials::logout;
+use crate::services::credentials::sessions;
+use crate::services::factors::otp;
+use crate::services::signin::login::{self, LoginOutcome, LoginRequest};
+use crate::services::signin::reauthentication::{self, Reauthenticated};
 
 #[derive(Default)]
 pub struct AuthMutation;

@@ -6,8 +6,8 @@ use async_graphql::{Context, Object, Result};
 use crate::graphql::guards::{IsAuthenticated, authenticated};
 use crate::graphql::types::User;
 use crate::graphql::{app, client};
-use crate::services::account_deletion;
-use crate::services::email_change::{self, Confirmed};
+use crate::services::account::account_deletion;
+use crate::services::account::email_change::{self, Confirmed};
 
 #[derive(Default)]
 pub struct LifecycleMutation;

@@ -6,7 +6,7 @@ use async_graphql::{Context, ID, Json, Object, Result};
 use crate::graphql::guards::{IsAuthenticated, authenticated};
 use crate::graphql::types::{AuthPayload, Passkey, PasskeyOptions, uuid_arg};
 use crate::graphql::{app, client};
-use crate::services::passkeys;
+use crate::services::factors::passkeys;
 
 #[derive(Default)]
 pub struct PasskeyMutation;

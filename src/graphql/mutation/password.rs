@@ -5,7 +5,7 @@ use crate::error::AppError;
 use crate::graphql::guards::IsAuthenticated;
 use crate::graphql::types::AuthPayload;
 use crate::graphql::{app, client};
-use crate::services::passwords;
+use crate::services::account::passwords;
 
 #[derive(Default)]
 pub struct PasswordMutation;

@@ -3,7 +3,7 @@ use async_graphql::{Context, ID, Object, Result};
 use crate::graphql::app;
 use crate::graphql::guards::{IsAuthenticatedOrReadOnly, viewer};
 use crate::graphql::types::{CreateProductInput, Product, UpdateProductInput, uuid_arg};
-use crate::services::products;
+use crate::services::resources::products;
 
 #[derive(Default)]
 pub struct ProductMutation;

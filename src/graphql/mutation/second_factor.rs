@@ -6,7 +6,9 @@ use async_graphql::{Context, Object, Result};
 use crate::graphql::guards::{IsAuthenticated, authenticated};
 use crate::graphql::types::{RecoveryCodes, TotpEnrollment, User};
 use crate::graphql::{app, client};
-use crate::services::{factor_changes, recovery_codes, totp};
+use crate::services::factors::factor_changes;
+use crate::services::factors::recovery_codes;
+use crate::services::factors::totp;
 
 #[derive(Default)]
 pub struct SecondFactorMutation;

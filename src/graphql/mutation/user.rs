@@ -3,7 +3,8 @@ use async_graphql::{Context, ID, Object, Result};
 use crate::graphql::guards::{IsStaff, authenticated, viewer};
 use crate::graphql::types::{User, uuid_arg};
 use crate::graphql::{app, client};
-use crate::services::{factor_changes, users};
+use crate::services::account::users;
+use crate::services::factors::factor_changes;
 
 #[derive(Default)]
 pub struct UserMutation;

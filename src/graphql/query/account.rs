@@ -3,7 +3,7 @@ use async_graphql::{Context, Object, Result};
 use crate::graphql::app;
 use crate::graphql::guards::{IsAuthenticated, viewer};
 use crate::graphql::types::{Passkey, User};
-use crate::services::passkeys;
+use crate::services::factors::passkeys;
 
 #[derive(Default)]
 pub struct AccountQuery;

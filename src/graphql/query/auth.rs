@@ -5,7 +5,8 @@ use crate::auth::viewer::Credential;
 use crate::graphql::app;
 use crate::graphql::guards::{IsAuthenticated, viewer};
 use crate::graphql::types::{ApiToken, Session};
-use crate::services::{api_tokens, sessions};
+use crate::services::credentials::api_tokens;
+use crate::services::credentials::sessions;
 
 #[derive(Default)]
 pub struct AuthQuery;

@@ -5,8 +5,8 @@ use crate::graphql::guards::IsAuthenticatedOrReadOnly;
 use crate::graphql::pagination::{Connection, Page, connection, page as page_of, page_cost};
 use crate::graphql::types::product::{wants_owner, with_owners};
 use crate::graphql::types::{Product, ProductFilter, ProductOrder, uuid_arg};
-use crate::services::pagination::Window;
-use crate::services::products;
+use crate::services::resources::products;
+use crate::services::shared::pagination::Window;
 
 #[derive(Default)]
 pub struct ProductQuery;

@@ -4,8 +4,8 @@ use crate::error::AppError;
 use crate::graphql::guards::{IsAuthenticated, viewer};
 use crate::graphql::pagination::{Connection, connection, page_cost};
 use crate::graphql::types::{SecurityEvent, SecurityEventFilter, uuid_arg};
-use crate::services::pagination::Window;
-use crate::services::security_events;
+use crate::services::shared::pagination::Window;
+use crate::services::shared::security_events;
 
 #[derive(Default)]
 pub struct SecurityEventQuery;

@@ -4,8 +4,9 @@ use crate::graphql::app;
 use crate::graphql::guards::IsStaff;
 use crate::graphql::pagination::{Connection, Page, connection, page as page_of, page_cost};
 use crate::graphql::types::{User, UserFilter, UserOrder, uuid_arg};
-use crate::services::pagination::Window;
-use crate::services::users;
+use crate::services::account::users;
+use crate::services::shared::accounts;
+use crate::services::shared::pagination::Window;
 
 #[derive(Default)]
 pub struct UserQuery;
@@ -16,7 +17,7 @@ impl UserQuery {
     #[graphql(guard = "IsStaff")]
     async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>> {
         let id = uuid_arg(&id, "id")?;
-        Ok(users::find(app(ctx)?, id).await?.map(User::new))
+        Ok(accounts::find(app(ctx)?, id).await?.map(User::new))
     }
 
     /// Staff only: users with Relay cursor pagination.

@@ -7,8 +7,8 @@ use entity::{api_token, session};
 use super::User;
 use super::second_factor::SecondFactorMethod;
 use crate::auth::assurance::Assurance;
-use crate::services::otp::ChallengeIssued;
-use crate::services::sessions::Tokens;
+use crate::services::credentials::sessions::Tokens;
+use crate::services::factors::otp::ChallengeIssued;
 
 #[derive(SimpleObject)]
 pub struct AuthPayload {

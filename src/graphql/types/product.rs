@@ -13,8 +13,9 @@ use super::{User, uuid_arg};
 use crate::error::AppError;
 use crate::graphql::loaders::UserLoader;
 use crate::graphql::pagination::{ListItem, OrderDirection};
-use crate::services::products::{self, ProductInput, ProductSort};
-use crate::services::{AppContext, users};
+use crate::services::AppContext;
+use crate::services::resources::products::{self, ProductInput, ProductSort};
+use crate::services::shared::accounts;
 
 /// A product, and its owner when the page it is on fetched the owners of
 /// all its products at once (`with_owners`).
@@ -47,7 +48,7 @@ pub async fn with_owners<'a>(
     if ids.is_empty() {
         return Ok(());
     }
-    let owners: HashMap<Uuid, Arc<user::Model>> = users::find_many(app, &ids)
+    let owners: HashMap<Uuid, Arc<user::Model>> = accounts::find_many(app, &ids)
         .await?
         .into_iter()
         .map(|u| (u.id, Arc::new(u)))
@@ -193,7 +194,7 @@ pub struct ProductOrder {
 impl ProductOrder {
     pub fn ordering(
         order: Option<ProductOrder>,
-    ) -> crate::services::pagination::Ordering<product::Entity> {
+    ) -> crate::services::shared::pagination::Ordering<product::Entity> {
         let (field, direction) = order
             .map_or((ProductOrderField::CreatedAt, OrderDirection::Desc), |o| {
                 (o.field, o.direction)

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::passkey;
 use uuid::Uuid;
 
-use crate::services::totp::Enrollment;
+use crate::services::factors::totp::Enrollment;
 
 /// A begun enrolment: add the secret to an authenticator app (scan the QR
 /// code or type the secret), then confirm with one of its codes.

@@ -10,7 +10,7 @@ use crate::domain;
 use crate::error::AppError;
 use crate::graphql::loaders::UserLoader;
 use crate::graphql::pagination::ListItem;
-use crate::services::security_events::EventFilter;
+use crate::services::shared::security_events::EventFilter;
 
 // The domain's event types as a GraphQL enum (conversions both ways derived).
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]

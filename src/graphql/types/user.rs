@@ -7,7 +7,7 @@ use crate::auth::RequestContext;
 use crate::error::AppError;
 use crate::graphql::loaders::{CodesLeftOf, UserLoader};
 use crate::graphql::types::second_factor::SecondFactorMethod;
-use crate::services::two_factor;
+use crate::services::shared::two_factor;
 
 // The domain's gender as a GraphQL enum (conversions both ways derived);
 // a plain comment, so the SDL stays as it was.
@@ -145,9 +145,9 @@ pub struct UserFilter {
     pub is_staff: Option<bool>,
 }
 
-impl From<UserFilter> for crate::services::users::UserFilter {
+impl From<UserFilter> for crate::services::account::users::UserFilter {
     fn from(f: UserFilter) -> Self {
-        crate::services::users::UserFilter {
+        crate::services::account::users::UserFilter {
             search: f.search,
             is_active: f.is_active,
             is_staff: f.is_staff,
@@ -172,9 +172,9 @@ pub struct UserOrder {
 impl UserOrder {
     pub fn ordering(
         order: Option<UserOrder>,
-    ) -> crate::services::pagination::Ordering<user::Entity> {
+    ) -> crate::services::shared::pagination::Ordering<user::Entity> {
         use crate::graphql::pagination::OrderDirection;
-        use crate::services::users::{UserSort, ordering};
+        use crate::services::account::users::{UserSort, ordering};
         let (field, direction) = order
             .map_or((UserOrderField::DateJoined, OrderDirection::Desc), |o| {
                 (o.field, o.direction)

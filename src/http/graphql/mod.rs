@@ -12,12 +12,9 @@ mod admission;
 mod context;
 mod negotiate;
 mod render;
-mod unacked;
 mod wire;
 mod ws;
 mod ws_gate;
-
-pub use unacked::Unacked;
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::parser::types::OperationType;
@@ -32,7 +29,7 @@ use crate::graphql::document::ANONYMOUS_AUTH_FIELDS;
 use crate::graphql::loaders::UserLoader;
 use crate::http::graphiql;
 use crate::http::state::AppState;
-use crate::services::authentication;
+use crate::services::credentials::authentication;
 use context::request_context;
 use negotiate::ResponseType;
 use render::{error_response, json_response, render, unauthorized};

@@ -31,12 +31,12 @@ use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder};
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
-use super::hub::{CHANNEL, Registration};
 use crate::auth::Viewer;
 use crate::db::now;
 use crate::error::AppError;
 use crate::services::AppContext;
-use crate::services::authentication;
+use crate::services::credentials::authentication;
+use crate::services::shared::live_hub::{CHANNEL, Registration};
 /// How often a socket looks without being woken.
 const TICK: Duration = Duration::from_secs(1);
 /// Every how many ticks a socket that was not woken reads its events.

@@ -1,0 +1,56 @@
+//! Deleting one's own account (API.md §8.5): what app stores and privacy
+//! law require. One transaction removes the account and everything that is
+//! its (the foreign keys cascade: sessions and their refresh tokens, API
+//! tokens, codes, authenticator app, recovery codes, products), so its
+//! tokens fail on the very next request on every instance, and its address
+//! and username are free again. Its audit trail goes too, but for one
+//! `ACCOUNT_DELETED` row under its former id.
+
+use entity::{security_event, user};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::auth::viewer::Authenticated;
+use crate::domain::Email;
+use crate::domain::SecurityEventType as Kind;
+use crate::error::{AppError, AppResult};
+use crate::mail::templates;
+use crate::services::AppContext;
+use crate::services::account::users::is_last_active_superuser;
+use crate::services::credentials::password_check::{self, Identifier};
+use crate::services::shared::accounts;
+use crate::services::shared::client::ClientInfo;
+use crate::services::shared::fresh::require_fresh;
+use crate::services::shared::mail::{Budget, WriteTxn};
+use crate::services::shared::security_events as events;
+
+/// Deletes the signed-in user's account, in a fresh session (at `aal2` with
+/// a second factor on; never an API token), after checking the password (a
+/// wrong one counts against the sign-in limits). The last active
+/// superuser cannot delete themself: `FORBIDDEN`.
+pub async fn delete_account(
+    app: &AppContext,
+    who: &Authenticated,
+    password: &str,
+    client: &ClientInfo,
+) -> AppResult<()> {
+    require_fresh(app, who)?;
+    let password = password_check::given_password(password, "password")?;
+    let identifier = Identifier::Email(Email::parse(&who.user.email).map_err(AppError::internal)?);
+    password_check::check_password(app, &identifier, &password, client).await?;
+    let txn = WriteTxn::begin(app).await?;
+    let user = accounts::current(&*txn, who.user.id).await?;
+    if is_last_active_superuser(&txn, &user).await? {
+        txn.rollback().await;
+        return Err(AppError::Forbidden);
+    }
+    user::Entity::delete_by_id(user.id).exec(&*txn).await?;
+    security_event::Entity::delete_many()
+        .filter(security_event::Column::UserId.eq(user.id))
+        .exec(&*txn)
+        .await?;
+    events::record(&*txn, user.id, Kind::AccountDeleted, client, None).await?;
+    txn.mail(&user, templates::account_deleted(), Budget::Account)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}

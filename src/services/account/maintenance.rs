@@ -1,0 +1,132 @@
+//! Periodic clean-up of rows that can no longer matter: expired or revoked
+//! sessions (their refresh tokens go with them), expired or revoked API
+//! tokens, dead one-time codes, stale rate-limit windows, delivered mail,
+//! and passkey ceremonies never finished.
+//! Every instance may run it; the deletes are idempotent.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::{
+    api_token, email_outbox, one_time_code, rate_limit, refresh_token, session, webauthn_challenge,
+};
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use tokio::sync::watch;
+
+use crate::services::shared::security_events;
+
+/// How often the clean-up runs.
+pub const INTERVAL: Duration = Duration::from_secs(600);
+/// Revoked rows are kept this long, so a session list or an audit can still
+/// explain a recent sign-out.
+const KEEP_REVOKED: chrono::Duration = chrono::Duration::days(7);
+const KEEP_SENT_MAIL: chrono::Duration = chrono::Duration::days(7);
+/// Longer than any sensible rate-limit window.
+const KEEP_RATE_WINDOWS: chrono::Duration = chrono::Duration::days(2);
+
+/// What one clean-up removed, by kind.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub sessions: u64,
+    pub refresh_tokens: u64,
+    pub api_tokens: u64,
+    pub codes: u64,
+    pub rate_limits: u64,
+    pub mails: u64,
+    /// Security events older than `AUDIT_RETENTION`.
+    pub events: u64,
+    /// Passkey ceremonies begun and never finished.
+    pub passkey_challenges: u64,
+}
+
+pub async fn purge(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    audit_retention: Duration,
+) -> Result<Purged, DbErr> {
+    let old = now - KEEP_REVOKED;
+    let refresh_tokens = refresh_token::Entity::delete_many()
+        .filter(
+            refresh_token::Column::ExpiresAt
+                .lt(now)
+                .or(refresh_token::Column::UsedAt.lt(old)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected;
+    let sessions = session::Entity::delete_many()
+        .filter(
+            session::Column::ExpiresAt
+                .lt(now)
+                .or(session::Column::RevokedAt.lt(old)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected;
+    let api_tokens = api_token::Entity::delete_many()
+        .filter(
+            api_token::Column::ExpiresAt
+                .lt(now)
+                .or(api_token::Column::RevokedAt.lt(old)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected;
+    let codes = one_time_code::Entity::delete_many()
+        .filter(one_time_code::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let rate_limits = rate_limit::Entity::delete_many()
+        .filter(rate_limit::Column::WindowStart.lt(now - KEEP_RATE_WINDOWS))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let mails = email_outbox::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(email_outbox::Column::SentAt.lt(now - KEEP_SENT_MAIL))
+                .add(email_outbox::Column::DeadAt.lt(now - KEEP_SENT_MAIL)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected;
+    let events = security_events::purge(db, audit_retention, now).await?;
+    let passkey_challenges = webauthn_challenge::Entity::delete_many()
+        .filter(webauthn_challenge::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(Purged {
+        events,
+        passkey_challenges,
+        sessions,
+        refresh_tokens,
+        api_tokens,
+        codes,
+        rate_limits,
+        mails,
+    })
+}
+
+/// Runs `purge` every `INTERVAL` until `stop` turns true.
+pub async fn run(
+    db: DatabaseConnection,
+    audit_retention: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        match purge(&db, crate::db::now(), audit_retention).await {
+            Ok(purged) if purged != Purged::default() => {
+                tracing::info!(?purged, "purged expired rows")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "clean-up failed; will retry"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(INTERVAL) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Registration, and superusers made from the command line.
+
+use entity::user;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, SqlErr};
+
+use crate::db::{now, sql_err};
+use crate::domain::SecurityEventType as Kind;
+use crate::domain::{Email, FieldErrors, Gender, Password, Phone, Username};
+use crate::error::{AppError, AppResult};
+use crate::mail::templates;
+use crate::services::AppContext;
+use crate::services::account::activation::send_activation;
+use crate::services::shared::accounts::{
+    ensure_username_free, find_by_email, new_account, parse_name, search_fold,
+};
+use crate::services::shared::client::ClientInfo;
+use crate::services::shared::mail::{Budget, WriteTxn};
+use crate::services::shared::rate_limit::{self, Verdict};
+use crate::services::shared::security_events as events;
+
+/// What `register` was given, as typed by the client.
+#[derive(Debug, Default)]
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    pub confirm_password: String,
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub gender: Option<Gender>,
+}
+
+/// The same for a new and an existing address: nothing to enumerate.
+#[derive(Debug)]
+pub struct Registered {
+    pub email: String,
+    pub activation_required: bool,
+}
+
+pub async fn register(
+    app: &AppContext,
+    input: Registration,
+    client: &ClientInfo,
+) -> AppResult<Registered> {
+    let mut errors = FieldErrors::new();
+    let email = errors.check("email", Email::parse(&input.email));
+    let username = input
+        .username
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+        .and_then(|u| errors.check("username", Username::parse(u)));
+    let password = errors.check(
+        "password",
+        Password::parse(
+            &input.password,
+            email.as_ref().map(Email::as_str),
+            username.as_ref().map(Username::as_str),
+        ),
+    );
+    if input.password != input.confirm_password {
+        errors.add("confirmPassword", "does not match the password");
+    }
+    let phone = input
+        .phone
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+        .and_then(|p| errors.check("phone", Phone::parse(p)));
+    let first_name = input
+        .first_name
+        .as_deref()
+        .and_then(|n| errors.check("firstName", parse_name(n)));
+    let last_name = input
+        .last_name
+        .as_deref()
+        .and_then(|n| errors.check("lastName", parse_name(n)));
+    errors.into_result()?;
+    // Each call costs a hash, a row and a mail to any address: counted per
+    // client IP (its /64 for IPv6) before any of that work.
+    let verdict = rate_limit::hit(
+        &app.db,
+        &rate_limit::ip_key("register", &client.ip),
+        app.settings.register_rate_limit,
+        now(),
+    )
+    .await?;
+    if let Verdict::Limited { retry_after_secs } = verdict {
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
+    let (Some(email), Some(password)) = (email, password) else {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "validated input is missing"
+        )));
+    };
+    if let Some(u) = &username {
+        ensure_username_free(&app.db, u, None).await?;
+    }
+    // Hash before looking the address up, so a known and an unknown address
+    // cost the same and answer alike.
+    let password_hash = app.hasher.hash(&password).await?;
+    let settings = &app.settings;
+    let now = now();
+    let active_at_once = !settings.require_activation;
+    let mut new_user = new_account(&email, username.as_ref(), password_hash, now);
+    let first_name = first_name.filter(|n| !n.is_empty());
+    let last_name = last_name.filter(|n| !n.is_empty());
+    new_user.search_fold = Set(search_fold(
+        email.as_str(),
+        username.as_ref().map(Username::as_str),
+        first_name.as_deref(),
+        last_name.as_deref(),
+    ));
+    new_user.first_name = Set(first_name);
+    new_user.last_name = Set(last_name);
+    new_user.phone = Set(phone.map(|p| p.as_str().to_owned()));
+    new_user.gender = Set(input.gender.unwrap_or_default().as_stored().to_owned());
+    new_user.is_active = Set(active_at_once);
+    new_user.activated_at = Set(active_at_once.then_some(now));
+
+    let txn = WriteTxn::begin(app).await?;
+    let existing = find_by_email(&*txn, &email).await?;
+    let outcome = match existing {
+        Some(owner) => notify_existing(&txn, app, &owner).await,
+        None => match new_user.insert(&*txn).await {
+            Ok(created) => {
+                events::record(&*txn, created.id, Kind::AccountRegistered, client, None).await?;
+                if settings.require_activation {
+                    send_activation(&txn, app, &created, now).await?;
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
+    };
+    match outcome {
+        Ok(()) => txn.commit().await?,
+        Err(e) => {
+            txn.rollback().await;
+            match sql_err(&e) {
+                // Lost a race on PostgreSQL, where the transaction does not
+                // serialise writers as SQLite's IMMEDIATE does.
+                Some(SqlErr::UniqueConstraintViolation(what)) if what.contains("username") => {
+                    return Err(AppError::field("username", "is already taken"));
+                }
+                Some(SqlErr::UniqueConstraintViolation(_)) => {
+                    let txn = WriteTxn::begin(app).await?;
+                    if let Some(owner) = find_by_email(&*txn, &email).await? {
+                        notify_existing(&txn, app, &owner).await?;
+                    }
+                    txn.commit().await?;
+                }
+                _ => return Err(e.into()),
+            }
+        }
+    }
+    Ok(Registered {
+        email: email.as_str().to_owned(),
+        activation_required: settings.require_activation,
+    })
+}
+
+async fn notify_existing(
+    txn: &WriteTxn,
+    app: &AppContext,
+    owner: &user::Model,
+) -> Result<(), DbErr> {
+    txn.mail(
+        owner,
+        templates::already_registered(&app.settings.public_url),
+        Budget::Anonymous,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Creates an active staff superuser (the `create-superuser` command).
+pub async fn create_superuser(
+    app: &AppContext,
+    email: &str,
+    username: Option<&str>,
+    password: &str,
+) -> AppResult<user::Model> {
+    let mut errors = FieldErrors::new();
+    let email = errors.check("email", Email::parse(email));
+    let username = username.and_then(|u| errors.check("username", Username::parse(u)));
+    let password = errors.check(
+        "password",
+        Password::parse(
+            password,
+            email.as_ref().map(Email::as_str),
+            username.as_ref().map(Username::as_str),
+        ),
+    );
+    errors.into_result()?;
+    let (Some(email), Some(password)) = (email, password) else {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "validated input is missing"
+        )));
+    };
+    if find_by_email(&app.db, &email).await?.is_some() {
+        return Err(AppError::field("email", "already has an account"));
+    }
+    if let Some(u) = &username {
+        ensure_username_free(&app.db, u, None).await?;
+    }
+    let now = now();
+    let mut account = new_account(
+        &email,
+        username.as_ref(),
+        app.hasher.hash(&password).await?,
+        now,
+    );
+    account.is_active = Set(true);
+    account.is_staff = Set(true);
+    account.is_superuser = Set(true);
+    account.activated_at = Set(Some(now));
+    let created = account.insert(&app.db).await?;
+    Ok(created)
+}

@@ -1,0 +1,139 @@
+//! Checking a password for an account: one rule for `login` and for every
+//! mutation that asks for the password again (`reauthenticate`,
+//! `changePassword`, `deleteAccount` …). The same answer and about the same
+//! work whether or not the account exists, failures counted per identifier
+//! and per client IP, an imported hash upgraded once its password is known.
+
+use entity::user;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use crate::auth::PasswordHasher;
+use crate::domain::SecurityEventType as Kind;
+use crate::domain::{Email, Password};
+use crate::error::{AppError, AppResult};
+use crate::services::AppContext;
+use crate::services::credentials::login_limits::{LoginLimits, first_refusal};
+use crate::services::shared::client::ClientInfo;
+use crate::services::shared::security_events as events;
+
+/// Checks a password for an identifier (email or username), with the same
+/// answer and about the same work whether or not the account exists, and
+/// counting failures against the identifier's and the IP's limits.
+pub async fn check_password(
+    app: &AppContext,
+    identifier: &Identifier,
+    password: &Password,
+    client: &ClientInfo,
+) -> AppResult<user::Model> {
+    let limits = LoginLimits::new(&app.settings, identifier.limit_key(), &client.ip);
+    let attempt = match limits.begin(&app.db, app.settings.hash_queue_timeout).await {
+        Ok(attempt) => attempt,
+        Err(refused) => {
+            if first_refusal(&app.db, &app.settings, identifier.limit_key()).await?
+                && let Some(user) = identifier.find(&app.db).await?
+            {
+                events::record_alone(&app.db, user.id, Kind::LoginRateLimited, client).await;
+            }
+            return Err(refused);
+        }
+    };
+    let found = identifier.find(&app.db).await?;
+    let verified = match &found {
+        Some(user) => app.hasher.verify(password, &user.password_hash).await,
+        None => app.hasher.verify_dummy(password).await.map(|()| false),
+    };
+    match (found, verified) {
+        (Some(user), Ok(true)) => {
+            attempt.succeeded().await?;
+            Ok(upgrade_hash(app, user, password).await)
+        }
+        // Never judged (the hashing queue was full): not a failure.
+        (_, Err(e)) => {
+            attempt.withdraw().await?;
+            Err(e)
+        }
+        (found, _) => {
+            attempt.failed().await?;
+            // Only for an account that exists: a stranger's typo is nobody's event.
+            if let Some(user) = found {
+                events::record_alone(&app.db, user.id, Kind::LoginFailed, client).await;
+            }
+            Err(AppError::InvalidCredentials)
+        }
+    }
+}
+
+/// Replaces an imported (Django) hash with authql's argon2id once the
+/// password behind it is known, in one conditional update on the old hash
+/// (two sign-ins at once store one). Failing to is not the sign-in's
+/// failure: the old hash still works, and the next sign-in tries again.
+async fn upgrade_hash(app: &AppContext, user: user::Model, password: &Password) -> user::Model {
+    if PasswordHasher::is_current(&user.password_hash) {
+        return user;
+    }
+    let new_hash = match app.hasher.hash(password).await {
+        Ok(hash) => hash,
+        Err(e) => {
+            tracing::warn!(error = ?e, "could not rehash an imported password; kept it");
+            return user;
+        }
+    };
+    let updated = user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(new_hash.clone()))
+        .filter(user::Column::Id.eq(user.id))
+        .filter(user::Column::PasswordHash.eq(user.password_hash.clone()))
+        .exec(&app.db)
+        .await;
+    match updated {
+        Ok(done) if done.rows_affected == 1 => user::Model {
+            password_hash: new_hash,
+            ..user
+        },
+        Ok(_) => user,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not store a rehashed imported password");
+            user
+        }
+    }
+}
+
+/// The account a login names.
+pub enum Identifier {
+    Email(Email),
+    Username(String),
+    /// Not a possible address or username: no account can match, but the
+    /// attempt is answered and counted like any other.
+    Unmatched(String),
+}
+
+impl Identifier {
+    fn limit_key(&self) -> &str {
+        match self {
+            Identifier::Email(e) => e.key(),
+            Identifier::Username(u) | Identifier::Unmatched(u) => u,
+        }
+    }
+
+    async fn find(
+        &self,
+        conn: &impl ConnectionTrait,
+    ) -> Result<Option<user::Model>, sea_orm::DbErr> {
+        let filter = match self {
+            Identifier::Email(e) => user::Column::EmailKey.eq(e.key()),
+            Identifier::Username(u) => user::Column::UsernameKey.eq(u.as_str()),
+            Identifier::Unmatched(_) => return Ok(None),
+        };
+        user::Entity::find().filter(filter).one(conn).await
+    }
+}
+
+/// A password given to prove who you are (`login`, `reauthenticate`, the
+/// old password of `changePassword` …): over-long is `BAD_USER_INPUT` on
+/// `field` before any lookup or hash (API.md §8.9); empty is just wrong.
+pub fn given_password(raw: &str, field: &str) -> AppResult<Password> {
+    if raw.is_empty() {
+        return Err(AppError::InvalidCredentials);
+    }
+    Password::parse_for_login(raw).map_err(|e| AppError::field(field, &e.0))
+}

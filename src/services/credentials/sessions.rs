@@ -1,0 +1,356 @@
+//! Sessions: opened by a sign-in (`login`), their rotating refresh tokens,
+//! their absolute lifetime, renewal by re-authentication, revocation and
+//! logout. The per-request check of a session is `authentication`'s.
+
+use chrono::{DateTime, Utc};
+use entity::{refresh_token, session, user};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+use crate::auth::assurance::{Assurance, Method, Proof};
+use crate::auth::jwt::AccessToken;
+use crate::auth::tokens::{random_token, sha256_hex};
+use crate::auth::viewer::{Authenticated, Credential};
+use crate::db::{begin_write, now};
+use crate::domain::SecurityEventType as Kind;
+use crate::error::{AppError, AppResult};
+use crate::services::AppContext;
+use crate::services::shared::client::ClientInfo;
+use crate::services::shared::security_events as events;
+
+/// A signed-in session's tokens.
+pub struct Tokens {
+    /// The session the tokens belong to.
+    pub session_id: Uuid,
+    pub access: AccessToken,
+    pub refresh_token: String,
+    pub user: user::Model,
+}
+
+/// When a session's refresh tokens stop: `REFRESH_TOKEN_TTL` from now, but
+/// never past `SESSION_MAX_AGE` from the login that began it.
+fn session_expiry(
+    app: &AppContext,
+    created_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> AppResult<DateTime<Utc>> {
+    let ttl =
+        chrono::Duration::from_std(app.settings.refresh_token_ttl).map_err(AppError::internal)?;
+    let max_age =
+        chrono::Duration::from_std(app.settings.session_max_age).map_err(AppError::internal)?;
+    Ok(Ord::min(now + ttl, created_at + max_age))
+}
+
+/// What a sign-in step proved, just now.
+pub fn proved_now(assurance: Assurance) -> Proof {
+    Proof {
+        at: now(),
+        assurance,
+    }
+}
+
+/// What a session's row says its user proved.
+pub fn proof_of(sess: &session::Model) -> Proof {
+    Proof {
+        at: sess.authenticated_at,
+        assurance: Assurance::from_stored(&sess.amr),
+    }
+}
+
+/// Starts a session for a user whose credentials were checked: a session
+/// row, its first refresh token, an access token, and `lastLogin`. `proof`
+/// is what the sign-in steps proved (a sign-in: now); `changePassword`
+/// passes its caller's, so a password never buys a fresher session.
+pub async fn open_session(
+    txn: &DatabaseTransaction,
+    app: &AppContext,
+    user: user::Model,
+    client: &ClientInfo,
+    proof: Proof,
+) -> AppResult<Tokens> {
+    let settings = &app.settings;
+    let now = now();
+    let expires_at = session_expiry(app, now, now)?;
+    let session = session::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.id),
+        created_at: Set(now),
+        last_used_at: Set(Some(now)),
+        expires_at: Set(expires_at),
+        revoked_at: Set(None),
+        user_agent: Set(client.user_agent.clone()),
+        ip: Set(Some(client.ip.clone())),
+        authenticated_at: Set(proof.at),
+        aal: Set(proof.assurance.aal().to_owned()),
+        amr: Set(proof.assurance.stored()),
+    }
+    .insert(txn)
+    .await?;
+    let refresh = new_refresh_token(txn, session.id, expires_at, now).await?;
+    let mut active: user::ActiveModel = user.into();
+    active.last_login = Set(Some(now));
+    let user = active.update(txn).await?;
+    let access = app
+        .keys
+        .issue(&user, session.id, &proof, settings.access_token_ttl, now)
+        .map_err(AppError::internal)?;
+    Ok(Tokens {
+        session_id: session.id,
+        access,
+        refresh_token: refresh,
+        user,
+    })
+}
+
+async fn new_refresh_token(
+    conn: &impl ConnectionTrait,
+    session_id: Uuid,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<String, sea_orm::DbErr> {
+    let token = random_token();
+    refresh_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        session_id: Set(session_id),
+        token_hash: Set(sha256_hex(&token)),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        used_at: Set(None),
+    }
+    .insert(conn)
+    .await?;
+    Ok(token)
+}
+
+/// Exchanges a refresh token for new tokens. The old one is used up; one
+/// that was already used revokes its whole session (reuse detection).
+pub async fn refresh(app: &AppContext, presented: &str, client: &ClientInfo) -> AppResult<Tokens> {
+    if presented.is_empty() || presented.len() > 256 {
+        return Err(AppError::InvalidToken);
+    }
+    let settings = &app.settings;
+    let now = now();
+    // A token that names nothing costs one read, no write transaction
+    // (API.md §8.9): aliases of made-up tokens cannot queue up writers.
+    let by_hash = || {
+        refresh_token::Entity::find()
+            .filter(refresh_token::Column::TokenHash.eq(sha256_hex(presented)))
+            .find_also_related(session::Entity)
+    };
+    if app.hot.one_also(by_hash()).await?.is_none() {
+        return Err(AppError::InvalidToken);
+    }
+    let txn = begin_write(&app.db).await?;
+    let Some((row, Some(sess))) = by_hash().one(&txn).await? else {
+        return Err(AppError::InvalidToken);
+    };
+    // Single use, decided by one conditional update: of parallel refreshes
+    // with one token exactly one wins.
+    let won = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .filter(refresh_token::Column::Id.eq(row.id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    if !won {
+        revoke_sessions(&txn, session::Column::Id.eq(sess.id), now).await?;
+        let origin = ClientInfo {
+            session_id: Some(sess.id),
+            ..client.clone()
+        };
+        events::record(&txn, sess.user_id, Kind::RefreshTokenReused, &origin, None).await?;
+        txn.commit().await?;
+        tracing::warn!(session_id = %sess.id, "refresh token reused: session revoked");
+        return Err(AppError::InvalidToken);
+    }
+    let user = user::Entity::find_by_id(sess.user_id).one(&txn).await?;
+    let live = row.expires_at > now && sess.revoked_at.is_none() && sess.expires_at > now;
+    let Some(user) = user.filter(|u| u.is_active && live) else {
+        txn.commit().await?;
+        return Err(AppError::InvalidToken);
+    };
+    let expires_at = session_expiry(app, sess.created_at, now)?;
+    if expires_at <= now {
+        // SESSION_MAX_AGE has passed since the login: sign in again.
+        txn.commit().await?;
+        return Err(AppError::InvalidToken);
+    }
+    let refresh = new_refresh_token(&txn, sess.id, expires_at, now).await?;
+    session::Entity::update_many()
+        .col_expr(session::Column::ExpiresAt, Expr::value(expires_at))
+        .col_expr(session::Column::LastUsedAt, Expr::value(now))
+        .filter(session::Column::Id.eq(sess.id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    let access = app
+        .keys
+        .issue(
+            &user,
+            sess.id,
+            &proof_of(&sess),
+            settings.access_token_ttl,
+            now,
+        )
+        .map_err(AppError::internal)?;
+    Ok(Tokens {
+        session_id: sess.id,
+        access,
+        refresh_token: refresh,
+        user,
+    })
+}
+
+/// Marks a live session of `user` freshly authenticated at the level its
+/// user just proved (`reauthenticate` with a sign-in code) and hands it new
+/// tokens, as a refresh would: its refresh tokens so far are used up.
+pub async fn renew_session(
+    txn: &DatabaseTransaction,
+    app: &AppContext,
+    session_id: Uuid,
+    user: user::Model,
+    assurance: Assurance,
+) -> AppResult<Tokens> {
+    let now = now();
+    let Some(sess) = session::Entity::find_by_id(session_id)
+        .filter(session::Column::UserId.eq(user.id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now))
+        .one(txn)
+        .await?
+    else {
+        return Err(AppError::InvalidToken);
+    };
+    let proof = Proof { at: now, assurance };
+    record_proof(txn, sess.id, &proof).await?;
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .filter(refresh_token::Column::SessionId.eq(sess.id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .exec(txn)
+        .await?;
+    let refresh = new_refresh_token(txn, sess.id, sess.expires_at, now).await?;
+    let access = app
+        .keys
+        .issue(&user, sess.id, &proof, app.settings.access_token_ttl, now)
+        .map_err(AppError::internal)?;
+    Ok(Tokens {
+        session_id,
+        access,
+        refresh_token: refresh,
+        user,
+    })
+}
+
+/// Stores what a live session's user proved; false when the session is
+/// gone. The one write of `authenticatedAt`, `aal` and `amr` after a
+/// session opens.
+pub async fn record_proof(
+    conn: &impl ConnectionTrait,
+    session_id: Uuid,
+    proof: &Proof,
+) -> Result<bool, sea_orm::DbErr> {
+    Ok(session::Entity::update_many()
+        .col_expr(session::Column::AuthenticatedAt, Expr::value(proof.at))
+        .col_expr(session::Column::Aal, Expr::value(proof.assurance.aal()))
+        .col_expr(session::Column::Amr, Expr::value(proof.assurance.stored()))
+        .filter(session::Column::Id.eq(session_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+/// The one exception of API.md §8.8: a fresh session that turns on the
+/// account's first second factor is as strong as the account can be. Its
+/// `authenticatedAt` stays; `otp` (and so `mfa`) joins its `amr`.
+pub async fn raise_with_first_factor(
+    conn: &impl ConnectionTrait,
+    who: &Authenticated,
+) -> Result<(), sea_orm::DbErr> {
+    if let (Credential::Session(id), Some(proof)) = (who.credential, &who.proof) {
+        let raised = Proof {
+            at: proof.at,
+            assurance: proof.assurance.clone().with(Method::Otp),
+        };
+        record_proof(conn, id, &raised).await?;
+    }
+    Ok(())
+}
+
+/// Marks the matching live sessions revoked; their access tokens and
+/// refresh tokens stop working on the next request.
+pub async fn revoke_sessions(
+    conn: &impl ConnectionTrait,
+    which: sea_orm::sea_query::SimpleExpr,
+    now: DateTime<Utc>,
+) -> Result<u64, sea_orm::DbErr> {
+    Ok(session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(now))
+        .filter(which)
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?
+        .rows_affected)
+}
+
+/// Every live session of a user, newest first.
+pub async fn list(app: &AppContext, user_id: Uuid) -> AppResult<Vec<session::Model>> {
+    let live = session::Entity::find()
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now()))
+        .order_by_desc(session::Column::CreatedAt)
+        .order_by_desc(session::Column::Id);
+    Ok(app.hot.all(live).await?)
+}
+
+/// Revokes one of the user's own sessions; another user's is `NOT_FOUND`.
+/// An API token may not (API.md §8.8): it could end its owner's sessions.
+pub async fn revoke_one(
+    app: &AppContext,
+    who: &Authenticated,
+    session_id: Uuid,
+    client: &ClientInfo,
+) -> AppResult<()> {
+    if who.proof.is_none() {
+        return Err(AppError::Forbidden);
+    }
+    let user_id = who.user.id;
+    let txn = begin_write(&app.db).await?;
+    let revoked = revoke_sessions(
+        &txn,
+        session::Column::Id
+            .eq(session_id)
+            .and(session::Column::UserId.eq(user_id)),
+        now(),
+    )
+    .await?;
+    if revoked == 0 {
+        txn.rollback().await.ok();
+        return Err(AppError::NotFound);
+    }
+    events::record(&txn, user_id, Kind::SessionRevoked, client, None).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// `LOGIN_SUCCEEDED`, naming the session the sign-in opened.
+pub async fn record_sign_in(
+    txn: &DatabaseTransaction,
+    tokens: &Tokens,
+    client: &ClientInfo,
+) -> Result<(), sea_orm::DbErr> {
+    let origin = ClientInfo {
+        session_id: Some(tokens.session_id),
+        ..client.clone()
+    };
+    events::record(txn, tokens.user.id, Kind::LoginSucceeded, &origin, None).await
+}

@@ -1,0 +1,8 @@
+//! Second factors and one-time codes: mailed codes, authenticator apps, recovery codes, passkeys, and turning them on and off.
+
+pub mod codes;
+pub mod factor_changes;
+pub mod otp;
+pub mod passkeys;
+pub mod recovery_codes;
+pub mod totp;

@@ -1,0 +1,3 @@
+//! Owned, paginated, guarded resources (`Product`).
+
+pub mod products;

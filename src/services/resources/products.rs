@@ -1,0 +1,219 @@
+//! Products: anyone reads, signed-in users create, the owner or staff change
+//! and delete (DRF's IsAuthenticatedOrReadOnly plus an object-level check).
+
+use chrono::{DateTime, Utc};
+use entity::product::{self, Column};
+use entity::user;
+use sea_orm::sea_query::{ExprTrait, LikeExpr};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, Select};
+use uuid::Uuid;
+
+use crate::db::now;
+use crate::domain::{FieldErrors, fold};
+use crate::error::{AppError, AppResult};
+use crate::services::AppContext;
+use crate::services::shared::pagination::{Ordering, SortKey, nfkc_len, search_pattern};
+
+const NAME_MAX: usize = 200;
+const DESCRIPTION_MAX: usize = 10_000;
+
+#[derive(Debug, Default)]
+pub struct ProductInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub price_cents: Option<i32>,
+    pub in_stock: Option<bool>,
+}
+
+#[derive(Debug, Default)]
+pub struct ProductFilter {
+    pub search: Option<String>,
+    pub min_price_cents: Option<i32>,
+    pub max_price_cents: Option<i32>,
+    pub in_stock: Option<bool>,
+    pub owner_id: Option<Uuid>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProductSort {
+    CreatedAt,
+    Name,
+    Price,
+}
+
+pub fn ordering(sort: ProductSort, descending: bool) -> Ordering<product::Entity> {
+    let (name, column, key): (_, _, fn(&product::Model) -> SortKey) = match sort {
+        ProductSort::CreatedAt => ("CREATED_AT", Column::CreatedAt, |p| {
+            SortKey::time(p.created_at)
+        }),
+        ProductSort::Name => ("NAME", Column::NameFold, |p| {
+            SortKey::Text(p.name_fold.clone())
+        }),
+        ProductSort::Price => ("PRICE", Column::PriceCents, |p| {
+            SortKey::Int(p.price_cents.into())
+        }),
+    };
+    Ordering {
+        name,
+        column,
+        id_column: Column::Id,
+        descending,
+        key,
+        id: |p| p.id,
+    }
+}
+
+fn check_name(errors: &mut FieldErrors, name: &str) -> String {
+    let name = name.trim();
+    // Measured after NFKC (API.md §8.9): a name NFKC makes longer than the
+    // column is the caller's error on `name`, never the database's.
+    let len = if name.len() > NAME_MAX * 4 {
+        usize::MAX
+    } else {
+        nfkc_len(name)
+    };
+    if len == 0 || len > NAME_MAX {
+        errors.add("name", format!("must be 1 to {NAME_MAX} characters"));
+    } else if name.chars().any(char::is_control) {
+        errors.add("name", "must not contain control characters");
+    }
+    name.to_owned()
+}
+
+/// What a search reads of a description: its fold, cut at
+/// `DESCRIPTION_MAX` characters, so one row costs a bounded `LIKE` however
+/// far NFKC expands what was typed (SECURITY.md rule 10). Text past the
+/// cut (only text NFKC expands can reach it) is not found by a search.
+fn search_text(description: &str) -> String {
+    fold(description).chars().take(DESCRIPTION_MAX).collect()
+}
+
+fn check_description(errors: &mut FieldErrors, description: &str) -> String {
+    if description.chars().count() > DESCRIPTION_MAX {
+        errors.add(
+            "description",
+            format!("must be at most {DESCRIPTION_MAX} characters"),
+        );
+    }
+    description.trim().to_owned()
+}
+
+fn check_price(errors: &mut FieldErrors, price: i32) -> i32 {
+    if price < 0 {
+        errors.add("priceCents", "must not be negative");
+    }
+    price
+}
+
+pub async fn create(
+    app: &AppContext,
+    owner: &user::Model,
+    input: ProductInput,
+) -> AppResult<product::Model> {
+    let mut errors = FieldErrors::new();
+    let name = check_name(&mut errors, input.name.as_deref().unwrap_or_default());
+    let description = check_description(
+        &mut errors,
+        input.description.as_deref().unwrap_or_default(),
+    );
+    let price = check_price(&mut errors, input.price_cents.unwrap_or_default());
+    errors.into_result()?;
+    let now = now();
+    let row = product::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        owner_id: Set(owner.id),
+        name_fold: Set(fold(&name)),
+        name: Set(name),
+        description_fold: Set(search_text(&description)),
+        description: Set(description),
+        price_cents: Set(price),
+        in_stock: Set(input.in_stock.unwrap_or(true)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    Ok(app.hot.insert(row).await?)
+}
+
+pub async fn find(app: &AppContext, id: Uuid) -> AppResult<Option<product::Model>> {
+    Ok(app.hot.one(product::Entity::find_by_id(id)).await?)
+}
+
+/// DRF's object permission: the owner, or staff.
+fn ensure_owner_or_staff(viewer: &user::Model, product: &product::Model) -> AppResult<()> {
+    if viewer.is_staff || viewer.id == product.owner_id {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+pub async fn update(
+    app: &AppContext,
+    viewer: &user::Model,
+    id: Uuid,
+    input: ProductInput,
+) -> AppResult<product::Model> {
+    let existing = find(app, id).await?.ok_or(AppError::NotFound)?;
+    ensure_owner_or_staff(viewer, &existing)?;
+    let mut errors = FieldErrors::new();
+    let mut active: product::ActiveModel = existing.into();
+    if let Some(name) = input.name.as_deref() {
+        let name = check_name(&mut errors, name);
+        active.name_fold = Set(fold(&name));
+        active.name = Set(name);
+    }
+    if let Some(description) = input.description.as_deref() {
+        let description = check_description(&mut errors, description);
+        active.description_fold = Set(search_text(&description));
+        active.description = Set(description);
+    }
+    if let Some(price) = input.price_cents {
+        active.price_cents = Set(check_price(&mut errors, price));
+    }
+    if let Some(in_stock) = input.in_stock {
+        active.in_stock = Set(in_stock);
+    }
+    errors.into_result()?;
+    active.updated_at = Set(now());
+    Ok(active.update(&app.db).await?)
+}
+
+pub async fn delete(app: &AppContext, viewer: &user::Model, id: Uuid) -> AppResult<()> {
+    let existing = find(app, id).await?.ok_or(AppError::NotFound)?;
+    ensure_owner_or_staff(viewer, &existing)?;
+    product::Entity::delete_by_id(id).exec(&app.db).await?;
+    Ok(())
+}
+
+/// The products a filter selects, unordered.
+pub fn filtered(filter: ProductFilter) -> AppResult<Select<product::Entity>> {
+    let mut select = product::Entity::find();
+    if let Some(pattern) = search_pattern(filter.search.as_deref())? {
+        select = select.filter(
+            Column::NameFold
+                .like(LikeExpr::new(pattern.clone()).escape('\\'))
+                .or(Column::DescriptionFold.like(LikeExpr::new(pattern).escape('\\'))),
+        );
+    }
+    if let Some(min) = filter.min_price_cents {
+        select = select.filter(Column::PriceCents.gte(min));
+    }
+    if let Some(max) = filter.max_price_cents {
+        select = select.filter(Column::PriceCents.lte(max));
+    }
+    if let Some(in_stock) = filter.in_stock {
+        select = select.filter(Column::InStock.eq(in_stock));
+    }
+    if let Some(owner) = filter.owner_id {
+        select = select.filter(Column::OwnerId.eq(owner));
+    }
+    if let Some(after) = filter.created_after {
+        select = select.filter(Column::CreatedAt.gt(after));
+    }
+    if let Some(before) = filter.created_before {
+        select = select.filter(Column::CreatedAt.lt(before));
+    }
+    Ok(select)
+}

@@ -1,0 +1,126 @@
+//! The audit log (API.md §8.2): every change to an account's security is
+//! recorded in the transaction of the change, with where it came from, so a
+//! rolled-back change leaves no event. Events never hold a secret.
+
+use chrono::{DateTime, Utc};
+use entity::security_event::{self, Column, Entity};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryTrait, Select, Statement,
+};
+use uuid::Uuid;
+
+use crate::db::now;
+use crate::domain::SecurityEventType;
+use crate::error::{AppError, AppResult};
+use crate::services::shared::client::ClientInfo;
+use crate::services::shared::live_hub;
+use crate::services::shared::pagination::{Ordering, SortKey};
+
+/// The longest stored user agent; longer ones are cut (at a character).
+const MAX_USER_AGENT_CHARS: usize = 512;
+
+/// Records one event about `user_id`. `actor` is the staff user who acted,
+/// when not the user themself.
+pub async fn record(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    kind: SecurityEventType,
+    client: &ClientInfo,
+    actor: Option<Uuid>,
+) -> Result<(), DbErr> {
+    let insert = security_event::Entity::insert(security_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        kind: Set(kind.as_str().to_owned()),
+        created_at: Set(now()),
+        ip: Set((!client.ip.is_empty()).then(|| client.ip.chars().take(64).collect())),
+        user_agent: Set(client
+            .user_agent
+            .as_ref()
+            .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect())),
+        actor_id: Set(actor.filter(|a| *a != user_id)),
+        session_id: Set(client.session_id),
+    });
+    if conn.get_database_backend() != DbBackend::Postgres {
+        insert.exec_without_returning(conn).await?;
+        return Ok(());
+    }
+    // On PostgreSQL the insert also notifies every instance's listener
+    // (`live::listen`), in the same statement: delivered when the change
+    // commits, never for one rolled back.
+    let built = insert.build(DbBackend::Postgres);
+    let sql = format!(
+        "WITH recorded AS ({} RETURNING user_id) \
+         SELECT pg_notify('{}', user_id::text) FROM recorded",
+        built.sql,
+        live_hub::CHANNEL
+    );
+    conn.execute_raw(Statement { sql, ..built }).await?;
+    Ok(())
+}
+
+/// Records an event on its own, outside any change (a failed sign-in):
+/// logged, not fatal, if it cannot be written.
+pub async fn record_alone(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    kind: SecurityEventType,
+    client: &ClientInfo,
+) {
+    if let Err(e) = record(conn, user_id, kind, client, None).await {
+        tracing::warn!(error = %e, kind = kind.as_str(), "could not record a security event");
+    }
+}
+
+/// Which events to list.
+#[derive(Debug, Default)]
+pub struct EventFilter {
+    pub types: Option<Vec<SecurityEventType>>,
+    pub after: Option<DateTime<Utc>>,
+    pub before: Option<DateTime<Utc>>,
+}
+
+/// The events of `user_id` that `filter` lets through, unordered.
+pub fn filtered(user_id: Uuid, filter: EventFilter) -> AppResult<Select<Entity>> {
+    let mut select = Entity::find().filter(Column::UserId.eq(user_id));
+    if let Some(types) = filter.types {
+        if types.len() > 50 {
+            return Err(AppError::field("types", "must name at most 50 types"));
+        }
+        select = select.filter(Column::Kind.is_in(types.iter().map(|t| t.as_str())));
+    }
+    if let Some(after) = filter.after {
+        select = select.filter(Column::CreatedAt.gt(after));
+    }
+    if let Some(before) = filter.before {
+        select = select.filter(Column::CreatedAt.lt(before));
+    }
+    Ok(select)
+}
+
+/// Newest first, as a "recent activity" page reads.
+pub fn ordering() -> Ordering<Entity> {
+    Ordering {
+        name: "CREATED_AT",
+        column: Column::CreatedAt,
+        id_column: Column::Id,
+        descending: true,
+        key: |e| SortKey::time(e.created_at),
+        id: |e| e.id,
+    }
+}
+
+/// Deletes events older than `retention` (`AUDIT_RETENTION`).
+pub async fn purge(
+    conn: &impl ConnectionTrait,
+    retention: std::time::Duration,
+    now: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    let keep = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+    Ok(Entity::delete_many()
+        .filter(Column::CreatedAt.lt(now - keep))
+        .exec(conn)
+        .await?
+        .rows_affected)
+}

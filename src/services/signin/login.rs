@@ -1,0 +1,111 @@
+//! Signing in with a password: the identifier and its limits, the second
+//! factor's challenge, and the session a sign-in opens.
+
+use crate::auth::assurance::{Assurance, Method};
+
+use crate::db::begin_write;
+use crate::domain::{Email, FieldErrors, Password, Username};
+use crate::error::{AppError, AppResult};
+use crate::services::AppContext;
+use crate::services::credentials::password_check::{Identifier, check_password};
+use crate::services::credentials::sessions::{Tokens, open_session, proved_now, record_sign_in};
+use crate::services::factors::otp::{self, ChallengeIssued};
+use crate::services::shared::client::ClientInfo;
+use crate::services::shared::two_factor;
+
+pub enum LoginOutcome {
+    Signed(Box<Tokens>),
+    /// Two-factor: a code was mailed; `verifyOtp` finishes the sign-in.
+    Challenge(ChallengeIssued),
+}
+
+pub struct LoginRequest {
+    pub email: Option<String>,
+    pub username: Option<String>,
+    pub password: String,
+}
+
+/// Refuses an identifier longer than any account can have, before any
+/// lookup (API.md §8.9).
+fn bounded(value: Option<&str>, field: &str, max: usize) -> AppResult<()> {
+    match value {
+        Some(v) if v.trim().chars().count() > max => Err(AppError::field(
+            field,
+            &format!("must be at most {max} characters"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn parse_login(req: &LoginRequest) -> AppResult<(Identifier, Password)> {
+    let email = req.email.as_deref().filter(|s| !s.trim().is_empty());
+    let username = req.username.as_deref().filter(|s| !s.trim().is_empty());
+    bounded(email, "email", crate::domain::email::MAX_CHARS)?;
+    bounded(username, "username", crate::domain::username::MAX_CHARS)?;
+    let identifier = match (email, username) {
+        (Some(e), None) => match Email::parse(e) {
+            Ok(email) => Identifier::Email(email),
+            Err(_) => Identifier::Unmatched(e.trim().to_lowercase().chars().take(320).collect()),
+        },
+        (None, Some(u)) => match Username::parse(u) {
+            Ok(username) => Identifier::Username(username.key().to_owned()),
+            Err(_) => Identifier::Unmatched(u.trim().to_lowercase().chars().take(64).collect()),
+        },
+        _ => {
+            let mut errors = FieldErrors::new();
+            errors.add("email", "provide exactly one of email or username");
+            errors.add("username", "provide exactly one of email or username");
+            return Err(errors.into());
+        }
+    };
+    let password =
+        Password::parse_for_login(&req.password).map_err(|e| AppError::field("password", &e.0))?;
+    Ok((identifier, password))
+}
+
+/// Signs in by password: tokens, or a second-factor challenge. Counted in
+/// `authql_logins_total` by outcome.
+pub async fn login(
+    app: &AppContext,
+    req: LoginRequest,
+    client: &ClientInfo,
+) -> AppResult<LoginOutcome> {
+    let outcome = sign_in(app, req, client).await;
+    let label = match &outcome {
+        Ok(LoginOutcome::Signed(_)) => Some("success"),
+        Ok(LoginOutcome::Challenge(_)) => Some("second_factor"),
+        Err(AppError::InvalidCredentials) => Some("invalid_credentials"),
+        Err(AppError::RateLimited { .. }) => Some("rate_limited"),
+        Err(AppError::AccountNotActive) => Some("not_active"),
+        Err(AppError::ServiceUnavailable { .. }) => Some("unavailable"),
+        // Malformed input or a server fault: not a sign-in attempt.
+        Err(_) => None,
+    };
+    if let Some(label) = label {
+        app.metrics.logins.with_label_values(&[label]).inc();
+    }
+    outcome
+}
+
+async fn sign_in(
+    app: &AppContext,
+    req: LoginRequest,
+    client: &ClientInfo,
+) -> AppResult<LoginOutcome> {
+    let (identifier, password) = parse_login(&req)?;
+    let user = check_password(app, &identifier, &password, client).await?;
+    if !user.is_active {
+        return Err(AppError::AccountNotActive);
+    }
+    if two_factor::any_on(app, &user) {
+        return Ok(LoginOutcome::Challenge(
+            otp::start_challenge(app, &user, None).await?,
+        ));
+    }
+    let txn = begin_write(&app.db).await?;
+    let proof = proved_now(Assurance::first(Method::Pwd));
+    let tokens = open_session(&txn, app, user, client, proof).await?;
+    record_sign_in(&txn, &tokens, client).await?;
+    txn.commit().await?;
+    Ok(LoginOutcome::Signed(Box::new(tokens)))
+}

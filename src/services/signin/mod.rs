@@ -1,0 +1,4 @@
+//! Signing in and proving it again: `login` and `reauthenticate`.
+
+pub mod login;
+pub mod reauthentication;
