@@ -186,10 +186,21 @@ impl Settings {
         .to_owned();
         let jwt = JwtSettings::from_vars(&v, app_env, &public_url, secret_dir)?;
         let webauthn = WebauthnSettings::from_vars(&v, &public_url)?;
+        let database_url = v
+            .get("DATABASE_URL")
+            .unwrap_or_else(|| "sqlite://authql.db?mode=rwc".into());
+        // Every connection of an in-memory SQLite database would see a
+        // database of its own: the server needs a file.
+        if database_url.starts_with("sqlite:")
+            && (database_url.contains(":memory:") || database_url.contains("mode=memory"))
+        {
+            return Err(invalid(
+                "DATABASE_URL",
+                "an in-memory SQLite database is not supported; name a file (sqlite://authql.db?mode=rwc)",
+            ));
+        }
         let settings = Settings {
-            database_url: v
-                .get("DATABASE_URL")
-                .unwrap_or_else(|| "sqlite://authql.db?mode=rwc".into()),
+            database_url,
             bind_addr: v.parse("BIND_ADDR", "127.0.0.1:8000")?,
             public_url,
             app_env,

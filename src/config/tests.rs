@@ -146,3 +146,17 @@ fn lists_and_rates_parse() {
     assert_eq!(s.email, EmailTransport::File("/tmp/mail".into()));
     assert_eq!(s.public_url, "https://auth.example.com");
 }
+
+/// Each connection of an in-memory SQLite database sees a database of its
+/// own: the server refuses one, naming the setting.
+#[test]
+fn in_memory_sqlite_is_refused() {
+    for url in ["sqlite::memory:", "sqlite://x.db?mode=memory"] {
+        let err = Settings::from_vars(
+            &vars(&[("SECRET_KEY", KEY), ("DATABASE_URL", url)]),
+            Path::new("/x"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("DATABASE_URL:"), "{err}");
+    }
+}

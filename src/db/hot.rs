@@ -4,18 +4,18 @@
 //! `SelectTwo`, an `ActiveModel` to insert) and answers SeaORM's models, the
 //! same calls on both databases. SeaORM builds the statements and reads
 //! the rows; where they run is chosen for speed: on a SQLite file in place
-//! (`in_place`), on PostgreSQL on connections of our own (`direct`), and
-//! only on in-memory SQLite through SeaORM's own calls on the pool. Errors
-//! are classified alike (`db::sql_err`).
+//! (`in_place`), on PostgreSQL on connections of our own (`direct`); an
+//! in-memory SQLite database is refused by the settings. Errors are
+//! classified alike (`db::sql_err`).
 //!
 //! Reads are bounded (API.md §8.1, `QUERY_TIMEOUT`): a statement that runs
 //! or waits longer fails with an error `AppError` reports as
 //! `SERVICE_UNAVAILABLE`. List reads (`list`, `count`: a search or a count
 //! may scan a table) never hold up lookups by key, so a flood of slow
 //! searches cannot starve sign-ins and `me`: on PostgreSQL they queue on
-//! connections of their own (`direct`), on the pool they take turns that
-//! leave connections to everything else (`db::list_permits`). In place, a read that outgrows its budget on the calling thread
-//! moves to the blocking pool (`in_place`). Transactions always go to the pool
+//! connections of their own (`direct`). In place, a read that outgrows its
+//! budget on the calling thread (or a search, at once) moves to the
+//! blocking pool (`in_place`). Transactions always go to the pool
 //! (`db::begin_write`). SeaORM's proxy connection would have let services
 //! pass `&DatabaseConnection` here too, but sea-orm 2.0.4 does not compile
 //! its proxy feature beside sqlx-sqlite and sqlx-postgres.
@@ -26,10 +26,8 @@ use std::time::Duration;
 
 use sea_orm::{
     ActiveModelTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QuerySelect, QueryTrait, Select, SelectTwo, Statement, StatementBuilder,
-    TryIntoModel,
+    QuerySelect, QueryTrait, Select, SelectTwo, Statement, StatementBuilder, TryIntoModel,
 };
-use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::columns::Pair;
@@ -37,16 +35,9 @@ use super::direct::{Access, Direct};
 use super::in_place::InPlace;
 use super::pg_rows;
 use super::statements::{self, Keyed};
-use super::turns::Turns;
 
 #[derive(Clone, Debug)]
 pub enum Hot {
-    /// SeaORM's own calls on the pool: in-memory SQLite.
-    Pool {
-        db: DatabaseConnection,
-        lists: Arc<Turns>,
-        timeout: Duration,
-    },
     /// PostgreSQL, on connections of our own (`direct`).
     Direct(Arc<Postgres>),
     InPlace(Arc<InPlace>),
@@ -60,7 +51,7 @@ pub struct Postgres {
 }
 
 impl Hot {
-    /// In place on a SQLite file, direct on PostgreSQL, else the pool;
+    /// In place on a SQLite file, direct on PostgreSQL;
     /// `queries` counts the statements run outside the pool, as the pool's
     /// metric callback counts its own; `timeout` is `QUERY_TIMEOUT`.
     pub fn new(
@@ -75,14 +66,14 @@ impl Hot {
                 keyed: Keyed::default(),
             })));
         }
-        Ok(match InPlace::open(url, db, queries, timeout)? {
-            Some(in_place) => Hot::InPlace(Arc::new(in_place)),
-            None => Hot::Pool {
-                db: db.clone(),
-                lists: Arc::new(Turns::new(super::list_permits(super::SQLITE_POOL as usize))),
-                timeout,
-            },
-        })
+        match InPlace::open(url, db, queries, timeout)? {
+            Some(in_place) => Ok(Hot::InPlace(Arc::new(in_place))),
+            // The settings refuse it first (`DATABASE_URL`): each pool
+            // connection would see a database of its own.
+            None => Err(DbErr::Custom(
+                "an in-memory SQLite database is not supported: name a file".into(),
+            )),
+        }
     }
 
     /// Connections this path holds of its own, open and idle (the pool's
@@ -90,7 +81,7 @@ impl Hot {
     pub fn connections(&self) -> (usize, usize) {
         match self {
             Hot::Direct(pg) => pg.direct.sizes(),
-            _ => (0, 0),
+            Hot::InPlace(_) => (0, 0),
         }
     }
 
@@ -100,7 +91,7 @@ impl Hot {
     pub async fn together<F: Future>(&self, work: F) -> F::Output {
         match self {
             Hot::Direct(_) => super::direct::together(work).await,
-            _ => work.await,
+            Hot::InPlace(_) => work.await,
         }
     }
 
@@ -112,10 +103,6 @@ impl Hot {
         E::ActiveModel: TryIntoModel<E::Model>,
     {
         match self {
-            Hot::Pool { db, lists, timeout } => {
-                let _turn = lists.take(Instant::now() + *timeout).await?;
-                select.all(db).await
-            }
             Hot::Direct(pg) => {
                 let statement = select.build(DbBackend::Postgres);
                 pg_rows::models::<E>(&pg.direct.fetch(&statement, Access::List).await?)
@@ -131,7 +118,6 @@ impl Hot {
         E::ActiveModel: TryIntoModel<E::Model>,
     {
         match self {
-            Hot::Pool { db, .. } => select.all(db).await,
             Hot::Direct(pg) => pg.all::<E>(select.build(DbBackend::Postgres)).await,
             Hot::InPlace(r) => r.all(select).await,
         }
@@ -156,7 +142,6 @@ impl Hot {
         B::ActiveModel: TryIntoModel<B::Model>,
     {
         match self {
-            Hot::Pool { db, .. } => select.one(db).await,
             Hot::Direct(pg) => {
                 pg.one_also::<A, B>(select.limit(1).build(DbBackend::Postgres))
                     .await
@@ -183,7 +168,6 @@ impl Hot {
         F: Fn(Uuid) -> SelectTwo<A, B> + 'static,
     {
         match self {
-            Hot::Pool { db, .. } => select(id).one(db).await,
             Hot::Direct(pg) => {
                 let statement = pg.keyed.get::<F>(id, || {
                     select(Uuid::nil()).limit(1).build(DbBackend::Postgres)
@@ -202,10 +186,6 @@ impl Hot {
         E::Model: Sync,
     {
         match self {
-            Hot::Pool { db, lists, timeout } => {
-                let _turn = lists.take(Instant::now() + *timeout).await?;
-                select.count(db).await
-            }
             Hot::Direct(pg) => {
                 let statement = statements::count(select, DbBackend::Postgres);
                 pg_rows::count(&pg.direct.fetch(&statement, Access::List).await?)
@@ -224,7 +204,6 @@ impl Hot {
         A: TryIntoModel<E::Model>,
     {
         match self {
-            Hot::Pool { db, .. } => row.insert(db).await,
             Hot::Direct(pg) => {
                 let mut query = E::insert(row).into_query();
                 query.returning_all();

@@ -36,10 +36,6 @@ const MIGRATION_LOCK_KEY: i64 = 0x6175_7468_716c; // "authql"
 /// transactions and the rest.
 const SQLITE_POOL: u32 = 8;
 const POSTGRES_POOL: u32 = 8;
-/// Connections that list reads may never take (or a quarter of them, when
-/// that is fewer), so that a flood of slow searches leaves room for
-/// sign-ins and `me` (see `Hot`).
-const RESERVED_FOR_LOOKUPS: u32 = 4;
 
 /// The application's pool. On PostgreSQL every statement on it is cut off
 /// after `statement_timeout` (SQLSTATE 57014, which `AppError` reports as
@@ -53,18 +49,6 @@ pub async fn connect(
         options.map_sqlx_postgres_opts(move |o| with_statement_timeout(o, timeout));
     }
     Database::connect(options).await
-}
-
-/// How many list reads (pages and counts, which may scan) may hold
-/// connections at once, of `connections`: all but `RESERVED_FOR_LOOKUPS`
-/// or all but a quarter, whichever leaves fewer (and at least one) to
-/// lookups.
-fn list_permits(connections: usize) -> usize {
-    let reserved = RESERVED_FOR_LOOKUPS as usize;
-    connections
-        .saturating_sub(reserved)
-        .max(connections * 3 / 4)
-        .max(1)
 }
 
 /// Connections of the direct path on PostgreSQL (`Hot`), each taking the
