@@ -27,6 +27,7 @@ use crate::services::shared::security_events as events;
 /// a second factor on; never an API token), after checking the password (a
 /// wrong one counts against the sign-in limits). The last active
 /// superuser cannot delete themself: `FORBIDDEN`.
+#[tracing::instrument(skip_all)]
 pub async fn delete_account(
     app: &AppContext,
     who: &Authenticated,

@@ -37,6 +37,7 @@ pub enum LinkActivation {
 
 /// Replaces any earlier activation code with a new one and queues the mail
 /// carrying it and a fresh link.
+#[tracing::instrument(skip_all)]
 pub async fn send_activation(
     txn: &WriteTxn,
     app: &AppContext,
@@ -89,6 +90,7 @@ pub async fn send_activation(
 }
 
 /// Activates the account a link names, if the link is genuine and fresh.
+#[tracing::instrument(skip_all)]
 pub async fn activate_with_link(
     app: &AppContext,
     uid: &str,
@@ -157,6 +159,7 @@ async fn activate(
 /// and against the sign-in rate limits of the address and the client IP.
 /// A wrong code answers `INVALID_TOKEN` whether the address is unknown,
 /// active or pending (API.md §8.1): the answer tells no address apart.
+#[tracing::instrument(skip_all)]
 pub async fn activate_with_code(
     app: &AppContext,
     email: &str,
@@ -222,6 +225,7 @@ async fn live_activation_code(
 
 /// Mails a new link and code to an account that awaits activation; for any
 /// other address it does nothing, and the answer is the same.
+#[tracing::instrument(skip_all)]
 pub async fn resend_activation(app: &AppContext, email: &str, client_ip: &str) -> AppResult<()> {
     let email = Email::parse(email).map_err(|e| AppError::field("email", &e.0))?;
     let now = now();

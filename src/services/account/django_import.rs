@@ -114,6 +114,7 @@ fn read(row: &QueryResult) -> DjangoUser {
 /// Imports every row of `table` in `source_url` into `db`, in one
 /// transaction (rolled back with `dry_run`). `report` hears of each row,
 /// first of how many there are.
+#[tracing::instrument(skip_all)]
 pub async fn import(
     db: &DatabaseConnection,
     source_url: &str,

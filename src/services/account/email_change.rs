@@ -41,6 +41,7 @@ fn bound(new_email: &str, requested_at: DateTime<Utc>) -> Vec<u8> {
 
 /// Asks to move the signed-in user to `new_email` (fresh session). True
 /// for every well-formed address, taken or not.
+#[tracing::instrument(skip_all)]
 pub async fn request(
     app: &AppContext,
     who: &Authenticated,
@@ -133,6 +134,7 @@ pub enum Confirmed {
 /// Confirms an address change by its link, once. A wrong, expired,
 /// superseded or voided link is `INVALID_TOKEN`; so is an address that
 /// someone took in the meantime.
+#[tracing::instrument(skip_all)]
 pub async fn confirm(
     app: &AppContext,
     uid: &str,

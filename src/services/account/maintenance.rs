@@ -40,6 +40,7 @@ pub struct Purged {
     pub passkey_challenges: u64,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn purge(
     db: &DatabaseConnection,
     now: DateTime<Utc>,
@@ -111,6 +112,7 @@ pub async fn purge(
 }
 
 /// Runs `purge` every `INTERVAL` until `stop` turns true.
+#[tracing::instrument(skip_all)]
 pub async fn run(
     db: DatabaseConnection,
     audit_retention: Duration,

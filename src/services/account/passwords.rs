@@ -74,6 +74,7 @@ async fn replace_password(
 /// (an API token touches no credential), and the session it answers keeps
 /// the caller's `authenticatedAt`, `aal` and `amr`: the old password proves
 /// nothing the session had not proved already (API.md §8.8).
+#[tracing::instrument(skip_all)]
 pub async fn change(
     app: &AppContext,
     who: &Authenticated,
@@ -112,6 +113,7 @@ pub async fn change(
 
 /// Mails a reset link if the address belongs to an active account. The
 /// answer is the same either way; only the per-IP limit shows.
+#[tracing::instrument(skip_all)]
 pub async fn request_reset(app: &AppContext, email: &str, client: &ClientInfo) -> AppResult<()> {
     let settings = &app.settings;
     let email = Email::parse(email).map_err(|e| AppError::field("email", &e.0))?;
@@ -153,6 +155,7 @@ pub async fn request_reset(app: &AppContext, email: &str, client: &ClientInfo) -
 }
 
 /// The account a reset link names, if the link is genuine, fresh and unused.
+#[tracing::instrument(skip_all)]
 pub async fn check_reset_link(app: &AppContext, uid: &str, token: &str) -> AppResult<user::Model> {
     let user_id = link_token::user_id_from_uid(uid).ok_or(AppError::InvalidToken)?;
     let user = accounts::find(app, user_id)
@@ -185,6 +188,7 @@ fn reset_notice(passkeys: &[String]) -> String {
     )
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn reset(
     app: &AppContext,
     uid: &str,

@@ -31,6 +31,7 @@ pub struct ProfileUpdate {
     pub gender: Option<Gender>,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn update_profile(
     app: &AppContext,
     user_id: Uuid,

@@ -38,6 +38,7 @@ pub struct Registered {
     pub activation_required: bool,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn register(
     app: &AppContext,
     input: Registration,
@@ -174,6 +175,7 @@ async fn notify_existing(
 }
 
 /// Creates an active staff superuser (the `create-superuser` command).
+#[tracing::instrument(skip_all)]
 pub async fn create_superuser(
     app: &AppContext,
     email: &str,

@@ -71,6 +71,7 @@ pub fn filtered(filter: UserFilter) -> AppResult<Select<user::Entity>> {
 /// with it; the account cannot reactivate itself (`deactivated_at`). Staff
 /// cannot lock the house: deactivating yourself, or the last active
 /// superuser, is `FORBIDDEN`.
+#[tracing::instrument(skip_all)]
 pub async fn set_active(
     app: &AppContext,
     staff: &user::Model,
@@ -148,6 +149,7 @@ async fn ensure_not_locking_out(
 /// active superusers are locked for the transaction, so two removing the
 /// last two at once cannot both pass (SQLite's write transaction already
 /// serialises).
+#[tracing::instrument(skip_all)]
 pub async fn is_last_active_superuser(
     txn: &WriteTxn,
     target: &user::Model,

@@ -31,6 +31,7 @@ pub struct Created {
     pub row: api_token::Model,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn create(
     app: &AppContext,
     who: &Authenticated,
@@ -76,6 +77,7 @@ pub async fn create(
 }
 
 /// The user's tokens that still work, newest first.
+#[tracing::instrument(skip_all)]
 pub async fn list(app: &AppContext, user_id: Uuid) -> AppResult<Vec<api_token::Model>> {
     let now = now();
     let live = api_token::Entity::find()
@@ -92,6 +94,7 @@ pub async fn list(app: &AppContext, user_id: Uuid) -> AppResult<Vec<api_token::M
 }
 
 /// Revokes one of the user's tokens; returns whether one was revoked.
+#[tracing::instrument(skip_all)]
 pub async fn revoke_token(
     conn: &impl ConnectionTrait,
     user_id: Uuid,
@@ -111,6 +114,7 @@ pub async fn revoke_token(
 /// Revokes one of the user's tokens, with the lifecycle's notice and
 /// event. A request made with an API token may end only that token
 /// (API.md §8.8): a leaked one cannot revoke its owner's others.
+#[tracing::instrument(skip_all)]
 pub async fn revoke(
     app: &AppContext,
     who: &Authenticated,
@@ -135,6 +139,7 @@ pub async fn revoke(
 
 /// The per-request check of `Authorization: Token …`: one query by the
 /// unique digest, joined with the user.
+#[tracing::instrument(skip_all)]
 pub async fn authenticate(app: &AppContext, token: &str) -> AppResult<Authenticated> {
     if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
         return Err(AppError::Unauthenticated);

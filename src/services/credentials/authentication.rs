@@ -17,6 +17,7 @@ use crate::services::shared::last_used::{LAST_USED_RESOLUTION, touch_last_used};
 /// Resolves an `Authorization` header to its viewer, or fails the request:
 /// `Bearer <access JWT>` or `Token <API token>`; any other scheme, and any
 /// credential that does not check out, is `UNAUTHENTICATED` (API.md §1).
+#[tracing::instrument(skip_all)]
 pub async fn authenticate(app: &AppContext, header: &str) -> Result<Viewer, AppError> {
     let (scheme, credential) = header
         .trim()

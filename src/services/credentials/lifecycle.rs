@@ -98,6 +98,7 @@ fn notice(what: &str, name: Option<&str>) -> String {
 }
 
 /// A credential was added: the owner's notice and the event, in `txn`.
+#[tracing::instrument(skip_all)]
 pub async fn added(
     txn: &WriteTxn,
     user: &entity::user::Model,
@@ -108,6 +109,7 @@ pub async fn added(
 }
 
 /// A credential was removed: the owner's notice and the event, in `txn`.
+#[tracing::instrument(skip_all)]
 pub async fn removed(
     txn: &WriteTxn,
     user: &entity::user::Model,
@@ -151,6 +153,7 @@ const ENDED_BY_DEACTIVATION: &[Ends] = &[Ends::Sessions, Ends::ApiTokens, Ends::
 
 /// Ends what recovery ends; answers the names of the passkeys it removed,
 /// for the reset's notice (each also recorded as `PASSKEY_REMOVED`).
+#[tracing::instrument(skip_all)]
 pub async fn end_at_recovery(
     txn: &WriteTxn,
     user_id: Uuid,
@@ -165,6 +168,7 @@ pub async fn end_at_recovery(
 }
 
 /// Ends what deactivation ends.
+#[tracing::instrument(skip_all)]
 pub async fn end_at_deactivation(
     txn: &WriteTxn,
     user_id: Uuid,

@@ -96,6 +96,7 @@ impl LoginLimits {
 /// Whether this refusal is the identifier's first in its window, so that
 /// `LOGIN_RATE_LIMITED` is recorded once per window however many refusals
 /// follow. Known and unknown identifiers pay the same write.
+#[tracing::instrument(skip_all)]
 pub async fn first_refusal(
     db: &DatabaseConnection,
     settings: &Settings,

@@ -16,6 +16,7 @@ use crate::services::shared::client::ClientInfo;
 use crate::services::shared::security_events as events;
 
 /// Ends the credential of this request, or every session of the user.
+#[tracing::instrument(skip_all)]
 pub async fn logout(
     app: &AppContext,
     who: &Authenticated,

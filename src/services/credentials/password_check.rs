@@ -20,6 +20,7 @@ use crate::services::shared::security_events as events;
 /// Checks a password for an identifier (email or username), with the same
 /// answer and about the same work whether or not the account exists, and
 /// counting failures against the identifier's and the IP's limits.
+#[tracing::instrument(skip_all)]
 pub async fn check_password(
     app: &AppContext,
     identifier: &Identifier,

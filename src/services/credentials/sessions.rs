@@ -65,6 +65,7 @@ pub fn proof_of(sess: &session::Model) -> Proof {
 /// row, its first refresh token, an access token, and `lastLogin`. `proof`
 /// is what the sign-in steps proved (a sign-in: now); `changePassword`
 /// passes its caller's, so a password never buys a fresher session.
+#[tracing::instrument(skip_all)]
 pub async fn open_session(
     txn: &DatabaseTransaction,
     app: &AppContext,
@@ -128,6 +129,7 @@ async fn new_refresh_token(
 
 /// Exchanges a refresh token for new tokens. The old one is used up; one
 /// that was already used revokes its whole session (reuse detection).
+#[tracing::instrument(skip_all)]
 pub async fn refresh(app: &AppContext, presented: &str, client: &ClientInfo) -> AppResult<Tokens> {
     if presented.is_empty() || presented.len() > 256 {
         return Err(AppError::InvalidToken);
@@ -210,6 +212,7 @@ pub async fn refresh(app: &AppContext, presented: &str, client: &ClientInfo) -> 
 /// Marks a live session of `user` freshly authenticated at the level its
 /// user just proved (`reauthenticate` with a sign-in code) and hands it new
 /// tokens, as a refresh would: its refresh tokens so far are used up.
+#[tracing::instrument(skip_all)]
 pub async fn renew_session(
     txn: &DatabaseTransaction,
     app: &AppContext,
@@ -251,6 +254,7 @@ pub async fn renew_session(
 /// Stores what a live session's user proved; false when the session is
 /// gone. The one write of `authenticatedAt`, `aal` and `amr` after a
 /// session opens.
+#[tracing::instrument(skip_all)]
 pub async fn record_proof(
     conn: &impl ConnectionTrait,
     session_id: Uuid,
@@ -271,6 +275,7 @@ pub async fn record_proof(
 /// The one exception of API.md §8.8: a fresh session that turns on the
 /// account's first second factor is as strong as the account can be. Its
 /// `authenticatedAt` stays; `otp` (and so `mfa`) joins its `amr`.
+#[tracing::instrument(skip_all)]
 pub async fn raise_with_first_factor(
     conn: &impl ConnectionTrait,
     who: &Authenticated,
@@ -287,6 +292,7 @@ pub async fn raise_with_first_factor(
 
 /// Marks the matching live sessions revoked; their access tokens and
 /// refresh tokens stop working on the next request.
+#[tracing::instrument(skip_all)]
 pub async fn revoke_sessions(
     conn: &impl ConnectionTrait,
     which: sea_orm::sea_query::SimpleExpr,
@@ -302,6 +308,7 @@ pub async fn revoke_sessions(
 }
 
 /// Every live session of a user, newest first.
+#[tracing::instrument(skip_all)]
 pub async fn list(app: &AppContext, user_id: Uuid) -> AppResult<Vec<session::Model>> {
     let live = session::Entity::find()
         .filter(session::Column::UserId.eq(user_id))
@@ -314,6 +321,7 @@ pub async fn list(app: &AppContext, user_id: Uuid) -> AppResult<Vec<session::Mod
 
 /// Revokes one of the user's own sessions; another user's is `NOT_FOUND`.
 /// An API token may not (API.md §8.8): it could end its owner's sessions.
+#[tracing::instrument(skip_all)]
 pub async fn revoke_one(
     app: &AppContext,
     who: &Authenticated,
@@ -343,6 +351,7 @@ pub async fn revoke_one(
 }
 
 /// `LOGIN_SUCCEEDED`, naming the session the sign-in opened.
+#[tracing::instrument(skip_all)]
 pub async fn record_sign_in(
     txn: &DatabaseTransaction,
     tokens: &Tokens,

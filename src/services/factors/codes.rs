@@ -50,6 +50,7 @@ pub const SIGN_IN_MAILS: u32 = 5;
 /// queues the mail: past `SIGN_IN_MAILS` in a window the right password
 /// (or other first step) is answered `RATE_LIMITED` and nothing is mailed,
 /// so no one who knows the password can flood the urgent queue.
+#[tracing::instrument(skip_all)]
 pub async fn spend_sign_in_mail(
     conn: &impl ConnectionTrait,
     settings: &Settings,
@@ -107,6 +108,7 @@ impl AccountCodes {
 
 /// Compares `code` with the row's digest in constant time, counted first on
 /// the account (`AccountCodes`); a wrong one is `wrong_try`.
+#[tracing::instrument(skip_all)]
 pub async fn check(app: &AppContext, row: &one_time_code::Model, code: &str) -> AppResult<()> {
     let account = AccountCodes::new(&app.settings, row.user_id);
     let account_left = account.begin(&app.db).await?;
@@ -121,6 +123,7 @@ pub async fn check(app: &AppContext, row: &one_time_code::Model, code: &str) -> 
 /// Counts a wrong code on its row (the account counted it already) and
 /// says so: `INVALID_OTP` with the tries left (the fewer of the row's and
 /// the account's), or `INVALID_TOKEN` once the row has none.
+#[tracing::instrument(skip_all)]
 pub async fn wrong_try(
     app: &AppContext,
     row: &one_time_code::Model,
@@ -153,6 +156,7 @@ pub fn wrong_answer(
 /// try, in the transaction that judged it (SECURITY.md rule 5): while one
 /// guess is judged the row is used up, so parallel guesses wait or fail,
 /// and at most `max_attempts` are ever compared. Returns the new count.
+#[tracing::instrument(skip_all)]
 pub async fn release_wrong(conn: &impl ConnectionTrait, id: Uuid) -> Result<i32, DbErr> {
     let rows = one_time_code::Entity::update_many()
         .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
@@ -167,6 +171,7 @@ pub async fn release_wrong(conn: &impl ConnectionTrait, id: Uuid) -> Result<i32,
 }
 
 /// Uses the code up if it is still live; true for exactly one caller.
+#[tracing::instrument(skip_all)]
 pub async fn consume(
     conn: &impl ConnectionTrait,
     id: Uuid,

@@ -31,6 +31,7 @@ use crate::services::shared::two_factor::any_on;
 /// already on, needs a fresh session at `aal2` (API.md §8.8); turning on
 /// the account's first factor in a fresh session makes that session
 /// `aal2`, as it proves the most the account can.
+#[tracing::instrument(skip_all)]
 pub async fn set_email_code(
     app: &AppContext,
     who: &Authenticated,
@@ -82,6 +83,7 @@ pub async fn set_email_code(
 /// every second factor of another user — the emailed code, the app and the
 /// recovery codes; passkeys stay — ends the user's sessions, mails them and
 /// records `SECOND_FACTORS_RESET` with the superuser as actor.
+#[tracing::instrument(skip_all)]
 pub async fn reset_second_factors(
     app: &AppContext,
     who: &Authenticated,

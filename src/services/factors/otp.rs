@@ -63,6 +63,7 @@ fn masked(user: &user::Model) -> String {
 /// expects the app's code and mails nothing, else it mails a code. With
 /// `session`, it is a `reauthenticate` challenge: its code makes that
 /// session fresh instead of opening a new one.
+#[tracing::instrument(skip_all)]
 pub async fn start_challenge(
     app: &AppContext,
     user: &user::Model,
@@ -160,6 +161,7 @@ impl Guess<'_> {
 /// is used up and the code judged in one transaction, so a right code is
 /// spent (an app's time step, a recovery code) only by the sign-in it
 /// completes, and exactly one of any number of parallel tries wins.
+#[tracing::instrument(skip_all)]
 pub async fn verify(
     app: &AppContext,
     challenge_id: &str,
@@ -261,6 +263,7 @@ pub async fn verify(
 /// Mails a new code that replaces the old one: no sooner than
 /// `OTP_RESEND_INTERVAL` after the last, at most `MAX_RESENDS` times, and
 /// without resetting the wrong-try count.
+#[tracing::instrument(skip_all)]
 pub async fn resend(app: &AppContext, challenge_id: &str) -> AppResult<ChallengeIssued> {
     let settings = &app.settings;
     let (row, user) = find_challenge(app, challenge_id).await?;

@@ -24,6 +24,7 @@ use crate::services::shared::two_factor;
 
 /// Voids the user's codes and stores a new set; returns it, formatted for
 /// people (the only time the codes are ever shown).
+#[tracing::instrument(skip_all)]
 pub async fn replace(
     conn: &impl ConnectionTrait,
     app: &AppContext,
@@ -50,6 +51,7 @@ pub async fn replace(
 }
 
 /// Deletes every code of the user (their second factors went off).
+#[tracing::instrument(skip_all)]
 pub async fn void(conn: &impl ConnectionTrait, user_id: Uuid) -> Result<(), DbErr> {
     Entity::delete_many()
         .filter(Column::UserId.eq(user_id))
@@ -60,6 +62,7 @@ pub async fn void(conn: &impl ConnectionTrait, user_id: Uuid) -> Result<(), DbEr
 
 /// Uses up the code if it is the user's and unused: true for exactly one
 /// caller however many try it at once (one conditional update).
+#[tracing::instrument(skip_all)]
 pub async fn claim(
     conn: &impl ConnectionTrait,
     app: &AppContext,
@@ -79,6 +82,7 @@ pub async fn claim(
 
 /// How many unused codes each of `user_ids` has (users with none are
 /// absent): one grouped query for a whole page of users.
+#[tracing::instrument(skip_all)]
 pub async fn left_for(
     app: &AppContext,
     user_ids: &[Uuid],
@@ -101,6 +105,7 @@ pub async fn left_for(
 
 /// A new set for the signed-in user (fresh session); `FORBIDDEN` with no
 /// second factor on, as the codes would stand in for nothing.
+#[tracing::instrument(skip_all)]
 pub async fn regenerate(
     app: &AppContext,
     who: &Authenticated,

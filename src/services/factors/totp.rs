@@ -79,6 +79,7 @@ fn unix_secs(at: DateTime<Utc>) -> u64 {
 
 /// Starts (or restarts) an enrolment: a new secret, kept aside until
 /// `confirm_enrollment`; an app already on stays on meanwhile.
+#[tracing::instrument(skip_all)]
 pub async fn begin_enrollment(app: &AppContext, who: &Authenticated) -> AppResult<Enrollment> {
     require_fresh(app, who)?;
     if app.settings.two_factor == TwoFactorPolicy::Off {
@@ -113,6 +114,7 @@ pub async fn begin_enrollment(app: &AppContext, who: &Authenticated) -> AppResul
 /// Turns the app on once it shows a right code for the begun enrolment,
 /// and returns the first set of recovery codes. A wrong code is counted on
 /// the account's code counter like any other.
+#[tracing::instrument(skip_all)]
 pub async fn confirm_enrollment(
     app: &AppContext,
     who: &Authenticated,
@@ -191,6 +193,7 @@ fn factor(client: &ClientInfo) -> lifecycle::Change<'_> {
 
 /// Turns the app off. The emailed code stays as it was, and the recovery
 /// codes stay only while it is on. Nothing to turn off is no change.
+#[tracing::instrument(skip_all)]
 pub async fn disable(
     app: &AppContext,
     who: &Authenticated,
@@ -219,6 +222,7 @@ pub async fn disable(
 /// Accepts `code` from the user's app when it matches a time step later
 /// than the last accepted one, and records that step: true for exactly one
 /// caller per step, however many try at once.
+#[tracing::instrument(skip_all)]
 pub async fn claim(
     conn: &impl ConnectionTrait,
     app: &AppContext,

@@ -71,6 +71,7 @@ pub struct LiveSocket {
 }
 
 /// Opens a socket for the `Authorization` value of its `connection_init`.
+#[tracing::instrument(skip_all)]
 pub async fn open(app: &AppContext, authorization: &str) -> Result<LiveSocket, Refused> {
     let viewer = match authentication::authenticate(app, authorization).await {
         Ok(viewer) => viewer,
@@ -186,6 +187,7 @@ impl Seen {
 /// Wakes this instance's sockets when their users' events are recorded,
 /// until `stop` (see the module's notes). Runs under `workers::supervise`:
 /// a lost connection ends it, and it is started again.
+#[tracing::instrument(skip_all)]
 pub async fn listen(app: AppContext, mut stop: watch::Receiver<bool>) {
     if app.db.get_database_backend() == DbBackend::Postgres {
         let mut listener =

@@ -107,6 +107,7 @@ fn check_price(errors: &mut FieldErrors, price: i32) -> i32 {
     price
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn create(
     app: &AppContext,
     owner: &user::Model,
@@ -136,6 +137,7 @@ pub async fn create(
     Ok(app.hot.insert(row).await?)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn find(app: &AppContext, id: Uuid) -> AppResult<Option<product::Model>> {
     Ok(app.hot.one(product::Entity::find_by_id(id)).await?)
 }
@@ -149,6 +151,7 @@ fn ensure_owner_or_staff(viewer: &user::Model, product: &product::Model) -> AppR
     }
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn update(
     app: &AppContext,
     viewer: &user::Model,
@@ -180,6 +183,7 @@ pub async fn update(
     Ok(active.update(&app.db).await?)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn delete(app: &AppContext, viewer: &user::Model, id: Uuid) -> AppResult<()> {
     let existing = find(app, id).await?.ok_or(AppError::NotFound)?;
     ensure_owner_or_staff(viewer, &existing)?;

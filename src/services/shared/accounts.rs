@@ -26,6 +26,7 @@ pub fn parse_name(raw: &str) -> Result<String, Invalid> {
     Ok(name.to_owned())
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn find_by_email(
     conn: &impl ConnectionTrait,
     email: &Email,
@@ -45,11 +46,13 @@ pub fn awaits_activation(user: &user::Model) -> bool {
 
 /// A user by id, outside a transaction: the hot read every instance
 /// shares (`me`, a passkey's owner, `user(id:)`).
+#[tracing::instrument(skip_all)]
 pub async fn find(app: &AppContext, id: Uuid) -> AppResult<Option<user::Model>> {
     Ok(app.hot.one(user::Entity::find_by_id(id)).await?)
 }
 
 /// The users of these ids (any that exist), in one query: a page's owners.
+#[tracing::instrument(skip_all)]
 pub async fn find_many(app: &AppContext, ids: &[Uuid]) -> Result<Vec<user::Model>, sea_orm::DbErr> {
     app.hot
         .all(user::Entity::find().filter(user::Column::Id.is_in(ids.iter().copied())))
@@ -58,6 +61,7 @@ pub async fn find_many(app: &AppContext, ids: &[Uuid]) -> Result<Vec<user::Model
 
 /// A user by id inside a transaction (or any connection): see `find` for
 /// reads outside one.
+#[tracing::instrument(skip_all)]
 pub async fn find_by_id(
     conn: &impl ConnectionTrait,
     id: Uuid,
@@ -67,10 +71,12 @@ pub async fn find_by_id(
 
 /// The signed-in user as the transaction sees it now (a change re-reads
 /// them, so it acts on what it locks); gone meanwhile is `UNAUTHENTICATED`.
+#[tracing::instrument(skip_all)]
 pub async fn current(conn: &impl ConnectionTrait, id: Uuid) -> AppResult<user::Model> {
     find_by_id(conn, id).await?.ok_or(AppError::Unauthenticated)
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn ensure_username_free(
     conn: &impl ConnectionTrait,
     username: &Username,

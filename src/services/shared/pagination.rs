@@ -242,6 +242,7 @@ fn sorted<E: EntityTrait>(select: Select<E>, ordering: &Ordering<E>, reverse: bo
 }
 
 /// A Relay connection page over `select` (already filtered) in `ordering`.
+#[tracing::instrument(skip_all)]
 pub async fn keyset<E>(
     hot: &Hot,
     select: Select<E>,
@@ -318,6 +319,7 @@ where
 }
 
 /// Page `page` (1-based) of `page_size` rows; past the end it is empty.
+#[tracing::instrument(skip_all)]
 pub async fn numbered<E>(
     hot: &Hot,
     select: Select<E>,

@@ -51,6 +51,7 @@ pub fn ip_key(scope: &str, ip: &str) -> String {
 }
 
 /// Counts one event against `key` and says whether it is within `limit`.
+#[tracing::instrument(skip_all)]
 pub async fn hit(
     conn: &impl ConnectionTrait,
     key: &str,
@@ -61,6 +62,7 @@ pub async fn hit(
 }
 
 /// `hit`, also answering the count in the window, this event included.
+#[tracing::instrument(skip_all)]
 pub async fn hit_counting(
     conn: &impl ConnectionTrait,
     key: &str,
@@ -80,6 +82,7 @@ pub async fn hit_counting(
 }
 
 /// Forgets the counter (e.g. after a successful login).
+#[tracing::instrument(skip_all)]
 pub async fn clear(conn: &impl ConnectionTrait, key: &str) -> Result<(), DbErr> {
     use entity::rate_limit;
     use sea_orm::EntityTrait;
@@ -114,6 +117,7 @@ pub fn seconds_until(later: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
 
 /// The per-IP limit on anonymous requests that send mail: the only limit
 /// on them that answers `RATE_LIMITED` (the per-address budget is silent).
+#[tracing::instrument(skip_all)]
 pub async fn mail_request_allowed(
     app: &AppContext,
     client_ip: &str,
@@ -140,6 +144,7 @@ pub struct Counted {
 /// Counts one event against `key` (as still pending when `pending`),
 /// starting a new window when the old one has passed: one atomic upsert,
 /// no read-then-write.
+#[tracing::instrument(skip_all)]
 pub async fn upsert(
     conn: &impl ConnectionTrait,
     key: &str,

@@ -22,6 +22,7 @@ const MAX_USER_AGENT_CHARS: usize = 512;
 
 /// Records one event about `user_id`. `actor` is the staff user who acted,
 /// when not the user themself.
+#[tracing::instrument(skip_all)]
 pub async fn record(
     conn: &impl ConnectionTrait,
     user_id: Uuid,
@@ -62,6 +63,7 @@ pub async fn record(
 
 /// Records an event on its own, outside any change (a failed sign-in):
 /// logged, not fatal, if it cannot be written.
+#[tracing::instrument(skip_all)]
 pub async fn record_alone(
     conn: &impl ConnectionTrait,
     user_id: Uuid,
@@ -112,6 +114,7 @@ pub fn ordering() -> Ordering<Entity> {
 }
 
 /// Deletes events older than `retention` (`AUDIT_RETENTION`).
+#[tracing::instrument(skip_all)]
 pub async fn purge(
     conn: &impl ConnectionTrait,
     retention: std::time::Duration,

@@ -36,6 +36,7 @@ impl Workers {
 
 /// Runs `task` until `stop` turns true, starting it again whenever it ends
 /// before then. `task` makes a fresh run each time.
+#[tracing::instrument(skip_all)]
 pub async fn supervise<F, Fut>(
     workers: Arc<Workers>,
     name: &'static str,

@@ -65,6 +65,7 @@ fn parse_login(req: &LoginRequest) -> AppResult<(Identifier, Password)> {
 
 /// Signs in by password: tokens, or a second-factor challenge. Counted in
 /// `authql_logins_total` by outcome.
+#[tracing::instrument(skip_all)]
 pub async fn login(
     app: &AppContext,
     req: LoginRequest,

@@ -29,6 +29,7 @@ pub enum Reauthenticated {
 
 /// Makes the current session fresh after checking the password (counted
 /// like a login's), or with two-factor on opens a challenge bound to it.
+#[tracing::instrument(skip_all)]
 pub async fn reauthenticate(
     app: &AppContext,
     who: &Authenticated,

@@ -41,6 +41,7 @@ pub const MAX_UNFINISHED_PER_CLIENT: u64 = 100;
 
 /// Keeps `state` for `TTL`; answers the ceremony's id. `client_key` names
 /// the client that began a sign-in.
+#[tracing::instrument(skip_all)]
 pub async fn store(
     app: &AppContext,
     user_id: Option<Uuid>,
@@ -64,6 +65,7 @@ pub async fn store(
 
 /// Refuses a client that holds `MAX_UNFINISHED_PER_CLIENT` live sign-in
 /// ceremonies: `RATE_LIMITED` until the oldest could have expired.
+#[tracing::instrument(skip_all)]
 pub async fn ensure_room(app: &AppContext, client_key: &str) -> AppResult<()> {
     let live = Entity::find()
         .filter(Column::ClientKey.eq(client_key))
@@ -79,6 +81,7 @@ pub async fn ensure_room(app: &AppContext, client_key: &str) -> AppResult<()> {
 }
 
 /// Takes the live ceremony `id` of `purpose`, once: its user and state.
+#[tracing::instrument(skip_all)]
 pub async fn take<T: DeserializeOwned>(
     app: &AppContext,
     id: Uuid,

@@ -36,6 +36,7 @@ const BEGIN_RATE: RateLimit = RateLimit {
     window: std::time::Duration::from_secs(60),
 };
 
+#[tracing::instrument(skip_all)]
 pub async fn begin_login(
     app: &AppContext,
     email: Option<&str>,
@@ -71,6 +72,7 @@ pub async fn begin_login(
 }
 
 /// Finishes a sign-in with the browser's assertion.
+#[tracing::instrument(skip_all)]
 pub async fn finish_login(
     app: &AppContext,
     challenge_id: Uuid,

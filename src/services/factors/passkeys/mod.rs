@@ -40,6 +40,7 @@ pub const MAX_PER_USER: usize = 10;
 const NAME_MAX: usize = 100;
 
 /// The viewer's passkeys, oldest first.
+#[tracing::instrument(skip_all)]
 pub async fn list(app: &AppContext, user_id: Uuid) -> AppResult<Vec<passkey::Model>> {
     Ok(passkey::Entity::find()
         .filter(passkey::Column::UserId.eq(user_id))
@@ -54,6 +55,7 @@ fn stored(row: &passkey::Model) -> AppResult<Passkey> {
 
 /// Starts adding a passkey (fresh session): the options for
 /// `navigator.credentials.create`, excluding the ones already held.
+#[tracing::instrument(skip_all)]
 pub async fn begin_registration(app: &AppContext, who: &Authenticated) -> AppResult<(Uuid, Value)> {
     let webauthn = app.passkeys.webauthn()?;
     require_fresh(app, who)?;
@@ -80,6 +82,7 @@ pub async fn begin_registration(app: &AppContext, who: &Authenticated) -> AppRes
 }
 
 /// Finishes adding a passkey with the browser's credential.
+#[tracing::instrument(skip_all)]
 pub async fn finish_registration(
     app: &AppContext,
     who: &Authenticated,
@@ -135,6 +138,7 @@ pub async fn finish_registration(
 
 /// Renames one of the viewer's passkeys: a change to a credential, so a
 /// session's request only (API.md §8.8).
+#[tracing::instrument(skip_all)]
 pub async fn rename(
     app: &AppContext,
     who: &Authenticated,
@@ -151,6 +155,7 @@ pub async fn rename(
 }
 
 /// Deletes one of the viewer's passkeys (fresh session).
+#[tracing::instrument(skip_all)]
 pub async fn delete(
     app: &AppContext,
     who: &Authenticated,
