@@ -6,6 +6,7 @@ use std::sync::Arc;
 use authql::auth::jwt::SigningKeys;
 use authql::auth::keys;
 use authql::cli::{Cli, Command, KeysVerb};
+use authql::config::ConfigError;
 use authql::config::JwtAlgorithm;
 use authql::config::Settings;
 use authql::error::AppError;
@@ -88,6 +89,12 @@ async fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // A setting that fails only once used (a key file) names itself and
+        // exits 2, as those checked at parse time do (API.md §6, §8.10).
+        Err(e) if e.chain().any(|c| c.downcast_ref::<ConfigError>().is_some()) => {
+            eprintln!("authql: configuration error: {e:#}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "authql failed");
             eprintln!("authql: {e:#}");
@@ -149,8 +156,20 @@ async fn import_django(
         &mut |total| bar.set_length(total),
         &mut |row| {
             bar.inc(1);
-            if let Outcome::Skipped { reason } = row.outcome {
-                bar.suspend(|| println!("skipped row {} ({}): {reason}", row.id, row.email));
+            match row.outcome {
+                Outcome::Skipped { reason } => {
+                    bar.suspend(|| println!("skipped row {} ({}): {reason}", row.id, row.email));
+                }
+                Outcome::Imported {
+                    unusable: Some(why),
+                    ..
+                } => bar.suspend(|| {
+                    println!(
+                        "imported row {} ({}) unusable, {why}: signs in after a password reset",
+                        row.id, row.email
+                    )
+                }),
+                Outcome::Imported { .. } => {}
             }
         },
     )

@@ -17,9 +17,10 @@ use subtle::ConstantTimeEq;
 pub const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
 /// bcrypt's cost is a power of two; Django's default is 12.
 const MAX_BCRYPT_COST: u32 = 16;
-/// Argon2 memory in KiB (Django's default is 102,400) and passes.
-const MAX_ARGON2_MEMORY_KIB: u32 = 1 << 20;
-const MAX_ARGON2_PASSES: u32 = 64;
+/// Argon2 memory in KiB (Django's default is 102,400: 100 MiB) and passes
+/// (Django's default is 2): 256 MiB and 10 (API.md §8.10).
+const MAX_ARGON2_MEMORY_KIB: u32 = 256 * 1024;
+const MAX_ARGON2_PASSES: u32 = 10;
 
 /// A Django hash that authql can check.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,6 +89,12 @@ pub fn parse(stored: &str) -> Result<DjangoHash, Refusal> {
                 return Err(Refusal::Hostile("iteration count"));
             }
             let hash = STANDARD.decode(hash).map_err(|_| Refusal::Malformed)?;
+            // Exactly one digest block: an empty digest would match every
+            // password, a longer one multiply the work of each check.
+            let length = if algorithm == "pbkdf2_sha256" { 32 } else { 20 };
+            if hash.len() != length || salt.is_empty() {
+                return Err(Refusal::Malformed);
+            }
             let salt = salt.to_owned();
             Ok(if algorithm == "pbkdf2_sha256" {
                 DjangoHash::Pbkdf2Sha256 {
@@ -109,6 +116,13 @@ pub fn parse(stored: &str) -> Result<DjangoHash, Refusal> {
             let rest = format!("${rest}");
             let phc = PasswordHash::new(&rest).map_err(|_| Refusal::Malformed)?;
             let params = argon2::Params::try_from(&phc).map_err(|_| Refusal::Malformed)?;
+            let salted = phc
+                .salt
+                .is_some_and(|salt| !AsRef::<[u8]>::as_ref(&salt).is_empty());
+            let hashed = phc.hash.is_some_and(|hash| hash.len() >= 16);
+            if !salted || !hashed {
+                return Err(Refusal::Malformed);
+            }
             if params.m_cost() > MAX_ARGON2_MEMORY_KIB || params.t_cost() > MAX_ARGON2_PASSES {
                 return Err(Refusal::Hostile("argon2 cost"));
             }
@@ -119,6 +133,10 @@ pub fn parse(stored: &str) -> Result<DjangoHash, Refusal> {
         "bcrypt_sha256" | "bcrypt" => {
             // Django writes `bcrypt$` + the bcrypt string, which starts with `$`.
             let bcrypt = rest.to_owned();
+            // `$2b$12$` and 53 characters of salt and digest, no more or less.
+            if bcrypt.len() != 60 {
+                return Err(Refusal::Malformed);
+            }
             let parts: bcrypt::HashParts = bcrypt.parse().map_err(|_| Refusal::Malformed)?;
             if parts.get_cost() > MAX_BCRYPT_COST {
                 return Err(Refusal::Hostile("bcrypt cost"));
@@ -194,8 +212,9 @@ mod tests {
             Err(Refusal::Unsupported("md5".into()))
         );
         assert_eq!(parse("bcrypt$$2b$31$abc"), Err(Refusal::Malformed));
+        let digest = STANDARD.encode([7u8; 32]);
         assert!(matches!(
-            parse("pbkdf2_sha256$1000000$salt$AAAA"),
+            parse(&format!("pbkdf2_sha256$1000000$salt${digest}")),
             Ok(DjangoHash::Pbkdf2Sha256 {
                 iterations: 1_000_000,
                 ..
@@ -203,19 +222,46 @@ mod tests {
         ));
     }
 
+    /// The review's takeover: an empty digest imported as usable and then
+    /// matched every password (a zero-length comparison); a padded digest
+    /// multiplied the work per check. A digest must be exactly the
+    /// algorithm's length, a salt must be there, and argon2's costs stay
+    /// within 256 MiB and 10 passes (API.md §8.10).
+    #[test]
+    fn refuses_empty_cut_padded_or_costly_hashes() {
+        let sha256 = |n: usize| STANDARD.encode(vec![7u8; n]);
+        for stored in [
+            format!("pbkdf2_sha256$1000$salt${}", ""),
+            format!("pbkdf2_sha256$1000$salt${}", sha256(31)),
+            format!("pbkdf2_sha256$1000$salt${}", sha256(33)),
+            format!("pbkdf2_sha256$1000$salt${}", sha256(32 * 64)),
+            format!("pbkdf2_sha1$1000$salt${}", sha256(32)),
+            format!("pbkdf2_sha256$1000$${}", sha256(32)),
+        ] {
+            assert!(parse(&stored).is_err(), "{stored}");
+        }
+        assert!(parse(&format!("pbkdf2_sha1$1000$salt${}", sha256(20))).is_ok());
+        assert_eq!(
+            parse("argon2$argon2id$v=19$m=524288,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"),
+            Err(Refusal::Hostile("argon2 cost"))
+        );
+        assert_eq!(
+            parse("argon2$argon2id$v=19$m=102400,t=11,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA"),
+            Err(Refusal::Hostile("argon2 cost"))
+        );
+        assert!(
+            parse("argon2$argon2id$v=19$m=102400,t=2,p=8$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")
+                .is_ok()
+        );
+        assert!(parse("bcrypt$$2b$12$short").is_err());
+    }
+
     /// The stored form round-trips: parsed, checked, a near miss refused.
     /// (Hashes Django itself wrote are checked by the import test.)
     #[test]
     fn checks_pbkdf2_sha256_as_django_computes_it() {
-        let hash = parse("pbkdf2_sha256$1000$seasalt$").unwrap();
-        let DjangoHash::Pbkdf2Sha256 {
-            iterations, salt, ..
-        } = hash
-        else {
-            unreachable!()
-        };
         let mut out = [0u8; 32];
-        pbkdf2::pbkdf2_hmac::<Sha256>(b"correct horse", salt.as_bytes(), iterations, &mut out);
+        pbkdf2::pbkdf2_hmac::<Sha256>(b"correct horse", b"seasalt", 1000, &mut out);
         let stored = format!("pbkdf2_sha256$1000$seasalt${}", STANDARD.encode(out));
         assert!(parse(&stored).unwrap().verify(b"correct horse"));
         assert!(!parse(&stored).unwrap().verify(b"correct horsf"));

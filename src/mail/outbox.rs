@@ -26,9 +26,13 @@ use crate::config::Settings;
 use crate::db::now;
 use crate::metrics::Metrics;
 
-/// How long a claimed row belongs to its worker: longer than a whole batch
-/// of sends at the SMTP timeout, so a slow batch is never claimed twice.
-const LEASE: Duration = Duration::from_secs(300);
+/// How long a claimed row belongs to its worker. Short (API.md §8.10):
+/// mail a dead process had claimed is sent by a live one within a poll of
+/// the lease's end. Each row's lease is renewed just before its send, and
+/// a send is cut at `SEND_DEADLINE`, so a slow batch is never claimed twice.
+const LEASE: Duration = Duration::from_secs(30);
+/// The longest one send may take (lettre's own timeout is per SMTP step).
+const SEND_DEADLINE: Duration = Duration::from_secs(20);
 const BATCH: u64 = 10;
 /// When nothing wakes the worker, it still looks for due rows this often
 /// (retries, and rows written by other instances).
@@ -127,6 +131,11 @@ impl Outbox {
         rows.sort_by_key(|row| (!row.urgent, row.created_at));
         let claimed = rows.len();
         for row in rows {
+            // Still ours, for another lease: a row whose lease ran out while
+            // earlier rows were sent may have been claimed by another worker.
+            if !renew(&self.db, &row, now()).await? {
+                continue;
+            }
             let message_id = format!("<{}@{}>", row.id, self.message_id_domain);
             let outgoing = Outgoing {
                 message_id: &message_id,
@@ -135,7 +144,15 @@ impl Outbox {
                 text: &row.text_body,
                 html: &row.html_body,
             };
-            match self.transport.send(&self.from, outgoing).await {
+            let sent =
+                tokio::time::timeout(SEND_DEADLINE, self.transport.send(&self.from, outgoing))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(anyhow::anyhow!(
+                            "the send took longer than {SEND_DEADLINE:?}"
+                        ))
+                    });
+            match sent {
                 Ok(()) => {
                     self.metrics.mail_sent.with_label_values(&["sent"]).inc();
                     finish(&self.db, row.id, Finished::Sent).await?
@@ -208,6 +225,29 @@ async fn claim(
         .filter(free)
         .exec_with_returning(db)
         .await
+}
+
+/// Extends the lease of a claimed row, if it is still the lease this
+/// worker set (the lease's end is the claim's token: another claim sets
+/// another).
+async fn renew(
+    db: &DatabaseConnection,
+    row: &email_outbox::Model,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let Some(held) = row.lease_until else {
+        return Ok(false);
+    };
+    let lease_until =
+        now + chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::seconds(30));
+    let renewed = email_outbox::Entity::update_many()
+        .col_expr(Column::LeaseUntil, Expr::value(lease_until))
+        .filter(Column::Id.eq(row.id))
+        .filter(Column::SentAt.is_null())
+        .filter(Column::LeaseUntil.eq(held))
+        .exec(db)
+        .await?;
+    Ok(renewed.rows_affected == 1)
 }
 
 /// How a row's delivery ended.

@@ -116,3 +116,72 @@ fn an_argument_error_prints_a_usage_line() {
     assert!(err.contains("sideways"), "{err}");
     assert!(err.contains("Usage: authql"), "{err}");
 }
+
+/// A missing, unreadable or public-only key file stops the server naming
+/// the variable, with exit 2, as every failing setting does (API.md §8.10).
+#[test]
+fn a_bad_key_file_is_named_and_exits_2() {
+    let dir = std::env::temp_dir().join(format!("authql-keys-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let private = dir.join("private.pem");
+    let made = authql(
+        &[
+            "keys",
+            "generate",
+            "--algorithm",
+            "EdDSA",
+            private.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(made.status.success(), "{}", stderr(&made));
+    let public = dir.join("public.pem");
+    let text = std::fs::read_to_string(&private).unwrap();
+    let key =
+        <ed25519_dalek::SigningKey as ed25519_dalek::pkcs8::DecodePrivateKey>::from_pkcs8_pem(
+            &text,
+        )
+        .unwrap();
+    let pem = ed25519_dalek::pkcs8::EncodePublicKey::to_public_key_pem(
+        &key.verifying_key(),
+        ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF,
+    )
+    .unwrap();
+    std::fs::write(&public, pem).unwrap();
+    let garbage = dir.join("garbage.pem");
+    std::fs::write(&garbage, "not a key").unwrap();
+    let db = format!("sqlite://{}/x.db?mode=rwc", dir.display());
+    for (variable, file) in [
+        ("JWT_PRIVATE_KEY_FILE", dir.join("missing.pem")),
+        ("JWT_PRIVATE_KEY_FILE", public.clone()),
+        ("JWT_PRIVATE_KEY_FILE", garbage.clone()),
+        ("JWT_PREVIOUS_KEY_FILES", dir.join("missing.pem")),
+    ] {
+        let key_file = if variable == "JWT_PRIVATE_KEY_FILE" {
+            file.clone()
+        } else {
+            private.clone()
+        };
+        let mut env = vec![
+            ("DATABASE_URL", db.as_str()),
+            ("JWT_ALGORITHM", "EdDSA"),
+            ("JWT_PRIVATE_KEY_FILE", key_file.to_str().unwrap()),
+        ];
+        if variable == "JWT_PREVIOUS_KEY_FILES" {
+            env.push(("JWT_PREVIOUS_KEY_FILES", file.to_str().unwrap()));
+        }
+        let out = authql(&["serve"], &env);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{variable} {file:?}: {}",
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains(variable),
+            "{variable} {file:?}: {}",
+            stderr(&out)
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

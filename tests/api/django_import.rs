@@ -49,7 +49,7 @@ async fn django_users_sign_in_with_their_passwords_and_are_rehashed() {
 
     // A dry run reports all and writes nothing.
     let dry = import(&app, &["--dry-run"]);
-    assert!(dry.contains("imported 10, skipped 3"), "{dry}");
+    assert!(dry.contains("imported 11, skipped 2"), "{dry}");
     assert!(
         stored_hash(&app, "pbkdf2.sha256@example.com")
             .await
@@ -57,18 +57,20 @@ async fn django_users_sign_in_with_their_passwords_and_are_rehashed() {
     );
 
     let out = import(&app, &[]);
-    assert!(out.trim_end().ends_with("imported 10, skipped 3"), "{out}");
-    for (row, why) in [
-        ("10", "email"),
-        ("11", "no valid email"),
-        ("12", "hostile iteration count"),
-    ] {
+    assert!(out.trim_end().ends_with("imported 11, skipped 2"), "{out}");
+    for (row, why) in [("10", "email"), ("11", "no valid email")] {
         assert!(
             out.lines()
                 .any(|l| l.starts_with(&format!("skipped row {row} ")) && l.contains(why)),
             "row {row}: {out}"
         );
     }
+    // A hash over the limits is imported unusable, and says so (API.md §8.10).
+    assert!(
+        out.lines().any(|l| l.starts_with("imported row 12 ")
+            && l.contains("unusable, hostile iteration count")),
+        "{out}"
+    );
     // Carried over as they were.
     let root = stored_hash(&app, "pbkdf2.sha256@example.com")
         .await
@@ -120,4 +122,30 @@ async fn django_users_sign_in_with_their_passwords_and_are_rehashed() {
     );
     let (_, body): (u16, Value) = app.gql("{ __typename }", json!({})).await;
     assert_eq!(body["data"]["__typename"], "Query");
+}
+
+/// The review's takeover: an imported PBKDF2 hash with an empty digest
+/// matched every password (an imported superuser was taken over). A hash
+/// already stored so (by an earlier version) signs nobody in.
+#[tokio::test]
+async fn an_empty_or_padded_digest_signs_nobody_in() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let app = spawn_app().await;
+    app.activated_user("imported@example.com").await;
+    let padded = format!("pbkdf2_sha256$1000$salt${}", "A".repeat(88));
+    for hash in ["pbkdf2_sha256$1000$salt$".to_owned(), padded] {
+        entity::user::Entity::update_many()
+            .col_expr(
+                entity::user::Column::PasswordHash,
+                Expr::value(hash.clone()),
+            )
+            .filter(entity::user::Column::EmailKey.eq("imported@example.com"))
+            .exec(&app.db_conn().await)
+            .await
+            .unwrap();
+        let body = app
+            .login("imported@example.com", "any password at all")
+            .await;
+        assert_eq!(code(&body), "INVALID_CREDENTIALS", "{hash}: {body}");
+    }
 }

@@ -93,3 +93,55 @@ async fn a_sign_in_code_jumps_a_backlog() {
     // The worker takes 10 at a time: the code, created last, is in the first.
     assert!(before < 10, "{before} older messages went before the code");
 }
+
+/// A process killed while it held a claim on a message (here stuck
+/// talking to a mail server that accepts and never answers): another
+/// instance sends it within 60 seconds (API.md §8.10). The lease was five
+/// minutes, so a crash delayed mail by as much.
+#[tokio::test]
+async fn mail_a_killed_process_had_claimed_is_sent_within_a_minute() {
+    let app = spawn_app().await;
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("smtp://127.0.0.1:{}", silent.local_addr().unwrap().port());
+    let held = std::thread::spawn(move || {
+        // Accept and say nothing, until the test ends.
+        let mut open = Vec::new();
+        while let Ok((conn, _)) = silent.accept() {
+            open.push(conn);
+            if open.len() > 10 {
+                break;
+            }
+        }
+    });
+    let stuck =
+        crate::helpers::spawn_process(&app.db.url, &app.mail_dir, &[("EMAIL_URL", &silent_url)])
+            .await;
+    let body = app
+        .gql_at(
+            &stuck.base,
+            None,
+            serde_json::json!({
+                "query": "mutation($i: RegisterInput!) { register(input: $i) { email } }",
+                "variables": { "i": { "email": "late@example.com", "password": PASSWORD, "confirmPassword": PASSWORD } },
+            }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    // Its worker claims the message and hangs in the SMTP greeting.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut stuck = stuck;
+    stuck.child.kill().unwrap();
+    stuck.child.wait().unwrap();
+    let began = Instant::now();
+    // `app`, on the same database, delivers to the mail directory.
+    let mails = crate::helpers::mail::wait_for_within(
+        &app.mail_dir,
+        "late@example.com",
+        1,
+        Duration::from_secs(60),
+    )
+    .await;
+    assert_eq!(mails.len(), 1, "not delivered within 60 s of the crash");
+    assert!(began.elapsed() < Duration::from_secs(60));
+    drop(held);
+}

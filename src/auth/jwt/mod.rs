@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use super::assurance::Proof;
 use super::keys::{PemKey, algorithm, generate, write_new};
-use crate::config::{JwtAlgorithm, JwtClaims, JwtKeySource, Settings};
+use crate::config::{ConfigError, JwtAlgorithm, JwtClaims, JwtKeySource, Settings};
 
 const TYP_ACCESS: &str = "access";
 /// Longer is not a token of ours; refused before any parsing.
@@ -126,6 +126,15 @@ impl VerifiedTokens {
     }
 }
 
+/// A key file that fails is its setting's failure (API.md §8.10): the
+/// error names the variable, and `main` exits 2 as for any setting.
+fn setting(name: &'static str, e: anyhow::Error) -> anyhow::Error {
+    anyhow::Error::new(ConfigError::Invalid {
+        name,
+        message: format!("{e:#}"),
+    })
+}
+
 impl SigningKeys {
     /// Loads the keys `settings` name. In development without a key file
     /// one is generated and kept (mode 0600); a warning says so.
@@ -135,8 +144,10 @@ impl SigningKeys {
         let (signing, current) = match &jwt.key {
             JwtKeySource::Secret => (EncodingKey::from_secret(settings.secret_bytes()), None),
             JwtKeySource::File(path) => {
-                let key = PemKey::read(path)?;
-                (private_of(&key, jwt.algorithm, path)?, Some(key))
+                let read = PemKey::read(path)
+                    .and_then(|key| Ok((private_of(&key, jwt.algorithm, path)?, key)));
+                let (signing, key) = read.map_err(|e| setting("JWT_PRIVATE_KEY_FILE", e))?;
+                (signing, Some(key))
             }
             JwtKeySource::Generated(path) => {
                 if !path.exists() {
@@ -168,8 +179,10 @@ impl SigningKeys {
             }
         }
         for path in &jwt.previous_key_files {
-            let key = PemKey::read(path)?;
-            verifiers.push(verifier(&key, &jwt.issuer, &jwt.audience)?);
+            let read = PemKey::read(path)
+                .and_then(|key| Ok((verifier(&key, &jwt.issuer, &jwt.audience)?, key)));
+            let (verifying, key) = read.map_err(|e| setting("JWT_PREVIOUS_KEY_FILES", e))?;
+            verifiers.push(verifying);
             published.push(key.public);
         }
         Ok((

@@ -22,9 +22,11 @@ use crate::services::shared::accounts::{
 
 /// What happened to one row.
 pub enum Outcome {
-    /// Imported (`usable`: with a password that signs in).
+    /// Imported (`usable`: with a password that signs in; `unusable`: why
+    /// a hash was not trusted, so the user signs in after a reset).
     Imported {
         usable: bool,
+        unusable: Option<String>,
     },
     Skipped {
         reason: String,
@@ -146,9 +148,9 @@ pub async fn import(
     for row in &rows {
         let django = read(row);
         let outcome = match import_one(&txn, &django).await? {
-            Ok(usable) => {
+            Ok((usable, unusable)) => {
                 summary.imported += 1;
-                Outcome::Imported { usable }
+                Outcome::Imported { usable, unusable }
             }
             Err(reason) => {
                 summary.skipped += 1;
@@ -169,23 +171,29 @@ pub async fn import(
     Ok(summary)
 }
 
-/// Imports one row: `Ok(usable)`, or the reason it was skipped. Earlier
+/// Imports one row: `Ok((usable, why not trusted))`, or the reason it was
+/// skipped. Earlier
 /// rows are in the same transaction (a dry run's too, rolled back at the
 /// end), so a duplicate within the import is found like an existing one.
 async fn import_one(
     txn: &impl ConnectionTrait,
     django: &DjangoUser,
-) -> anyhow::Result<Result<bool, String>> {
+) -> anyhow::Result<Result<(bool, Option<String>), String>> {
     let Ok(email) = Email::parse(&django.email) else {
         return Ok(Err("no valid email".into()));
     };
     if find_by_email(txn, &email).await?.is_some() {
         return Ok(Err("email already taken".into()));
     }
-    let usable = match django_hash::parse(&django.password) {
-        Ok(_) => true,
-        Err(Refusal::Unusable) => false,
-        Err(refusal) => return Ok(Err(refusal.reason())),
+    // A hash that is not exactly what its algorithm writes (an empty, cut
+    // or padded digest, no salt) or costs more than the limits is imported
+    // unusable and says so (API.md §8.10): it would match any password, or
+    // tie up the hashing threads. An unknown hasher skips the row.
+    let (usable, unusable, stored) = match django_hash::parse(&django.password) {
+        Ok(_) => (true, None, django.password.clone()),
+        Err(Refusal::Unusable) => (false, None, django.password.clone()),
+        Err(refusal @ Refusal::Unsupported(_)) => return Ok(Err(refusal.reason())),
+        Err(refusal) => (false, Some(refusal.reason()), "!".to_owned()),
     };
     // A username authql's rules refuse is dropped; a taken one skips the row.
     let username = django
@@ -206,7 +214,7 @@ async fn import_one(
     let joined = django.date_joined.unwrap_or(now);
     let name = |raw: &str| parse_name(raw).ok().filter(|n| !n.is_empty());
     let (first, last) = (name(&django.first_name), name(&django.last_name));
-    let mut account = new_account(&email, username.as_ref(), django.password.clone(), joined);
+    let mut account = new_account(&email, username.as_ref(), stored, joined);
     account.search_fold = Set(search_fold(
         email.as_str(),
         username.as_ref().map(Username::as_str),
@@ -225,5 +233,5 @@ async fn import_one(
     account.deactivated_at = Set((!django.is_active).then_some(now));
     account.updated_at = Set(now);
     let _: user::Model = account.insert(txn).await?;
-    Ok(Ok(usable))
+    Ok(Ok((usable, unusable)))
 }

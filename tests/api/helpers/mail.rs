@@ -77,7 +77,12 @@ pub fn parse(raw: &[u8]) -> Option<Mail> {
 
 /// Waits until `dir` holds at least `n` messages to `to`; returns them all.
 pub async fn wait_for(dir: &Path, to: &str, n: usize) -> Vec<Mail> {
-    let deadline = Instant::now() + Duration::from_secs(15);
+    wait_for_within(dir, to, n, Duration::from_secs(15)).await
+}
+
+/// `wait_for`, for at most `wait`.
+pub async fn wait_for_within(dir: &Path, to: &str, n: usize, wait: Duration) -> Vec<Mail> {
+    let deadline = Instant::now() + wait;
     loop {
         let mails: Vec<Mail> = read_all(dir)
             .into_iter()
