@@ -54,11 +54,25 @@ impl Method {
     }
 }
 
+/// Methods one session can have proved: a first step, a second factor,
+/// and room for a later kind.
+const MAX_METHODS: usize = 4;
+
 /// The methods a session's user proved, in the order they proved them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Kept inline (no allocation): every authenticated request reads one.
+#[derive(Clone, Copy, Debug)]
 pub struct Assurance {
-    methods: Vec<Method>,
+    methods: [Method; MAX_METHODS],
+    len: u8,
 }
+
+impl PartialEq for Assurance {
+    fn eq(&self, other: &Self) -> bool {
+        self.list() == other.list()
+    }
+}
+
+impl Eq for Assurance {}
 
 pub const AAL1: &str = "aal1";
 pub const AAL2: &str = "aal2";
@@ -67,26 +81,33 @@ impl Assurance {
     /// A sign-in's first step: a password, a passkey, a link or a provider.
     pub fn first(method: Method) -> Assurance {
         Assurance {
-            methods: vec![method],
+            methods: [method; MAX_METHODS],
+            len: 1,
         }
     }
 
     /// The same sign-in, completed by a second factor.
     pub fn with(mut self, factor: Method) -> Assurance {
-        if !self.methods.contains(&factor) {
-            self.methods.push(factor);
+        let len = usize::from(self.len);
+        if !self.list().contains(&factor) && len < MAX_METHODS {
+            self.methods[len] = factor;
+            self.len += 1;
         }
         self
     }
 
+    fn list(&self) -> &[Method] {
+        &self.methods[..usize::from(self.len)]
+    }
+
     /// Two factors, or one passkey (webauthn-rs verified the user).
     pub fn is_aal2(&self) -> bool {
-        self.has_two_factors() || self.methods.contains(&Method::Hwk)
+        self.has_two_factors() || self.list().contains(&Method::Hwk)
     }
 
     fn has_two_factors(&self) -> bool {
-        self.methods.iter().any(|m| !m.is_second_factor())
-            && self.methods.iter().any(|m| m.is_second_factor())
+        self.list().iter().any(|m| !m.is_second_factor())
+            && self.list().iter().any(|m| m.is_second_factor())
     }
 
     pub fn aal(&self) -> &'static str {
@@ -96,7 +117,7 @@ impl Assurance {
     /// `amr` as clients see it: the methods, then `mfa` when two factors
     /// made the session `aal2`.
     pub fn amr(&self) -> Vec<&'static str> {
-        let mut amr: Vec<&'static str> = self.methods.iter().map(|m| m.as_str()).collect();
+        let mut amr: Vec<&'static str> = self.list().iter().map(|m| m.as_str()).collect();
         if self.has_two_factors() {
             amr.push("mfa");
         }
@@ -105,7 +126,7 @@ impl Assurance {
 
     /// The `amr` column: the methods, space-separated.
     pub fn stored(&self) -> String {
-        let names: Vec<&str> = self.methods.iter().map(|m| m.as_str()).collect();
+        let names: Vec<&str> = self.list().iter().map(|m| m.as_str()).collect();
         names.join(" ")
     }
 
@@ -113,11 +134,11 @@ impl Assurance {
     /// version's method proves nothing this one knows); an empty list is
     /// the password of sessions older than assurance.
     pub fn from_stored(amr: &str) -> Assurance {
-        let methods: Vec<Method> = amr.split_whitespace().filter_map(Method::parse).collect();
-        if methods.is_empty() {
+        let mut methods = amr.split_whitespace().filter_map(Method::parse);
+        let Some(first) = methods.next() else {
             return Assurance::first(Method::Pwd);
-        }
-        Assurance { methods }
+        };
+        methods.fold(Assurance::first(first), Assurance::with)
     }
 }
 
@@ -137,7 +158,7 @@ mod tests {
     fn levels_and_methods() {
         let pwd = Assurance::first(Method::Pwd);
         assert_eq!((pwd.aal(), pwd.amr()), ("aal1", vec!["pwd"]));
-        let two = pwd.clone().with(Method::Otp);
+        let two = pwd.with(Method::Otp);
         assert_eq!((two.aal(), two.amr()), ("aal2", vec!["pwd", "otp", "mfa"]));
         let rec = pwd.with(Method::Rec);
         assert_eq!(rec.amr(), vec!["pwd", "rec", "mfa"]);

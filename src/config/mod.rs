@@ -180,7 +180,9 @@ impl Settings {
         let public_url = parse_url(
             "PUBLIC_URL",
             &v.get("PUBLIC_URL")
-                .unwrap_or_else(|| "http://127.0.0.1:8000".into()),
+                // `localhost`, not an IP address: browsers accept it as a
+                // passkeys' relying party id (API.md §8.10).
+                .unwrap_or_else(|| "http://localhost:8000".into()),
         )?
         .trim_end_matches('/')
         .to_owned();

@@ -17,7 +17,7 @@ fn defaults_match_the_contract() {
         Settings::from_vars(&vars(&[("SECRET_KEY", KEY)]), Path::new("/nonexistent")).unwrap();
     assert_eq!(s.database_url, "sqlite://authql.db?mode=rwc");
     assert_eq!(s.bind_addr.to_string(), "127.0.0.1:8000");
-    assert_eq!(s.public_url, "http://127.0.0.1:8000");
+    assert_eq!(s.public_url, "http://localhost:8000");
     assert_eq!(s.email, EmailTransport::Console);
     assert_eq!(s.access_token_ttl, Duration::from_secs(300));
     assert_eq!(s.refresh_token_ttl, Duration::from_secs(86_400));

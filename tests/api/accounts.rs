@@ -189,7 +189,7 @@ async fn mail_is_queued_in_the_outbox_with_text_and_html() {
     app.register("parts@example.com", PASSWORD).await;
     let m = &mail::wait_for(&app.mail_dir, "parts@example.com", 1).await[0];
     assert!(
-        m.html.contains("<a href=\"http://127.0.0.1:8000/activate/"),
+        m.html.contains("<a href=\"http://localhost:8000/activate/"),
         "{}",
         m.html
     );

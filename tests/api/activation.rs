@@ -25,7 +25,7 @@ async fn an_account_is_inactive_until_activated_by_link() {
     let mail = &mail::wait_for(&app.mail_dir, "new@example.com", 1).await[0];
     let (uid, token) = mail.link("activate");
     assert!(
-        mail.text.contains("http://127.0.0.1:8000/activate/"),
+        mail.text.contains("http://localhost:8000/activate/"),
         "links come from PUBLIC_URL"
     );
     let (_, body) = app

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::passkey::{Authenticator, SETTINGS};
-use crate::helpers::{TestApp, TestUser, code, spawn_app, spawn_app_with, spawn_process};
+use crate::helpers::{TestApp, TestUser, code, spawn_app_with, spawn_process};
 
 const BEGIN_REGISTRATION: &str = "mutation { beginPasskeyRegistration { challengeId options } }";
 const FINISH_REGISTRATION: &str = "mutation($c: ID!, $cred: JSON!, $n: String) { finishPasskeyRegistration(challengeId: $c, credential: $cred, name: $n) { id name createdAt lastUsedAt } }";
@@ -52,7 +52,7 @@ async fn sign_in(app: &TestApp, authenticator: &mut Authenticator, email: Option
 
 #[tokio::test]
 async fn passkeys_are_off_when_the_relying_party_would_be_an_ip_address() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(&[("PUBLIC_URL", "http://127.0.0.1:8000")]).await;
     let (_, body) = app.gql(BEGIN_LOGIN, json!({})).await;
     assert_eq!(code(&body), "FORBIDDEN", "{body}");
     let message = body["errors"][0]["message"].as_str().unwrap();

@@ -145,7 +145,7 @@ async fn a_reset_link_sets_a_new_password_once_and_ends_every_session() {
     let user = app.signed_in_user("reset@example.com").await;
     let m = reset_mail(&app, "reset@example.com", 2).await;
     assert!(
-        m.text.contains("http://127.0.0.1:8000/reset-password/"),
+        m.text.contains("http://localhost:8000/reset-password/"),
         "{}",
         m.text
     );

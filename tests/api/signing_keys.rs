@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, TestApp, spawn_app_with, spawn_process};
 
-const ISSUER: &str = "http://127.0.0.1:8000";
+const ISSUER: &str = "http://localhost:8000";
 const ME: &str = "{ me { id } }";
 
 /// `authql keys generate` in `dir`: the key file's path.

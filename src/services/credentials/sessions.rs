@@ -283,7 +283,7 @@ pub async fn raise_with_first_factor(
     if let (Credential::Session(id), Some(proof)) = (who.credential, &who.proof) {
         let raised = Proof {
             at: proof.at,
-            assurance: proof.assurance.clone().with(Method::Otp),
+            assurance: proof.assurance.with(Method::Otp),
         };
         record_proof(conn, id, &raised).await?;
     }
