@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use poem::Server;
@@ -21,9 +20,6 @@ use crate::services::AppContext;
 use crate::services::account::maintenance;
 use crate::services::live;
 use crate::services::shared::workers::supervise;
-
-/// How long in-flight requests get to finish after a shutdown signal.
-const GRACEFUL_SHUTDOWN: Duration = Duration::from_secs(15);
 
 pub struct Application {
     addr: SocketAddr,
@@ -138,7 +134,7 @@ impl Application {
                     async move {
                         let _ = stopped.changed().await;
                     },
-                    Some(GRACEFUL_SHUTDOWN),
+                    Some(self.state.app.settings.shutdown_grace),
                 ),
             )
         });
@@ -159,10 +155,12 @@ impl Application {
             stop.await;
             live.stop();
         };
+        // `SHUTDOWN_GRACE`: how long accepted requests get to finish.
+        let grace = app.settings.shutdown_grace;
         let served = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(routes, stop, Some(GRACEFUL_SHUTDOWN))
+            .run_with_graceful_shutdown(routes, stop, Some(grace))
             .await;
-        self.state.app.live.drained(GRACEFUL_SHUTDOWN).await;
+        self.state.app.live.drained(grace).await;
         let _ = stop_workers.send(true);
         if let Some(metrics) = metrics {
             let _ = metrics.await;

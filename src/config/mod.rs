@@ -75,6 +75,8 @@ pub struct Settings {
     pub metrics_addr: Option<SocketAddr>,
     /// How long security events are kept (API.md §8.2).
     pub audit_retention: Duration,
+    /// How long a stopping instance finishes accepted work (API.md §8.10).
+    pub shutdown_grace: Duration,
     pub activation_redirect_url: Option<String>,
     /// Where the mailed address-change link redirects (API.md §8.5).
     pub email_change_redirect_url: Option<String>,
@@ -233,6 +235,7 @@ impl Settings {
             privileged_session_ttl: v.duration("PRIVILEGED_SESSION_TTL", "15m")?,
             session_max_age: v.duration("SESSION_MAX_AGE", "30d")?,
             audit_retention: v.duration("AUDIT_RETENTION", "90d")?,
+            shutdown_grace: v.duration("SHUTDOWN_GRACE", "10s")?,
             metrics_addr: v
                 .get("METRICS_ADDR")
                 .map(|_| v.parse("METRICS_ADDR", ""))

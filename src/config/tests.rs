@@ -160,3 +160,16 @@ fn in_memory_sqlite_is_refused() {
         assert!(err.to_string().starts_with("DATABASE_URL:"), "{err}");
     }
 }
+
+/// `SHUTDOWN_GRACE` (API.md §8.10): 10 s unless set; a bad value is named.
+#[test]
+fn shutdown_grace_defaults_to_ten_seconds() {
+    let (s, _) = Settings::from_vars(&vars(&[("SECRET_KEY", KEY)]), Path::new("/x")).unwrap();
+    assert_eq!(s.shutdown_grace, std::time::Duration::from_secs(10));
+    let err = Settings::from_vars(
+        &vars(&[("SECRET_KEY", KEY), ("SHUTDOWN_GRACE", "soon")]),
+        Path::new("/x"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().starts_with("SHUTDOWN_GRACE:"), "{err}");
+}

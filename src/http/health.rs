@@ -14,10 +14,16 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready while the database answers and every background task runs: a
-/// load balancer then stops sending traffic to an instance that lost one.
+/// Ready while the database answers, every background task runs and the
+/// instance is not stopping: a load balancer then stops sending traffic to
+/// an instance that lost one, or is shutting down.
 #[handler]
 pub async fn readyz(Data(state): Data<&AppState>) -> impl IntoResponse {
+    // Stopping (SIGTERM): not ready at once, so a load balancer sends no
+    // more while accepted requests finish (API.md §8.10).
+    if *state.app.live.stopping().borrow() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    }
     if let Some(task) = state.app.workers.down() {
         tracing::warn!(task, "readiness check: a background task is not running");
         return (
