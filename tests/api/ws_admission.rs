@@ -113,3 +113,39 @@ async fn a_subscription_passes_the_same_checks_as_an_http_request() {
     }
     assert_eq!(socket.next(Duration::from_millis(300)).await, Next::Nothing);
 }
+
+/// What the gate cannot read it refuses, rather than hand to the engine
+/// unadmitted: a payload of another shape, several operations unnamed.
+#[tokio::test]
+async fn a_payload_the_gate_cannot_read_runs_nothing() {
+    let app = spawn_app_with(&[]).await;
+    let user = app.signed_in_user("odd@example.com").await;
+    let mut socket = Socket::acked(&app.base, &user.bearer()).await;
+    for (id, payload) in [
+        (
+            "odd-extensions",
+            json!({ "query": "mutation { logout }", "extensions": "x" }),
+        ),
+        (
+            "odd-variables",
+            json!({ "query": "mutation { logout }", "variables": [1] }),
+        ),
+        (
+            "two-unnamed",
+            json!({ "query": "mutation A { logout } subscription B { securityEvents { type } }" }),
+        ),
+    ] {
+        socket
+            .send(json!({ "id": id, "type": "subscribe", "payload": payload }))
+            .await;
+        match socket.next(Duration::from_secs(5)).await {
+            Next::Message(m) if m["type"] == "error" && m["id"] == id => {}
+            Next::Closed(_) => break,
+            other => panic!("{id}: {other:?}"),
+        }
+    }
+    let (status, _) = app
+        .gql_as(Some(&user.bearer()), "{ me { id } }", json!({}))
+        .await;
+    assert_eq!(status, 200, "logout never ran");
+}

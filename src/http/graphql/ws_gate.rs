@@ -81,28 +81,35 @@ impl Gate {
         }
     }
 
-    /// The admission of one `subscribe`; `Ok` also when the engine should
-    /// answer it (a duplicate id, a payload that is not an operation).
+    /// The admission of one `subscribe`; `Ok` also for a duplicate id,
+    /// which the engine answers as the protocol says (`4409`).
     fn admit(&self, id: &str, payload: Option<Value>) -> Result<(), Vec<ServerError>> {
         if self.live().contains(id) {
             return Ok(());
         }
         let settings = &self.state.app.settings;
+        // What the gate cannot read, it does not admit: the engine must
+        // never run a payload the admission did not see.
         let Some(op) = payload
             .and_then(|p| parse_ws_payload(p, &self.state.documents, settings.max_complexity))
         else {
-            return Ok(());
+            return Err(refusal(AppError::BadRequest(
+                "a subscribe payload is {query, variables?, operationName?, extensions?}".into(),
+            )));
         };
         admission::check_operation(&op, settings).map_err(admission::Refused::errors)?;
-        if let Some(shape) = &op.shape {
-            if shape.ty != OperationType::Subscription {
-                return Err(refusal(AppError::BadRequest(
-                    "the WebSocket runs subscriptions only: send queries and mutations over HTTP"
-                        .into(),
-                )));
-            }
-            admission::check_caps(std::iter::once(shape)).map_err(refusal)?;
+        let Some(shape) = &op.shape else {
+            return Err(refusal(AppError::BadRequest(
+                "name the one operation to run (operationName)".into(),
+            )));
+        };
+        if shape.ty != OperationType::Subscription {
+            return Err(refusal(AppError::BadRequest(
+                "the WebSocket runs subscriptions only: send queries and mutations over HTTP"
+                    .into(),
+            )));
         }
+        admission::check_caps(std::iter::once(shape)).map_err(refusal)?;
         let mut live = self.live();
         if live.len() >= settings.max_operations_per_socket {
             return Err(refusal(AppError::RateLimited {
