@@ -100,13 +100,41 @@ pub fn shape(
 ) -> Option<OperationShape> {
     let op = select(doc, operation_name)?;
     let mut root_fields = Vec::new();
-    collect_fields(doc, &op.selection_set.node, &mut root_fields, 0);
-    let field_count = pricing::set_cost(doc, &op.selection_set.node, variables, count_limit, 0);
+    // Root fields hidden past the walk's bounds cannot be capped: such an
+    // operation is priced past every limit, so it is refused whole.
+    let whole = collect_fields(doc, &op.selection_set.node, &mut root_fields, 0);
+    let variables = with_defaults(op, variables);
+    let field_count = match whole {
+        true => pricing::set_cost(doc, &op.selection_set.node, &variables, count_limit, 0),
+        false => usize::MAX,
+    };
     Some(OperationShape {
         ty: op.ty,
         root_fields,
         field_count,
     })
+}
+
+/// The variables as the engine will see them: those sent, and the
+/// defaults of those not sent (a page size may come from a default).
+fn with_defaults<'a>(
+    op: &OperationDefinition,
+    variables: &'a Variables,
+) -> std::borrow::Cow<'a, Variables> {
+    let missing = op
+        .variable_definitions
+        .iter()
+        .filter(|d| d.node.default_value.is_some() && !variables.contains_key(&d.node.name.node));
+    if missing.clone().next().is_none() {
+        return std::borrow::Cow::Borrowed(variables);
+    }
+    let mut filled = variables.clone();
+    for definition in missing {
+        if let Some(default) = &definition.node.default_value {
+            filled.insert(definition.node.name.node.clone(), default.node.clone());
+        }
+    }
+    std::borrow::Cow::Owned(filled)
 }
 
 /// The operation a request runs (see `shape`).
@@ -127,6 +155,10 @@ pub fn select<'a>(
     }
 }
 
+/// Root fields collected at most (the caps are a few; `MAX_COMPLEXITY`
+/// refuses more long before).
+const MAX_ROOT_FIELDS: usize = 10_000;
+
 /// Fragment cycles are a validation error; the depth bound keeps this walk
 /// finite before validation has run.
 fn collect_fields(
@@ -134,23 +166,39 @@ fn collect_fields(
     set: &SelectionSet,
     out: &mut Vec<String>,
     depth: usize,
-) {
-    if depth > 32 {
-        return;
+) -> bool {
+    // Past this many root fields every cap is passed already: a fragment
+    // fan-out must not make the walk itself expensive. A walk cut short
+    // answers false, and the operation is refused (`shape`).
+    if depth > 32 || out.len() > MAX_ROOT_FIELDS {
+        return false;
     }
     for selection in &set.items {
-        match &selection.node {
-            Selection::Field(field) => out.push(field.node.name.node.to_string()),
+        if out.len() > MAX_ROOT_FIELDS {
+            return false;
+        }
+        let whole = match &selection.node {
+            Selection::Field(field) => {
+                out.push(field.node.name.node.to_string());
+                true
+            }
             Selection::InlineFragment(fragment) => {
                 collect_fields(doc, &fragment.node.selection_set.node, out, depth + 1)
             }
             Selection::FragmentSpread(spread) => {
-                if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
-                    collect_fields(doc, &fragment.node.selection_set.node, out, depth + 1);
+                match doc.fragments.get(&spread.node.fragment_name.node) {
+                    Some(fragment) => {
+                        collect_fields(doc, &fragment.node.selection_set.node, out, depth + 1)
+                    }
+                    None => true,
                 }
             }
+        };
+        if !whole {
+            return false;
         }
     }
+    true
 }
 
 #[cfg(test)]
@@ -283,6 +331,24 @@ mod tests {
             None,
         );
         assert_eq!(s.field_count, 6);
+    }
+
+    /// Root fields hidden 33 fragments deep escaped the caps; a page size
+    /// from a variable's default was priced as the default page.
+    #[test]
+    fn hidden_root_fields_and_defaulted_page_sizes_are_priced() {
+        let mut q = String::from("mutation { ...F1 }");
+        for i in 1..=33 {
+            q.push_str(&format!(" fragment F{i} on Mutation {{ ...F{} }}", i + 1));
+        }
+        q.push_str(" fragment F34 on Mutation { a: login(input: {}) { __typename } }");
+        let s = parse(&q, None);
+        assert_eq!(s.field_count, usize::MAX);
+        let defaulted = parse(
+            "query($n: Int = 100) { a: products(first: $n) { __typename } }",
+            None,
+        );
+        assert_eq!(defaulted.field_count, 1 + 1 + 100);
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub const LIST_FIELDS: &[&str] = &[
 const PAGE_ARGUMENTS: &[&str] = &["first", "last", "pageSize"];
 const DEFAULT_PAGE: usize = 20;
 /// The selections of a list that repeat per row.
-const NODE_FIELDS: &[&str] = &["edges", "items"];
+const NODE_FIELDS: &[&str] = &["edges", "nodes", "items"];
 
 /// What `set` costs, fragments expanded; stops just past `limit`, so a
 /// fragment fan-out bomb cannot make this walk expensive.
@@ -40,38 +40,52 @@ pub fn set_cost(
     depth: usize,
 ) -> usize {
     let mut total = 0usize;
-    each_field(doc, set, depth, &mut |field, depth| {
-        if total <= limit {
-            total = total.saturating_add(field_total(doc, field, variables, limit, depth));
-        }
+    let whole = each_field(doc, set, depth, &mut |field, depth| {
+        total = total.saturating_add(field_total(doc, field, variables, limit, depth));
+        total <= limit
     });
-    total
+    // A walk cut short (past the limit, or fragments nested too deep to
+    // follow) is priced past the limit: what was not seen is not cheap.
+    if whole {
+        total
+    } else {
+        total.max(limit.saturating_add(1))
+    }
 }
 
-/// Calls `visit` on every field of `set`, fragments expanded. Fragment
+/// Calls `visit` on every field of `set`, fragments expanded, until it
+/// answers `false` (past the limit: a fragment fan-out must not make the
+/// walk itself expensive); answers whether it went on to the end. Fragment
 /// cycles are a validation error; the depth bound keeps this finite first.
 fn each_field<'a>(
     doc: &'a ExecutableDocument,
     set: &'a SelectionSet,
     depth: usize,
-    visit: &mut dyn FnMut(&'a Field, usize),
-) {
+    visit: &mut dyn FnMut(&'a Field, usize) -> bool,
+) -> bool {
     if depth > 64 {
-        return;
+        return false;
     }
     for selection in &set.items {
-        match &selection.node {
+        let went_on = match &selection.node {
             Selection::Field(field) => visit(&field.node, depth),
             Selection::InlineFragment(fragment) => {
-                each_field(doc, &fragment.node.selection_set.node, depth + 1, visit);
+                each_field(doc, &fragment.node.selection_set.node, depth + 1, visit)
             }
             Selection::FragmentSpread(spread) => {
-                if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
-                    each_field(doc, &fragment.node.selection_set.node, depth + 1, visit);
+                match doc.fragments.get(&spread.node.fragment_name.node) {
+                    Some(fragment) => {
+                        each_field(doc, &fragment.node.selection_set.node, depth + 1, visit)
+                    }
+                    None => true,
                 }
             }
+        };
+        if !went_on {
+            return false;
         }
     }
+    true
 }
 
 /// One field with everything under it: a list field its page of nodes.
@@ -88,14 +102,18 @@ fn field_total(
         return own.saturating_add(set_cost(doc, children, variables, limit, depth + 1));
     };
     let (mut per_node, mut rest) = (0usize, 0usize);
-    each_field(doc, children, depth + 1, &mut |child, depth| {
+    let whole = each_field(doc, children, depth + 1, &mut |child, depth| {
         let cost = field_total(doc, child, variables, limit, depth);
         if NODE_FIELDS.contains(&child.name.node.as_str()) {
             per_node = per_node.saturating_add(cost);
         } else {
             rest = rest.saturating_add(cost);
         }
+        per_node.saturating_add(rest) <= limit
     });
+    if !whole {
+        rest = rest.max(limit.saturating_add(1));
+    }
     own.saturating_add(rest)
         .saturating_add(page.saturating_mul(per_node.max(1)))
 }
@@ -191,5 +209,34 @@ mod tests {
             1 + 10 + 20
         );
         assert_eq!(cost("{ me { id } }"), 2);
+    }
+
+    /// A fragment fan-out under a list (2^40 fields if walked) is priced
+    /// past the limit at once, not walked.
+    #[test]
+    fn a_fragment_bomb_under_a_list_stops_at_the_limit() {
+        let mut q = String::from("{ products { ...F0 } }");
+        for i in 0..40 {
+            q.push_str(&format!(
+                " fragment F{i} on ProductConnection {{ ...F{} ...F{} }}",
+                i + 1,
+                i + 1
+            ));
+        }
+        q.push_str(" fragment F40 on ProductConnection { totalCount }");
+        let doc = async_graphql::parser::parse_query(&q).unwrap();
+        let async_graphql::parser::types::DocumentOperations::Single(op) = &doc.operations else {
+            panic!("one operation");
+        };
+        let began = std::time::Instant::now();
+        let cost = set_cost(
+            &doc,
+            &op.node.selection_set.node,
+            &Variables::default(),
+            1000,
+            0,
+        );
+        assert!(cost > 1000);
+        assert!(began.elapsed() < std::time::Duration::from_secs(1));
     }
 }

@@ -149,3 +149,29 @@ async fn a_payload_the_gate_cannot_read_runs_nothing() {
         .await;
     assert_eq!(status, 200, "logout never ran");
 }
+
+/// The review of this round: async-graphql's engine also takes the older
+/// protocol's `start`, and a `subscribe` with an id already running
+/// replaced that operation with a new, unadmitted one. Both are refused.
+#[tokio::test]
+async fn start_messages_and_reused_ids_are_admitted_like_any_subscribe() {
+    let app = spawn_app_with(&[]).await;
+    let user = app.signed_in_user("reuse@example.com").await;
+    let mut socket = Socket::acked(&app.base, &user.bearer()).await;
+    socket
+        .send(
+            json!({ "id": "old", "type": "start", "payload": { "query": "mutation { logout }" } }),
+        )
+        .await;
+    assert_eq!(error_code(&mut socket, "old").await, "BAD_REQUEST");
+    socket.subscribe_events("a").await;
+    assert_eq!(socket.next(Duration::from_millis(300)).await, Next::Nothing);
+    socket
+        .send(json!({ "id": "a", "type": "subscribe", "payload": { "query": "mutation { logout }" } }))
+        .await;
+    assert_eq!(error_code(&mut socket, "a").await, "BAD_REQUEST");
+    let (status, _) = app
+        .gql_as(Some(&user.bearer()), "{ me { id } }", json!({}))
+        .await;
+    assert_eq!(status, 200, "logout never ran");
+}

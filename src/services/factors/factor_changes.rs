@@ -7,6 +7,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait};
 use uuid::Uuid;
 
 use crate::auth::viewer::Authenticated;
+use crate::config::TwoFactorPolicy;
 use crate::db::now;
 use crate::domain::Email;
 use crate::domain::SecurityEventType as Kind;
@@ -51,7 +52,12 @@ pub async fn set_email_code(
     let txn = WriteTxn::begin(app).await?;
     let current = accounts::current(&*txn, who.user.id).await?;
     let had_app = current.totp_enabled;
-    let raises = first_factor && !any_on(app, &current) && is_recent(app, who);
+    // Under `TWO_FACTOR=off` nothing is ever asked: turning the mailed code
+    // on proves no second factor, so it raises nothing.
+    let raises = first_factor
+        && app.settings.two_factor != TwoFactorPolicy::Off
+        && !any_on(app, &current)
+        && is_recent(app, who);
     let mut active: user::ActiveModel = current.into();
     active.two_factor_enabled = Set(enabled);
     if !enabled {
@@ -72,7 +78,8 @@ pub async fn set_email_code(
         recovery_codes::void(&*txn, updated.id).await?;
         lifecycle::removed(&txn, &updated, change(Factor::EmailTwoFactor)).await?;
         if had_app {
-            events::record(&*txn, updated.id, Kind::TotpDisabled, client, None).await?;
+            // The app goes with it: its own notice and event.
+            lifecycle::removed(&txn, &updated, change(Factor::Totp)).await?;
         }
     }
     txn.commit().await?;
