@@ -96,7 +96,7 @@ fn field_total(
     limit: usize,
     depth: usize,
 ) -> usize {
-    let own = field_cost(field);
+    let own = field_cost(field) + offset_cost(field, variables);
     let children = &field.selection_set.node;
     let Some(page) = page_size(field, variables) else {
         return own.saturating_add(set_cost(doc, children, variables, limit, depth + 1));
@@ -144,6 +144,22 @@ fn page_size(field: &Field, variables: &Variables) -> Option<usize> {
         })
         .max();
     Some(given.unwrap_or(DEFAULT_PAGE))
+}
+
+/// A numbered page past the first is read after skipping the ones before
+/// it (`OFFSET`): a scan of up to the whole table, priced as a count is.
+fn offset_cost(field: &Field, variables: &Variables) -> usize {
+    let deep = field.arguments.iter().any(|(name, value)| {
+        name.node == "page"
+            && !matches!(
+                value
+                    .node
+                    .clone()
+                    .into_const_with(|n| Ok::<_, ()>(variables.get(&n).cloned().unwrap_or(Value::Null))),
+                Ok(Value::Number(n)) if n.as_u64() == Some(1)
+            )
+    });
+    if deep { SCAN_COST } else { 0 }
 }
 
 /// What one selection costs itself: 1, or `SCAN_COST` for a count of all
@@ -194,6 +210,12 @@ mod tests {
             1 + 10 * 4
         );
         assert_eq!(cost("{ usersPage { items { id } } }"), 1 + 20 * 2);
+        // A page past the first skips rows (`OFFSET`): priced as a scan.
+        assert_eq!(cost("{ usersPage(page: 1) { items { id } } }"), 1 + 20 * 2);
+        assert_eq!(
+            cost("{ usersPage(page: 2147483647) { items { id } } }"),
+            1 + 10 + 20 * 2
+        );
         assert_eq!(
             cost("query($n: Int) { users(first: $n) { totalCount } }"),
             1 + 10 + 7
