@@ -16,7 +16,8 @@ use crate::services::AppContext;
 use crate::services::credentials::lifecycle;
 use crate::services::shared::client::ClientInfo;
 use crate::services::shared::mail::WriteTxn;
-use crate::services::shared::pagination::{Ordering, SortKey, search_pattern};
+use crate::services::shared::pagination::{Ordering, SortKey};
+use crate::services::shared::search::search_pattern;
 use crate::services::shared::security_events as events;
 
 #[derive(Debug, Default)]

@@ -12,7 +12,8 @@ use crate::db::now;
 use crate::domain::{FieldErrors, fold};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
-use crate::services::shared::pagination::{Ordering, SortKey, nfkc_len, search_pattern};
+use crate::services::shared::pagination::{Ordering, SortKey};
+use crate::services::shared::search::{nfkc_len, search_pattern};
 
 const NAME_MAX: usize = 200;
 const DESCRIPTION_MAX: usize = 10_000;

@@ -10,6 +10,7 @@ pub mod mail;
 pub mod pagination;
 pub mod rate_limit;
 pub mod relying_party;
+pub mod search;
 pub mod security_events;
 pub mod two_factor;
 pub mod workers;
