@@ -124,41 +124,43 @@ fn page_size(field: &Field, variables: &Variables) -> Option<usize> {
     if !LIST_FIELDS.contains(&field.name.node.as_str()) {
         return None;
     }
-    let given = field
-        .arguments
-        .iter()
-        .filter(|(name, _)| PAGE_ARGUMENTS.contains(&name.node.as_str()))
-        .map(|(_, value)| {
-            let given = value.node.clone().into_const_with(|name| {
-                // A variable not given is null: the default page.
-                Ok::<_, ()>(variables.get(&name).cloned().unwrap_or(Value::Null))
-            });
-            given.ok()
-        })
+    let given = arguments(field, PAGE_ARGUMENTS, variables)
         .map(|value| match value {
-            Some(Value::Number(n)) => n
+            Value::Number(n) => n
                 .as_u64()
                 .map_or(1, |n| (n as usize).clamp(1, MAX_PAGE_SIZE as usize)),
-            Some(Value::Null) => DEFAULT_PAGE,
+            Value::Null => DEFAULT_PAGE,
             _ => MAX_PAGE_SIZE as usize,
         })
         .max();
     Some(given.unwrap_or(DEFAULT_PAGE))
 }
 
+/// The values of `field`'s arguments named in `names`, with the variables
+/// substituted; a variable not given is null (the argument's default).
+fn arguments<'a>(
+    field: &'a Field,
+    names: &'a [&str],
+    variables: &'a Variables,
+) -> impl Iterator<Item = Value> + 'a {
+    field
+        .arguments
+        .iter()
+        .filter(|(name, _)| names.contains(&name.node.as_str()))
+        .map(|(_, value)| {
+            value
+                .node
+                .clone()
+                .into_const_with(|n| Ok::<_, ()>(variables.get(&n).cloned().unwrap_or(Value::Null)))
+                .unwrap_or(Value::Null)
+        })
+}
+
 /// A numbered page past the first is read after skipping the ones before
 /// it (`OFFSET`): a scan of up to the whole table, priced as a count is.
 fn offset_cost(field: &Field, variables: &Variables) -> usize {
-    let deep = field.arguments.iter().any(|(name, value)| {
-        name.node == "page"
-            && !matches!(
-                value
-                    .node
-                    .clone()
-                    .into_const_with(|n| Ok::<_, ()>(variables.get(&n).cloned().unwrap_or(Value::Null))),
-                Ok(Value::Number(n)) if n.as_u64() == Some(1)
-            )
-    });
+    let deep = arguments(field, &["page"], variables)
+        .any(|page| !matches!(page, Value::Number(n) if n.as_u64() == Some(1)));
     if deep { SCAN_COST } else { 0 }
 }
 
