@@ -18,9 +18,9 @@
 # JWT_ALGORITHM (default HS256; EdDSA, ES256 or RS256 sign authql's access
 # tokens with a key generated for the run).
 set -euo pipefail
-backend=${1:-sqlite}
-case "$backend" in sqlite | postgres) ;; *) echo "usage: bench/run.sh [sqlite|postgres]" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.."
+. bench/common.sh
+backend=$(backend_of run.sh "${1:-}")
 root=$(pwd)
 DURATION=${DURATION:-10s}
 PORT_BASE=${PORT_BASE:-18080}
@@ -61,15 +61,7 @@ floor_bin="$root/target/bench-floor/release/floor"
 probe_bin="$root/target/bench-floor/release/argon2-probe"
 
 # --- database ----------------------------------------------------------------
-if [ "$backend" = sqlite ]; then
-  db_url="sqlite://$work/bench.db?mode=rwc"
-else
-  pg_db="authql_bench_$$"
-  psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $pg_db" >/dev/null
-  db_url="postgres://postgres@127.0.0.1:5432/$pg_db"
-fi
-
-export DATABASE_URL="$db_url"
+fresh_database "$backend" bench
 export SECRET_KEY="bench-secret-key-that-is-long-enough-0123456789"
 export BIND_ADDR="127.0.0.1:$authql_port"
 export EMAIL_URL="file://$work/mail"

@@ -6,10 +6,11 @@
 # socket is what it costs), and, after one logout revokes the session they
 # share, how many were closed with 4401 and when the last one was.
 set -euo pipefail
-backend=${1:-sqlite}
+cd "$(dirname "$0")/.."
+. bench/common.sh
+backend=$(backend_of soak.sh "${1:-}")
 n=${2:-1000}
 IDLE=${IDLE:-30}
-cd "$(dirname "$0")/.."
 root=$(pwd)
 work=$(mktemp -d)
 port=${PORT:-18180}
@@ -25,13 +26,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n 8192 || true
 
 cargo build --release --quiet --bin authql --example bench_seed
 (cd clients && { cmp -s package-lock.json node_modules/.authql-lock 2>/dev/null || npm ci --no-audit --no-fund --loglevel=error; })
-if [ "$backend" = sqlite ]; then
-  export DATABASE_URL="sqlite://$work/soak.db?mode=rwc"
-else
-  pg_db="authql_soak_$$"
-  psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $pg_db" >/dev/null
-  export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$pg_db"
-fi
+fresh_database "$backend" soak
 export SECRET_KEY="soak-secret-key-that-is-long-enough-0123456789" BIND_ADDR="127.0.0.1:$port"
 export EMAIL_URL="file://$work/mail" RUST_LOG=warn ACCESS_TOKEN_TTL=1h MAX_SUBSCRIPTIONS_PER_USER=$((n + 10))
 "$root/target/release/examples/bench_seed" 10 >/dev/null

@@ -17,6 +17,7 @@ mod m20261203_000012_create_passkeys;
 mod m20261207_000013_session_assurance;
 mod m20261207_000014_bounded_search_text;
 mod m20261207_000015_ceremony_clients;
+mod m20261207_000016_product_search_index;
 
 /// Folded text columns compare byte-wise on both backends (SQLite's BINARY,
 /// PostgreSQL's "C" collation), so keyset cursors order rows alike everywhere.
@@ -75,6 +76,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000013_session_assurance::Migration),
             Box::new(m20261207_000014_bounded_search_text::Migration),
             Box::new(m20261207_000015_ceremony_clients::Migration),
+            Box::new(m20261207_000016_product_search_index::Migration),
         ]
     }
 }

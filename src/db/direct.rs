@@ -21,7 +21,8 @@
 //!   force_generic_plan`, because PostgreSQL's default re-plans every
 //!   execution of a prepared `… LIMIT $n` (a generic plan costed for an
 //!   unknown limit looks dearer than the custom ones, though it is the same
-//!   index scan).
+//!   index scan). Searches are the exception: they have connections of
+//!   their own, where each runs unnamed, planned with its pattern.
 //! - `statement_timeout` is `QUERY_TIMEOUT`, and a statement waits and
 //!   runs at most twice that plus a second (its first use on a connection
 //!   also prepares it, which a loaded machine may not fit in a tiny limit).
@@ -59,12 +60,14 @@ pub enum Access {
     List = 1,
     /// An insert, which waits for its commit to reach the disk.
     Write = 2,
+    /// A text search (`searches`): a list read planned for its pattern.
+    Search = 3,
 }
 
 tokio::task_local! {
     /// The connection (slot) of each set that the statements of a
     /// `together` scope share, once one is chosen.
-    static TOGETHER: Cell<[Option<usize>; 3]>;
+    static TOGETHER: Cell<[Option<usize>; 4]>;
 }
 
 /// Runs `work` with its statements of each kind on one connection: those
@@ -72,7 +75,7 @@ tokio::task_local! {
 /// back in one read, one wake-up of PostgreSQL's backend and of the caller
 /// for all of them.
 pub async fn together<F: Future>(work: F) -> F::Output {
-    TOGETHER.scope(Cell::new([None; 3]), work).await
+    TOGETHER.scope(Cell::new([None; 4]), work).await
 }
 
 /// Connections of each set (see `Access`).
@@ -81,6 +84,7 @@ pub struct Sizes {
     pub lookups: usize,
     pub lists: usize,
     pub writes: usize,
+    pub searches: usize,
 }
 
 /// Statements a connection keeps prepared; past that it forgets them all
@@ -89,9 +93,12 @@ const STATEMENTS_KEPT: usize = 256;
 
 pub struct Direct {
     config: Config,
+    /// `config` without the generic plans, for `searches`.
+    search_config: Config,
     lookups: Set,
     lists: Set,
     writes: Set,
+    searches: Set,
     /// `QUERY_TIMEOUT`: the longest a statement may run (PostgreSQL's
     /// `statement_timeout`); twice that, the longest it may wait and run.
     timeout: Duration,
@@ -115,20 +122,26 @@ impl Direct {
         timeout: Duration,
         queries: Arc<AtomicU64>,
     ) -> Result<Direct, DbErr> {
-        let mut config = pg_config(url)?;
+        let base = pg_config(url)?;
         let ms = timeout.as_millis().max(1);
-        let options = format!(
-            "{} -c statement_timeout={ms} -c plan_cache_mode=force_generic_plan",
-            config.get_options().unwrap_or_default()
-        );
-        config
-            .options(options.trim_start())
-            .connect_timeout(CONNECT_TIMEOUT);
+        let with = |settings: &str| {
+            let mut config = base.clone();
+            let options = format!(
+                "{} -c statement_timeout={ms}{settings}",
+                base.get_options().unwrap_or_default()
+            );
+            config
+                .options(options.trim_start())
+                .connect_timeout(CONNECT_TIMEOUT);
+            config
+        };
         Ok(Direct {
-            config,
+            config: with(" -c plan_cache_mode=force_generic_plan"),
+            search_config: with(""),
             lookups: Set::new(sizes.lookups),
             lists: Set::new(sizes.lists),
             writes: Set::new(sizes.writes),
+            searches: Set::new(sizes.searches),
             timeout,
             queries,
         })
@@ -137,7 +150,7 @@ impl Direct {
     /// Connections open, and of those idle (for `authql_db_pool_connections`).
     pub fn sizes(&self) -> (usize, usize) {
         let slots = || {
-            [&self.lookups, &self.lists, &self.writes]
+            [&self.lookups, &self.lists, &self.writes, &self.searches]
                 .into_iter()
                 .flat_map(|set| set.slots.iter())
         };
@@ -159,16 +172,21 @@ impl Direct {
     ) -> Result<Vec<Row>, DbErr> {
         let values = statement.values.as_ref().map_or(&[][..], |v| &v.0[..]);
         let types = pg_params::types(values)?;
-        let set = match access {
-            Access::Lookup => &self.lookups,
-            Access::List => &self.lists,
-            Access::Write => &self.writes,
+        let access = match access {
+            Access::List if searches(&statement.sql) => Access::Search,
+            access => access,
+        };
+        let (set, config) = match access {
+            Access::Lookup => (&self.lookups, &self.config),
+            Access::List => (&self.lists, &self.config),
+            Access::Write => (&self.writes, &self.config),
+            Access::Search => (&self.searches, &self.search_config),
         };
         let slot = set.pick(access);
         let _busy = Busy::new(&slot.in_flight);
         let mut again = access != Access::Write;
         loop {
-            let conn = slot.connection(&self.config).await?;
+            let conn = slot.connection(config).await?;
             let deadline = Instant::now() + self.timeout * 2 + Duration::from_secs(1);
             self.queries.fetch_add(1, Ordering::Relaxed);
             let began = Instant::now();
@@ -313,8 +331,17 @@ impl Conn {
         types: &[Type],
         values: &[sea_orm::Value],
     ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        let statement = self.prepared(sql, types).await?;
         let params: Vec<Param<'_>> = values.iter().map(Param).collect();
+        if searches(sql) {
+            // Unnamed, so planned with its values every time.
+            let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
+                .iter()
+                .zip(types)
+                .map(|(p, t)| (p as _, t.clone()))
+                .collect();
+            return self.client.query_typed(sql, &typed).await;
+        }
+        let statement = self.prepared(sql, types).await?;
         let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
         self.client.query(&statement, &params).await
     }
@@ -345,6 +372,16 @@ impl Conn {
         kept.insert(sql.to_owned(), statement.clone());
         Ok(statement)
     }
+}
+
+/// Whether `sql` searches text (`LIKE '%…%'`): it runs unnamed on
+/// connections of its own that keep PostgreSQL's default plan choice, so
+/// it is planned for its pattern each time. A generic plan cannot tell a
+/// term that the trigram index finds in a few rows from one in every row:
+/// it walked the whole ordering for a term in one row of a million (826 ms
+/// against 35 ms planned with the term, `bench/scale.sh postgres`).
+fn searches(sql: &str) -> bool {
+    sql.contains(" LIKE ")
 }
 
 /// A statement or its wait ran past `QUERY_TIMEOUT` (`SERVICE_UNAVAILABLE`).

@@ -12,6 +12,7 @@ mod in_place;
 mod pg_params;
 mod pg_rows;
 mod statements;
+pub mod text_search;
 mod turns;
 
 pub use connection::SLOW_QUERY;
@@ -61,6 +62,7 @@ const DIRECT_CONNECTIONS: direct::Sizes = direct::Sizes {
     lookups: 3,
     lists: 3,
     writes: 4,
+    searches: 2,
 };
 
 fn options(url: &str, max_connections: Option<u32>) -> ConnectOptions {

@@ -29,6 +29,7 @@ mod passwords;
 mod resources;
 mod robustness;
 mod schema;
+mod search_index;
 mod security_events;
 mod signin;
 mod signing_keys;

@@ -39,7 +39,7 @@ impl ProductQuery {
         filter: Option<ProductFilter>,
         order_by: Option<ProductOrder>,
     ) -> Result<Connection<Product>> {
-        let select = products::filtered(filter.unwrap_or_default().into_service()?)?;
+        let select = products::filtered(app(ctx)?, filter.unwrap_or_default().into_service()?)?;
         let window = Window {
             first,
             after,
@@ -69,7 +69,7 @@ impl ProductQuery {
         filter: Option<ProductFilter>,
         order_by: Option<ProductOrder>,
     ) -> Result<Page<Product>> {
-        let select = products::filtered(filter.unwrap_or_default().into_service()?)?;
+        let select = products::filtered(app(ctx)?, filter.unwrap_or_default().into_service()?)?;
         let ordering = ProductOrder::ordering(order_by);
         let app = app(ctx)?;
         let mut found = page_of(ctx, select, &ordering, (page, page_size), Product::new).await?;

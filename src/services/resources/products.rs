@@ -4,16 +4,16 @@
 use chrono::{DateTime, Utc};
 use entity::product::{self, Column};
 use entity::user;
-use sea_orm::sea_query::{ExprTrait, LikeExpr};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, Select};
 use uuid::Uuid;
 
 use crate::db::now;
+use crate::db::text_search::{self, TextIndex};
 use crate::domain::{FieldErrors, fold};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::shared::pagination::{Ordering, SortKey};
-use crate::services::shared::search::{nfkc_len, search_pattern};
+use crate::services::shared::search::{nfkc_len, search_term};
 
 const NAME_MAX: usize = 200;
 const DESCRIPTION_MAX: usize = 10_000;
@@ -192,15 +192,18 @@ pub async fn delete(app: &AppContext, viewer: &user::Model, id: Uuid) -> AppResu
     Ok(())
 }
 
+/// What a product search reads: its folded name and description.
+const SEARCHED: TextIndex<Column> = TextIndex {
+    table: "products",
+    fts: "products_search",
+    columns: &[Column::NameFold, Column::DescriptionFold],
+};
+
 /// The products a filter selects, unordered.
-pub fn filtered(filter: ProductFilter) -> AppResult<Select<product::Entity>> {
+pub fn filtered(app: &AppContext, filter: ProductFilter) -> AppResult<Select<product::Entity>> {
     let mut select = product::Entity::find();
-    if let Some(pattern) = search_pattern(filter.search.as_deref())? {
-        select = select.filter(
-            Column::NameFold
-                .like(LikeExpr::new(pattern.clone()).escape('\\'))
-                .or(Column::DescriptionFold.like(LikeExpr::new(pattern).escape('\\'))),
-        );
+    if let Some(term) = search_term(filter.search.as_deref())? {
+        select = select.filter(text_search::contains(&app.db, &SEARCHED, &term));
     }
     if let Some(min) = filter.min_price_cents {
         select = select.filter(Column::PriceCents.gte(min));
