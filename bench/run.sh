@@ -16,7 +16,8 @@
 # Environment: DURATION (default 10s per scenario), PORT_BASE (default 18080),
 # SCENARIOS (default "S0 S1 S2 S3 S4 S5 S6 S7"; a subset for quick runs),
 # JWT_ALGORITHM (default HS256; EdDSA, ES256 or RS256 sign authql's access
-# tokens with a key generated for the run).
+# tokens with a key generated for the run), SSLMODE (postgres: the URL's
+# sslmode; unset, TLS when the server offers it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/common.sh

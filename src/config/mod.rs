@@ -14,11 +14,13 @@ use secrecy::{ExposeSecret, SecretString};
 /// Where the generated development key is kept between runs.
 pub const SECRET_FILE: &str = ".authql-secret";
 
+pub mod database;
 mod jwt;
 mod values;
 mod vars;
 mod webauthn;
 
+use database::DatabaseSettings;
 pub use jwt::{JWT_KEY_FILE, JwtAlgorithm, JwtClaims, JwtKeySource, JwtSettings};
 use values::MIN_SECRET_BYTES;
 pub use values::{ConfigError, EmailTransport, RateLimit};
@@ -49,6 +51,8 @@ pub enum LogFormat {
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub database_url: String,
+    /// Where the listener of §8.6 connects (`DATABASE_LISTEN_URL`).
+    pub database_listen_url: String,
     pub bind_addr: SocketAddr,
     /// Base of every link in mail, without a trailing slash.
     pub public_url: String,
@@ -190,21 +194,10 @@ impl Settings {
         .to_owned();
         let jwt = JwtSettings::from_vars(&v, app_env, &public_url, secret_dir)?;
         let webauthn = WebauthnSettings::from_vars(&v, &public_url)?;
-        let database_url = v
-            .get("DATABASE_URL")
-            .unwrap_or_else(|| "sqlite://authql.db?mode=rwc".into());
-        // Every connection of an in-memory SQLite database would see a
-        // database of its own: the server needs a file.
-        if database_url.starts_with("sqlite:")
-            && (database_url.contains(":memory:") || database_url.contains("mode=memory"))
-        {
-            return Err(invalid(
-                "DATABASE_URL",
-                "an in-memory SQLite database is not supported; name a file (sqlite://authql.db?mode=rwc)",
-            ));
-        }
+        let database = DatabaseSettings::from_vars(&v, app_env == AppEnv::Production)?;
         let settings = Settings {
-            database_url,
+            database_url: database.url,
+            database_listen_url: database.listen_url,
             bind_addr: v.parse("BIND_ADDR", "127.0.0.1:8000")?,
             public_url,
             app_env,

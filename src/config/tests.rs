@@ -173,3 +173,93 @@ fn shutdown_grace_defaults_to_ten_seconds() {
     .unwrap_err();
     assert!(err.to_string().starts_with("SHUTDOWN_GRACE:"), "{err}");
 }
+
+/// In production a PostgreSQL server other than loopback is reached over
+/// TLS (API.md §8.10), unless `DATABASE_ALLOW_PLAINTEXT=true`; the refusal
+/// names the variable, the listener's URL included.
+#[test]
+fn production_refuses_plaintext_to_a_remote_postgres() {
+    let production = [
+        ("APP_ENV", "production"),
+        ("SECRET_KEY", KEY),
+        ("EMAIL_URL", "smtp://mail:25"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut all = production.to_vec();
+        all.extend_from_slice(extra);
+        Settings::from_vars(&vars(&all), Path::new("/x"))
+    };
+    let remote = "postgres://u:p@db.example.com:5432/app";
+    for url in [remote, "postgres://u@db.example.com/app?sslmode=prefer"] {
+        let err = with(&[("DATABASE_URL", url)]).unwrap_err();
+        assert!(err.to_string().starts_with("DATABASE_URL:"), "{err}");
+    }
+    for url in [
+        "postgres://u@db.example.com/app?sslmode=require",
+        "postgres://u@db.example.com/app?sslmode=verify-full",
+        "postgres://postgres@127.0.0.1:5432/app",
+        "postgres://u@localhost/app?sslmode=disable",
+    ] {
+        assert!(with(&[("DATABASE_URL", url)]).is_ok(), "{url}");
+    }
+    let allowed = with(&[
+        ("DATABASE_URL", remote),
+        ("DATABASE_ALLOW_PLAINTEXT", "true"),
+    ]);
+    assert!(allowed.is_ok());
+    let err = with(&[
+        (
+            "DATABASE_URL",
+            "postgres://u@db.example.com/app?sslmode=require",
+        ),
+        ("DATABASE_LISTEN_URL", remote),
+    ])
+    .unwrap_err();
+    assert!(err.to_string().starts_with("DATABASE_LISTEN_URL:"), "{err}");
+    // sqlx reads PGHOST when the URL names no host.
+    let err = with(&[
+        ("DATABASE_URL", "postgres:///app?sslmode=disable"),
+        ("PGHOST", "db.example.com"),
+    ])
+    .unwrap_err();
+    assert!(err.to_string().starts_with("DATABASE_URL:"), "{err}");
+    // `verify-ca` checks a chain to the named root only; a root with less
+    // than verify-ca would be ignored by one client and not the other.
+    for url in [
+        "postgres://u@db.example.com/app?sslmode=verify-ca",
+        "postgres://u@db.example.com/app?sslmode=require&sslrootcert=/ca.pem",
+    ] {
+        let err = with(&[("DATABASE_URL", url)]).unwrap_err();
+        assert!(err.to_string().starts_with("DATABASE_URL:"), "{err}");
+    }
+    assert!(with(&[("DATABASE_URL", "POSTGRES://u@db.example.com/app")]).is_err());
+    // Development connects as the URL says.
+    let (s, _) = Settings::from_vars(
+        &vars(&[("SECRET_KEY", KEY), ("DATABASE_URL", remote)]),
+        Path::new("/x"),
+    )
+    .unwrap();
+    assert_eq!(s.database_listen_url, remote, "the listener's default");
+}
+
+#[test]
+fn unknown_sslmodes_and_listener_urls_are_named() {
+    let err = Settings::from_vars(
+        &vars(&[
+            ("SECRET_KEY", KEY),
+            ("DATABASE_URL", "postgres://h/db?sslmode=verify"),
+        ]),
+        Path::new("/x"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().starts_with("DATABASE_URL:"), "{err}");
+    let err = Settings::from_vars(
+        &vars(&[
+            ("SECRET_KEY", KEY),
+            ("DATABASE_LISTEN_URL", "sqlite://x.db"),
+        ]),
+        Path::new("/x"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().starts_with("DATABASE_LISTEN_URL:"), "{err}");
+}

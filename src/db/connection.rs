@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use sea_orm::DbErr;
 
+use crate::config::database::SHARED_PARAMS;
+
 /// A statement that takes longer is logged (its time only: statements can
 /// carry secrets in their values), on the pool and on the direct path.
 pub const SLOW_QUERY: Duration = Duration::from_millis(250);
@@ -23,32 +25,16 @@ pub fn with_statement_timeout(
 }
 
 /// The connection settings of `url`, less the options only sqlx reads
-/// (tokio-postgres refuses options it does not know).
+/// (tokio-postgres refuses options it does not know) and `sslmode` and
+/// `sslrootcert`, which `tls::connector` reads (tokio-postgres knows no
+/// `verify-*`).
 pub fn pg_config(url: &str) -> Result<tokio_postgres::Config, DbErr> {
-    const KNOWN: &[&str] = &[
-        "user",
-        "password",
-        "dbname",
-        "options",
-        "application_name",
-        "sslmode",
-        "host",
-        "hostaddr",
-        "port",
-        "connect_timeout",
-        "tcp_user_timeout",
-        "keepalives",
-        "keepalives_idle",
-        "target_session_attrs",
-        "channel_binding",
-        "load_balance_hosts",
-    ];
     let url = match url.split_once('?') {
         None => url.to_owned(),
         Some((base, query)) => {
             let known: Vec<&str> = query
                 .split('&')
-                .filter(|pair| KNOWN.contains(&pair.split('=').next().unwrap_or_default()))
+                .filter(|pair| SHARED_PARAMS.contains(&pair.split('=').next().unwrap_or_default()))
                 .collect();
             match known.is_empty() {
                 true => base.to_owned(),

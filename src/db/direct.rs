@@ -45,11 +45,13 @@ use std::time::Duration;
 use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr};
 use tokio::time::{Instant, timeout_at};
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, Config, NoTls, Row, Statement};
+use tokio_postgres::{Client, Config, Row, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::connection::{CONNECT_TIMEOUT, SLOW_QUERY, pg_config};
 use super::failure::db_err;
 use super::pg_params::{self, Param};
+use super::tls;
 
 /// What a statement does, and so which connections it may queue on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +97,8 @@ pub struct Direct {
     config: Config,
     /// `config` without the generic plans, for `searches`.
     search_config: Config,
+    /// TLS as the URL's `sslmode` asks (`db::tls`).
+    tls: MakeRustlsConnect,
     lookups: Set,
     lists: Set,
     writes: Set,
@@ -122,7 +126,9 @@ impl Direct {
         timeout: Duration,
         queries: Arc<AtomicU64>,
     ) -> Result<Direct, DbErr> {
-        let base = pg_config(url)?;
+        let mut base = pg_config(url)?;
+        let (ssl_mode, tls) = tls::connector(url)?;
+        base.ssl_mode(ssl_mode);
         let ms = timeout.as_millis().max(1);
         let with = |settings: &str| {
             let mut config = base.clone();
@@ -138,6 +144,7 @@ impl Direct {
         Ok(Direct {
             config: with(" -c plan_cache_mode=force_generic_plan"),
             search_config: with(""),
+            tls,
             lookups: Set::new(sizes.lookups),
             lists: Set::new(sizes.lists),
             writes: Set::new(sizes.writes),
@@ -186,7 +193,7 @@ impl Direct {
         let _busy = Busy::new(&slot.in_flight);
         let mut again = access != Access::Write;
         loop {
-            let conn = slot.connection(config).await?;
+            let conn = slot.connection(config, &self.tls).await?;
             let deadline = Instant::now() + self.timeout * 2 + Duration::from_secs(1);
             self.queries.fetch_add(1, Ordering::Relaxed);
             let began = Instant::now();
@@ -269,7 +276,11 @@ impl Slot {
     }
 
     /// The open connection, connecting first when there is none.
-    async fn connection(&self, config: &Config) -> Result<Arc<Conn>, DbErr> {
+    async fn connection(
+        &self,
+        config: &Config,
+        tls: &MakeRustlsConnect,
+    ) -> Result<Arc<Conn>, DbErr> {
         if let Some(conn) = self.current() {
             return Ok(conn);
         }
@@ -278,7 +289,7 @@ impl Slot {
             return Ok(conn);
         }
         let (client, connection) = config
-            .connect(NoTls)
+            .connect(tls.clone())
             .await
             .map_err(|e| DbErr::Conn(RuntimeErr::Internal(format!("PostgreSQL: {e}"))))?;
         tokio::spawn(async move {

@@ -9,16 +9,19 @@ mod direct;
 mod failure;
 mod hot;
 mod in_place;
+mod listener;
 mod pg_params;
 mod pg_rows;
 mod statements;
 pub mod text_search;
+pub mod tls;
 mod turns;
 
 pub use connection::SLOW_QUERY;
 use connection::{CONNECT_TIMEOUT, with_statement_timeout};
 pub use failure::sql_err;
 pub use hot::Hot;
+pub use listener::Listener;
 
 use std::time::Duration;
 

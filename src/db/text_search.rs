@@ -19,6 +19,13 @@ pub struct TextIndex<C: 'static> {
 /// Trigrams need three characters: a shorter term scans (its `LIKE`).
 const TRIGRAM: usize = 3;
 
+/// What of a term the index is asked for: its first characters, any part
+/// of it being as true a filter as the whole (the `LIKE` decides). FTS5
+/// reads one list of rows per trigram inside one step of SQLite's machine,
+/// where the deadline cannot reach: a hundred-character term of common
+/// trigrams cost a hundred such lists.
+const MATCHED: usize = 8;
+
 /// Rows whose indexed columns contain `folded` (already folded and bounded
 /// by the caller: its per-row cost is the caller's rule).
 pub fn contains<C: ColumnTrait>(
@@ -36,7 +43,9 @@ pub fn contains<C: ColumnTrait>(
     let (table, fts) = (index.table, index.fts);
     let indexed = Expr::cust_with_values(
         format!("{table}.rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?)"),
-        [fts5_phrase(folded)],
+        [fts5_phrase(
+            &folded.chars().take(MATCHED).collect::<String>(),
+        )],
     );
     Condition::all().add(indexed).add(literal)
 }

@@ -10,6 +10,7 @@ mod assurance;
 mod bounded_search;
 mod cli;
 mod credential_lifecycle;
+mod database_tls;
 mod deadlines;
 mod direct;
 mod django_import;

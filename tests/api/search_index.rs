@@ -100,6 +100,7 @@ async fn terms_the_index_cannot_hold_match_literally() {
         "ab",
         "100% cotton",
         "a_b*c",
+        "Stainless steel kettle",
     ] {
         products::create(&app, &owner, json!({ "name": name, "priceCents": 1 })).await;
     }
@@ -122,6 +123,10 @@ async fn terms_the_index_cannot_hold_match_literally() {
         "_ and * are literal"
     );
     assert!(found(&app, "a b").await.is_empty());
+    // The index is asked for a term's start; the whole term decides.
+    let kettle = vec!["Stainless steel kettle".to_owned()];
+    assert_eq!(found(&app, "stainless steel kettle").await, kettle);
+    assert!(found(&app, "stainless steel pot").await.is_empty());
     assert!(
         found(&app, "one OR plain").await.is_empty(),
         "no FTS5 syntax"

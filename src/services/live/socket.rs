@@ -32,7 +32,7 @@ use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
 use crate::auth::Viewer;
-use crate::db::now;
+use crate::db::{self, now};
 use crate::error::AppError;
 use crate::services::AppContext;
 use crate::services::credentials::authentication;
@@ -190,20 +190,17 @@ impl Seen {
 #[tracing::instrument(skip_all)]
 pub async fn listen(app: AppContext, mut stop: watch::Receiver<bool>) {
     if app.db.get_database_backend() == DbBackend::Postgres {
-        let mut listener =
-            match sea_orm::sqlx::postgres::PgListener::connect(&app.settings.database_url).await {
-                Ok(listener) => listener,
-                Err(e) => return tracing::warn!(error = %e, "could not listen for events"),
-            };
-        if let Err(e) = listener.listen(CHANNEL).await {
-            return tracing::warn!(error = %e, "could not listen for events");
-        }
+        let url = &app.settings.database_listen_url;
+        let mut listener = match db::Listener::connect(url, CHANNEL).await {
+            Ok(listener) => listener,
+            Err(e) => return tracing::warn!(error = %e, "could not listen for events"),
+        };
         loop {
             tokio::select! {
                 _ = stop.changed() => return,
                 received = listener.recv() => match received {
-                    Ok(n) => {
-                        if let Ok(user) = n.payload().parse() {
+                    Ok(payload) => {
+                        if let Ok(user) = payload.parse() {
                             app.live.wake(user);
                         }
                     }
