@@ -37,20 +37,19 @@
 //! its connection across awaits the caller controls.
 
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sea_orm::{ConnAcquireErr, DbErr, RuntimeErr};
 use tokio::time::{Instant, timeout_at};
-use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, Config, Row, Statement};
+use tokio_postgres::{Config, Row};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::connection::{CONNECT_TIMEOUT, SLOW_QUERY, pg_config};
 use super::failure::db_err;
-use super::pg_params::{self, Param};
+use super::pg_conn::{Conn, searches};
+use super::pg_params;
 use super::tls;
 
 /// What a statement does, and so which connections it may queue on.
@@ -88,10 +87,6 @@ pub struct Sizes {
     pub writes: usize,
     pub searches: usize,
 }
-
-/// Statements a connection keeps prepared; past that it forgets them all
-/// (the hot statements are a few dozen shapes, so this is only a bound).
-const STATEMENTS_KEPT: usize = 256;
 
 pub struct Direct {
     config: Config,
@@ -328,71 +323,6 @@ impl Drop for Busy<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
-}
-
-struct Conn {
-    client: Client,
-    statements: Mutex<HashMap<String, Statement>>,
-}
-
-impl Conn {
-    async fn run(
-        &self,
-        sql: &str,
-        types: &[Type],
-        values: &[sea_orm::Value],
-    ) -> Result<Vec<Row>, tokio_postgres::Error> {
-        let params: Vec<Param<'_>> = values.iter().map(Param).collect();
-        if searches(sql) {
-            // Unnamed, so planned with its values every time.
-            let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
-                .iter()
-                .zip(types)
-                .map(|(p, t)| (p as _, t.clone()))
-                .collect();
-            return self.client.query_typed(sql, &typed).await;
-        }
-        let statement = self.prepared(sql, types).await?;
-        let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-        self.client.query(&statement, &params).await
-    }
-
-    /// `sql` prepared with `types` on this connection: once, then kept.
-    async fn prepared(
-        &self,
-        sql: &str,
-        types: &[Type],
-    ) -> Result<Statement, tokio_postgres::Error> {
-        let kept = self
-            .statements
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(sql)
-            .cloned();
-        match kept {
-            Some(statement) if statement.params() == types => return Ok(statement),
-            // The same SQL with other parameter types: rare, not kept.
-            Some(_) => return self.client.prepare_typed(sql, types).await,
-            None => {}
-        }
-        let statement = self.client.prepare_typed(sql, types).await?;
-        let mut kept = self.statements.lock().unwrap_or_else(|p| p.into_inner());
-        if kept.len() >= STATEMENTS_KEPT {
-            kept.clear();
-        }
-        kept.insert(sql.to_owned(), statement.clone());
-        Ok(statement)
-    }
-}
-
-/// Whether `sql` searches text (`LIKE '%…%'`): it runs unnamed on
-/// connections of its own that keep PostgreSQL's default plan choice, so
-/// it is planned for its pattern each time. A generic plan cannot tell a
-/// term that the trigram index finds in a few rows from one in every row:
-/// it walked the whole ordering for a term in one row of a million (826 ms
-/// against 35 ms planned with the term, `bench/scale.sh postgres`).
-fn searches(sql: &str) -> bool {
-    sql.contains(" LIKE ")
 }
 
 /// A statement or its wait ran past `QUERY_TIMEOUT` (`SERVICE_UNAVAILABLE`).

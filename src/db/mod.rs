@@ -10,6 +10,7 @@ mod failure;
 mod hot;
 mod in_place;
 mod listener;
+mod pg_conn;
 mod pg_params;
 mod pg_rows;
 mod statements;
