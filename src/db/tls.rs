@@ -20,7 +20,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use crate::config::database::{SslMode as Mode, url_param};
 
 /// The URL's `sslmode`; an unknown one is an error that names it.
-pub fn mode(url: &str) -> Result<Mode, DbErr> {
+fn mode(url: &str) -> Result<Mode, DbErr> {
     Mode::of(url).ok_or_else(|| {
         config_error(
             "sslmode must be disable, prefer, require, verify-ca or verify-full".to_owned(),
