@@ -78,7 +78,8 @@ impl DatabaseSettings {
     }
 }
 
-fn is_postgres(url: &str) -> bool {
+/// Whether `url` names a PostgreSQL server (any case of the scheme).
+pub fn is_postgres(url: &str) -> bool {
     let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
     scheme.eq_ignore_ascii_case("postgres") || scheme.eq_ignore_ascii_case("postgresql")
 }

@@ -21,6 +21,8 @@ pub struct Failure {
     pub code: String,
     pub kind: ErrorKind,
     pub message: String,
+    /// The constraint PostgreSQL names (SQLite names none).
+    pub constraint: Option<String>,
 }
 
 impl Failure {
@@ -61,6 +63,10 @@ impl DatabaseError for Failure {
         self
     }
 
+    fn constraint(&self) -> Option<&str> {
+        self.constraint.as_deref()
+    }
+
     fn kind(&self) -> ErrorKind {
         match self.kind {
             ErrorKind::UniqueViolation => ErrorKind::UniqueViolation,
@@ -77,17 +83,48 @@ impl DatabaseError for Failure {
 /// connections and the direct path alike. Services call this rather than
 /// `DbErr::sql_err`, which knows only sqlx's own drivers.
 pub fn sql_err(e: &DbErr) -> Option<SqlErr> {
-    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = e else {
-        return None;
-    };
-    let sea_orm::sqlx::Error::Database(e) = &**e else {
-        return None;
-    };
+    let e = database_error(e)?;
     match e.kind() {
         ErrorKind::UniqueViolation => Some(SqlErr::UniqueConstraintViolation(e.message().into())),
         ErrorKind::ForeignKeyViolation => {
             Some(SqlErr::ForeignKeyConstraintViolation(e.message().into()))
         }
+        _ => None,
+    }
+}
+
+/// A unique constraint as each database reports it broken: PostgreSQL by
+/// its name, SQLite by its columns (`UNIQUE constraint failed: t.a, t.b`,
+/// the only form SQLite gives; it names no index).
+pub struct Unique {
+    pub postgres: &'static str,
+    pub sqlite: &'static str,
+}
+
+/// Whether `e` is a unique violation of exactly `unique`: told apart by the
+/// constraint, never by searching the message's prose.
+pub fn violates(e: &DbErr, unique: &Unique) -> bool {
+    let Some(e) = database_error(e) else {
+        return false;
+    };
+    if e.kind() != ErrorKind::UniqueViolation {
+        return false;
+    }
+    match e.constraint() {
+        Some(name) => name == unique.postgres,
+        None => e
+            .message()
+            .strip_prefix("UNIQUE constraint failed: ")
+            .is_some_and(|columns| columns == unique.sqlite),
+    }
+}
+
+fn database_error(e: &DbErr) -> Option<&(dyn DatabaseError + 'static)> {
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = e else {
+        return None;
+    };
+    match &**e {
+        sea_orm::sqlx::Error::Database(e) => Some(&**e),
         _ => None,
     }
 }
@@ -112,6 +149,7 @@ pub fn db_err(e: tokio_postgres::Error) -> DbErr {
         code: code.code().to_owned(),
         kind,
         message: db.message().to_owned(),
+        constraint: db.constraint().map(str::to_owned),
     }
     .into_db_err()
 }

@@ -5,6 +5,8 @@
 use sea_orm::sqlx::postgres::PgListener;
 use sea_orm::{DbErr, RuntimeErr};
 
+use crate::config::database::is_postgres;
+
 pub struct Listener(PgListener);
 
 fn lost(e: sea_orm::sqlx::Error) -> DbErr {
@@ -12,11 +14,15 @@ fn lost(e: sea_orm::sqlx::Error) -> DbErr {
 }
 
 impl Listener {
-    /// Connects to `url` and listens on `channel`.
-    pub async fn connect(url: &str, channel: &str) -> Result<Listener, DbErr> {
+    /// Connects to `url` and listens on `channel`; `None` when `url` is
+    /// not PostgreSQL (SQLite has no notifications: sockets poll instead).
+    pub async fn connect(url: &str, channel: &str) -> Result<Option<Listener>, DbErr> {
+        if !is_postgres(url) {
+            return Ok(None);
+        }
         let mut listener = PgListener::connect(url).await.map_err(lost)?;
         listener.listen(channel).await.map_err(lost)?;
-        Ok(Listener(listener))
+        Ok(Some(Listener(listener)))
     }
 
     /// The next notification's payload; an error when the session is lost.

@@ -6,6 +6,7 @@
 mod columns;
 mod connection;
 mod direct;
+mod engine;
 mod failure;
 mod hot;
 mod in_place;
@@ -20,7 +21,8 @@ mod turns;
 
 pub use connection::SLOW_QUERY;
 use connection::{CONNECT_TIMEOUT, with_statement_timeout};
-pub use failure::sql_err;
+pub use engine::{insert_notifying, locked};
+pub use failure::{Unique, sql_err, violates};
 pub use hot::Hot;
 pub use listener::Listener;
 

@@ -344,3 +344,37 @@ async fn create_superuser_makes_an_active_staff_account() {
         json!({ "isStaff": true, "isActive": true, "username": "root" })
     );
 }
+
+/// Registrations racing for one username: on PostgreSQL the losers reach
+/// the unique index, which is told apart by its constraint (it was by the
+/// word "username" in the message): each loser is `BAD_USER_INPUT` on
+/// `username`, and exactly one account is made.
+#[tokio::test]
+async fn racing_registrations_for_one_username_make_one_account() {
+    let app = spawn_app_with(&[]).await;
+    let requests = (0..8)
+        .map(|i| {
+            let input = json!({
+                "email": format!("racer{i}@example.com"),
+                "username": "Racer",
+                "password": PASSWORD,
+                "confirmPassword": PASSWORD,
+            });
+            let body = json!({ "query": REGISTER, "variables": { "input": input } });
+            (app.base.clone(), body)
+        })
+        .collect();
+    let answers = app.concurrently(requests).await;
+    let made = answers
+        .iter()
+        .filter(|b| b["data"]["register"]["email"].is_string())
+        .count();
+    assert_eq!(made, 1, "{answers:?}");
+    for body in answers.iter().filter(|b| b["errors"].is_array()) {
+        assert_eq!(code(body), "BAD_USER_INPUT", "{body}");
+        assert!(
+            body["errors"][0]["extensions"]["fields"]["username"].is_array(),
+            "{body}"
+        );
+    }
+}

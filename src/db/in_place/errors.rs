@@ -35,6 +35,7 @@ pub fn db_err(e: rusqlite::Error) -> DbErr {
                 false => ErrorKind::Other,
             },
             message: message.unwrap_or_else(|| failure.to_string()),
+            constraint: None,
         }
         .into_db_err(),
         other => DbErr::Query(RuntimeErr::Internal(format!("SQLite: {other}"))),

@@ -3,7 +3,7 @@
 use entity::user;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, DbErr, SqlErr};
 
-use crate::db::{now, sql_err};
+use crate::db::{Unique, now, sql_err, violates};
 use crate::domain::SecurityEventType as Kind;
 use crate::domain::{Email, FieldErrors, Gender, Password, Phone, Username};
 use crate::error::{AppError, AppResult};
@@ -17,6 +17,12 @@ use crate::services::shared::client::ClientInfo;
 use crate::services::shared::mail::{Budget, WriteTxn};
 use crate::services::shared::rate_limit::{self, Verdict};
 use crate::services::shared::security_events as events;
+
+/// `users.username_key`'s unique constraint (migration 1).
+const USERNAME: Unique = Unique {
+    postgres: "users_username_key_key",
+    sqlite: "users.username_key",
+};
 
 /// What `register` was given, as typed by the client.
 #[derive(Debug, Default)]
@@ -140,7 +146,7 @@ pub async fn register(
             match sql_err(&e) {
                 // Lost a race on PostgreSQL, where the transaction does not
                 // serialise writers as SQLite's IMMEDIATE does.
-                Some(SqlErr::UniqueConstraintViolation(what)) if what.contains("username") => {
+                Some(_) if violates(&e, &USERNAME) => {
                     return Err(AppError::field("username", "is already taken"));
                 }
                 Some(SqlErr::UniqueConstraintViolation(_)) => {

@@ -2,14 +2,11 @@
 
 use entity::user::{self, Column};
 use sea_orm::sea_query::LikeExpr;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
-    QueryFilter, QuerySelect, Select,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, Select};
 use uuid::Uuid;
 
 use crate::auth::tokens::random_token;
-use crate::db::now;
+use crate::db::{self, now};
 use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
@@ -158,11 +155,8 @@ pub async fn is_last_active_superuser(
     if !(target.is_superuser && target.is_active) {
         return Ok(false);
     }
-    let mut superusers = user::Entity::find()
+    let superusers = user::Entity::find()
         .filter(user::Column::IsSuperuser.eq(true))
         .filter(user::Column::IsActive.eq(true));
-    if txn.get_database_backend() == DbBackend::Postgres {
-        superusers = superusers.lock_exclusive();
-    }
-    Ok(superusers.all(&**txn).await?.len() <= 1)
+    Ok(db::locked(&**txn, superusers).all(&**txn).await?.len() <= 1)
 }

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::security_event::{self, Column};
-use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
@@ -189,12 +189,12 @@ impl Seen {
 /// a lost connection ends it, and it is started again.
 #[tracing::instrument(skip_all)]
 pub async fn listen(app: AppContext, mut stop: watch::Receiver<bool>) {
-    if app.db.get_database_backend() == DbBackend::Postgres {
-        let url = &app.settings.database_listen_url;
-        let mut listener = match db::Listener::connect(url, CHANNEL).await {
-            Ok(listener) => listener,
-            Err(e) => return tracing::warn!(error = %e, "could not listen for events"),
-        };
+    let url = &app.settings.database_listen_url;
+    let listener = match db::Listener::connect(url, CHANNEL).await {
+        Ok(listener) => listener,
+        Err(e) => return tracing::warn!(error = %e, "could not listen for events"),
+    };
+    if let Some(mut listener) = listener {
         loop {
             tokio::select! {
                 _ = stop.changed() => return,

@@ -5,12 +5,12 @@
 use chrono::{DateTime, Utc};
 use entity::security_event::{self, Column, Entity};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryTrait, Select, Statement,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryTrait,
+    Select,
 };
 use uuid::Uuid;
 
-use crate::db::now;
+use crate::db::{self, now};
 use crate::domain::SecurityEventType;
 use crate::error::{AppError, AppResult};
 use crate::services::shared::client::ClientInfo;
@@ -43,22 +43,8 @@ pub async fn record(
         actor_id: Set(actor.filter(|a| *a != user_id)),
         session_id: Set(client.session_id),
     });
-    if conn.get_database_backend() != DbBackend::Postgres {
-        insert.exec_without_returning(conn).await?;
-        return Ok(());
-    }
-    // On PostgreSQL the insert also notifies every instance's listener
-    // (`live::listen`), in the same statement: delivered when the change
-    // commits, never for one rolled back.
-    let built = insert.build(DbBackend::Postgres);
-    let sql = format!(
-        "WITH recorded AS ({} RETURNING user_id) \
-         SELECT pg_notify('{}', user_id::text) FROM recorded",
-        built.sql,
-        live_hub::CHANNEL
-    );
-    conn.execute_raw(Statement { sql, ..built }).await?;
-    Ok(())
+    // Every instance's listener hears of it (`live::listen`) once it commits.
+    db::insert_notifying(conn, &insert.into_query(), live_hub::CHANNEL, "user_id").await
 }
 
 /// Records an event on its own, outside any change (a failed sign-in):
