@@ -61,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
 /// Copies every product `copies - 1` times in one statement per database.
 async fn copy_products(app: &AppContext, copies: u32) -> anyhow::Result<()> {
     use sea_orm::{ConnectionTrait, DbBackend};
-    let postgres = app.db.get_database_backend() == DbBackend::Postgres;
+    let postgres = app.db.alone().get_database_backend() == DbBackend::Postgres;
     let (new_id, numbers) = if postgres {
         (
             "gen_random_uuid()",
@@ -84,11 +84,14 @@ async fn copy_products(app: &AppContext, copies: u32) -> anyhow::Result<()> {
          description_fold, price_cents, in_stock, created_at, updated_at \
          FROM products, {numbers}"
     );
-    app.db.execute_unprepared(&sql).await?;
+    app.db.alone().execute_unprepared(&sql).await?;
     if postgres {
-        app.db.execute_unprepared("ANALYZE products").await?;
+        app.db
+            .alone()
+            .execute_unprepared("ANALYZE products")
+            .await?;
     } else {
-        app.db.execute_unprepared("ANALYZE").await?;
+        app.db.alone().execute_unprepared("ANALYZE").await?;
     }
     Ok(())
 }

@@ -146,7 +146,13 @@ async fn import_django(
 ) -> anyhow::Result<()> {
     use authql::services::account::django_import::{self, Outcome};
     db::migrate(&settings.database_url, db::MigrateCommand::Up).await?;
-    let db = db::connect(&settings.database_url, None).await?;
+    let pool = db::connect(&settings.database_url, None).await?;
+    let db = db::Db::open(
+        pool,
+        &settings.database_url,
+        settings.query_timeout,
+        Default::default(),
+    )?;
     let bar = indicatif::ProgressBar::new(0);
     let summary = django_import::import(
         &db,

@@ -43,7 +43,7 @@ impl Application {
         let app = AppContext::new(db, settings.clone())?;
         // Checked here so a bad EMAIL_URL or EMAIL_FROM stops start-up, not the first mail.
         let outbox = Outbox::new(
-            app.db.clone(),
+            app.db.pool().clone(),
             &settings,
             app.mail_wake.clone(),
             app.metrics.clone(),
@@ -168,7 +168,7 @@ impl Application {
         let _ = outbox.await;
         let _ = cleanup.await;
         let _ = listener.await;
-        self.state.app.db.close_by_ref().await.ok();
+        self.state.app.db.pool().close_by_ref().await.ok();
         served?;
         tracing::info!("stopped");
         Ok(())

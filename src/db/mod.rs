@@ -8,6 +8,7 @@ mod connection;
 mod direct;
 mod engine;
 mod failure;
+mod handle;
 mod hot;
 mod in_place;
 mod listener;
@@ -23,6 +24,9 @@ pub use connection::SLOW_QUERY;
 use connection::{CONNECT_TIMEOUT, with_statement_timeout};
 pub use engine::{insert_notifying, locked};
 pub use failure::{Unique, sql_err, violates};
+pub use handle::Db;
+/// A connected pool, as `connect` opens it, before `Db::open` takes it.
+pub type Pool = DatabaseConnection;
 pub use hot::Hot;
 pub use listener::Listener;
 

@@ -6,7 +6,9 @@
 //! matches is the same on both databases whatever the index holds.
 
 use sea_orm::sea_query::{Expr, LikeExpr};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend};
+use sea_orm::{ColumnTrait, Condition, DbBackend};
+
+use super::Db;
 
 /// A table's searchable folded columns and, on SQLite, its FTS5 index.
 pub struct TextIndex<C: 'static> {
@@ -28,16 +30,12 @@ const MATCHED: usize = 8;
 
 /// Rows whose indexed columns contain `folded` (already folded and bounded
 /// by the caller: its per-row cost is the caller's rule).
-pub fn contains<C: ColumnTrait>(
-    db: &impl ConnectionTrait,
-    index: &TextIndex<C>,
-    folded: &str,
-) -> Condition {
+pub fn contains<C: ColumnTrait>(db: &Db, index: &TextIndex<C>, folded: &str) -> Condition {
     let pattern = like_pattern(folded);
     let literal = index.columns.iter().fold(Condition::any(), |any, column| {
         any.add(column.like(LikeExpr::new(pattern.clone()).escape('\\')))
     });
-    if db.get_database_backend() != DbBackend::Sqlite || folded.chars().count() < TRIGRAM {
+    if db.alone().get_database_backend() != DbBackend::Sqlite || folded.chars().count() < TRIGRAM {
         return literal;
     }
     let (table, fts) = (index.table, index.fts);

@@ -258,13 +258,13 @@ where
     E::Model: Sync,
     Select<E>: Clone + Send + Sync + 'static,
 {
-    let counter = Counter::new(app.hot.clone(), select);
+    let counter = Counter::new(app.db.read().clone(), select);
     let look = ctx.look_ahead();
     if !(look.field("totalCount").exists() || look.field("totalPages").exists()) {
         return Ok((rows.await?, LazyTotal::new(counter, None)));
     }
     let both = async { tokio::try_join!(rows, async { Ok(counter.count().await?) }) };
-    let (rows, n) = app.hot.together(both).await?;
+    let (rows, n) = app.db.read().together(both).await?;
     Ok((rows, LazyTotal::new(counter, Some(n))))
 }
 
@@ -288,7 +288,7 @@ where
     let cursors = Cursors {
         secret: app.settings.secret_bytes(),
     };
-    let rows = pagination::keyset(&app.hot, select.clone(), ordering, window, &cursors);
+    let rows = pagination::keyset(app.db.read(), select.clone(), ordering, window, &cursors);
     // Boxed: inline, this future would grow every query's (see `with_total`).
     let (slice, total) = Box::pin(with_total(ctx, app, select.clone(), rows)).await?;
     Ok(Connection::new(slice, node, total))
@@ -310,7 +310,7 @@ where
     N: ListItem,
 {
     let app = app(ctx)?;
-    let rows = pagination::numbered(&app.hot, select.clone(), ordering, page, page_size);
+    let rows = pagination::numbered(app.db.read(), select.clone(), ordering, page, page_size);
     let (numbered, total) = Box::pin(with_total(ctx, app, select.clone(), rows)).await?;
     Ok(Page::new(numbered, node, total))
 }

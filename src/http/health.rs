@@ -31,7 +31,7 @@ pub async fn readyz(Data(state): Data<&AppState>) -> impl IntoResponse {
             "a background task is not running",
         );
     }
-    match tokio::time::timeout(Duration::from_secs(3), state.app.db.ping()).await {
+    match tokio::time::timeout(Duration::from_secs(3), state.app.db.pool().ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready"),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check: database unavailable");

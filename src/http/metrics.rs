@@ -43,14 +43,14 @@ pub fn routes(app: AppContext) -> BoxEndpoint<'static> {
 #[handler]
 async fn scrape(Data(app): Data<&AppContext>) -> Response {
     let metrics = &app.metrics;
-    match outbox::pending(&app.db).await {
+    match outbox::pending(app.db.pool()).await {
         Ok(n) => metrics
             .mail_pending
             .set(i64::try_from(n).unwrap_or(i64::MAX)),
         Err(e) => tracing::warn!(error = %e, "metrics: could not count the outbox"),
     }
-    let (size, idle) = pool_sizes(&app.db);
-    let (direct, direct_idle) = app.hot.connections();
+    let (size, idle) = pool_sizes(app.db.pool());
+    let (direct, direct_idle) = app.db.read().connections();
     let (size, idle) = (size + direct as i64, idle + direct_idle as i64);
     metrics.db_pool.with_label_values(&["idle"]).set(idle);
     metrics

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::auth::link_token::{self, LinkPurpose};
 use crate::auth::tokens::{code_digest, six_digit_code};
-use crate::db::{begin_write, now};
+use crate::db::now;
 use crate::domain::Email;
 use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
@@ -100,7 +100,7 @@ pub async fn activate_with_link(
     let settings = &app.settings;
     let user_id = link_token::user_id_from_uid(uid).ok_or(AppError::InvalidToken)?;
     let now = now();
-    let txn = begin_write(&app.db).await?;
+    let txn = app.db.write().await?;
     let user = find_by_id(&txn, user_id)
         .await?
         .ok_or(AppError::InvalidToken)?;
@@ -172,9 +172,9 @@ pub async fn activate_with_code(
     let limits = LoginLimits::new(settings, email.key(), &client.ip);
     let attempt = limits.begin(&app.db, settings.hash_queue_timeout).await?;
     let now = now();
-    let user = find_by_email(&app.db, &email).await?;
+    let user = find_by_email(app.db.alone(), &email).await?;
     let pending = match &user {
-        Some(u) if awaits_activation(u) => live_activation_code(&app.db, u.id, now).await?,
+        Some(u) if awaits_activation(u) => live_activation_code(app.db.alone(), u.id, now).await?,
         _ => None,
     };
     let (Some(user), Some(row)) = (user, pending) else {
@@ -188,7 +188,7 @@ pub async fn activate_with_code(
             other => other,
         });
     }
-    let txn = begin_write(&app.db).await?;
+    let txn = app.db.write().await?;
     let consumed = codes::consume(&txn, row.id, now).await?;
     let fresh = find_by_id(&txn, user.id).await?;
     match fresh {

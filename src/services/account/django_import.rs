@@ -8,12 +8,12 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use entity::user;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Database, DatabaseConnection, QueryResult,
-    Statement, TryGetable,
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, Database, QueryResult, Statement,
+    TryGetable,
 };
 
 use crate::auth::django_hash::{self, Refusal};
-use crate::db::{begin_write, now};
+use crate::db::{Db, now};
 use crate::domain::{Email, Username};
 use crate::error::AppError;
 use crate::services::shared::accounts::{
@@ -118,7 +118,7 @@ fn read(row: &QueryResult) -> DjangoUser {
 /// first of how many there are.
 #[tracing::instrument(skip_all)]
 pub async fn import(
-    db: &DatabaseConnection,
+    db: &Db,
     source_url: &str,
     table: &str,
     dry_run: bool,
@@ -143,7 +143,7 @@ pub async fn import(
             format!("SELECT * FROM \"{table}\" ORDER BY id"),
         ))
         .await?;
-    let txn = begin_write(db).await?;
+    let txn = db.write().await?;
     let mut summary = Summary::default();
     for row in &rows {
         let django = read(row);

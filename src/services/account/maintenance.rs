@@ -11,7 +11,7 @@ use entity::{
     api_token, email_outbox, one_time_code, rate_limit, refresh_token, session, webauthn_challenge,
 };
 use sea_orm::sea_query::ExprTrait;
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use tokio::sync::watch;
 
 use crate::services::shared::security_events;
@@ -42,7 +42,7 @@ pub struct Purged {
 
 #[tracing::instrument(skip_all)]
 pub async fn purge(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     now: DateTime<Utc>,
     audit_retention: Duration,
 ) -> Result<Purged, DbErr> {
@@ -113,13 +113,9 @@ pub async fn purge(
 
 /// Runs `purge` every `INTERVAL` until `stop` turns true.
 #[tracing::instrument(skip_all)]
-pub async fn run(
-    db: DatabaseConnection,
-    audit_retention: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
+pub async fn run(db: crate::db::Db, audit_retention: Duration, mut stop: watch::Receiver<bool>) {
     loop {
-        match purge(&db, crate::db::now(), audit_retention).await {
+        match purge(db.alone(), crate::db::now(), audit_retention).await {
             Ok(purged) if purged != Purged::default() => {
                 tracing::info!(?purged, "purged expired rows")
             }

@@ -119,10 +119,8 @@ pub async fn request_reset(app: &AppContext, email: &str, client: &ClientInfo) -
     let email = Email::parse(email).map_err(|e| AppError::field("email", &e.0))?;
     let now = now();
     rate_limit::mail_request_allowed(app, &client.ip, now).await?;
-    let found = user::Entity::find()
-        .filter(user::Column::EmailKey.eq(email.key()))
-        .one(&app.db)
-        .await?;
+    let found = user::Entity::find().filter(user::Column::EmailKey.eq(email.key()));
+    let found = app.db.read().one(found).await?;
     let Some(user) = found.filter(|u| u.is_active) else {
         // The write a known address gets (one transaction counting the
         // address's mail budget), so the time of the answer tells nothing.

@@ -4,7 +4,7 @@ use entity::user;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, SqlErr};
 use uuid::Uuid;
 
-use crate::db::{begin_write, now, sql_err};
+use crate::db::{now, sql_err};
 use crate::domain::SecurityEventType as Kind;
 use crate::domain::{FieldErrors, Gender, Invalid, Phone, Username};
 use crate::error::{AppError, AppResult};
@@ -69,7 +69,7 @@ pub async fn update_profile(
     errors.into_result()?;
 
     let now = now();
-    let txn = begin_write(&app.db).await?;
+    let txn = app.db.write().await?;
     let user = accounts::current(&txn, user_id).await?;
     let mut active: user::ActiveModel = user.into();
     match username {

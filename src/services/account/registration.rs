@@ -85,7 +85,7 @@ pub async fn register(
     // Each call costs a hash, a row and a mail to any address: counted per
     // client IP (its /64 for IPv6) before any of that work.
     let verdict = rate_limit::hit(
-        &app.db,
+        app.db.alone(),
         &rate_limit::ip_key("register", &client.ip),
         app.settings.register_rate_limit,
         now(),
@@ -100,7 +100,7 @@ pub async fn register(
         )));
     };
     if let Some(u) = &username {
-        ensure_username_free(&app.db, u, None).await?;
+        ensure_username_free(app.db.alone(), u, None).await?;
     }
     // Hash before looking the address up, so a known and an unknown address
     // cost the same and answer alike.
@@ -205,11 +205,11 @@ pub async fn create_superuser(
             "validated input is missing"
         )));
     };
-    if find_by_email(&app.db, &email).await?.is_some() {
+    if find_by_email(app.db.alone(), &email).await?.is_some() {
         return Err(AppError::field("email", "already has an account"));
     }
     if let Some(u) = &username {
-        ensure_username_free(&app.db, u, None).await?;
+        ensure_username_free(app.db.alone(), u, None).await?;
     }
     let now = now();
     let mut account = new_account(
@@ -222,6 +222,6 @@ pub async fn create_superuser(
     account.is_staff = Set(true);
     account.is_superuser = Set(true);
     account.activated_at = Set(Some(now));
-    let created = account.insert(&app.db).await?;
+    let created = account.insert(app.db.alone()).await?;
     Ok(created)
 }

@@ -90,7 +90,7 @@ pub async fn list(app: &AppContext, user_id: Uuid) -> AppResult<Vec<api_token::M
         )
         .order_by_desc(api_token::Column::CreatedAt)
         .order_by_desc(api_token::Column::Id);
-    Ok(app.hot.all(live).await?)
+    Ok(app.db.read().all(live).await?)
 }
 
 /// Revokes one of the user's tokens; returns whether one was revoked.
@@ -148,7 +148,7 @@ pub async fn authenticate(app: &AppContext, token: &str) -> AppResult<Authentica
     let by_hash = api_token::Entity::find()
         .filter(api_token::Column::TokenHash.eq(sha256_hex(token)))
         .find_also_related(user::Entity);
-    let Some((row, Some(user))) = app.hot.one_also(by_hash).await? else {
+    let Some((row, Some(user))) = app.db.read().one_also(by_hash).await? else {
         return Err(AppError::Unauthenticated);
     };
     if row.revoked_at.is_some() || row.expires_at.is_some_and(|t| t <= now) || !user.is_active {

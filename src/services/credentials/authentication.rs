@@ -40,7 +40,8 @@ async fn authenticate_session(app: &AppContext, token: &str) -> AppResult<Authen
     let (user_id, session_id) = app.keys.verify(token).ok_or(AppError::Unauthenticated)?;
     let now = now();
     let Some((sess, Some(user))) = app
-        .hot
+        .db
+        .read()
         .one_also_by_id(session_id, |id| {
             session::Entity::find_by_id(id).find_also_related(user::Entity)
         })

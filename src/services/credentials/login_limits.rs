@@ -13,10 +13,10 @@
 
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbErr, Value};
 
 use crate::config::{RateLimit, Settings};
-use crate::db::{now, statement};
+use crate::db::{Db, now, statement};
 use crate::error::{AppError, AppResult};
 use crate::services::shared::rate_limit::{Counted, hit, ip_key, key, seconds_until, upsert};
 
@@ -48,13 +48,19 @@ impl LoginLimits {
     /// uncounted again and refused if the judged failures alone reach the
     /// limit; if only attempts still being judged push it over, it waits for
     /// them (at most `wait`) and tries again.
-    pub async fn begin(&self, db: &DatabaseConnection, wait: Duration) -> AppResult<Attempt> {
+    pub async fn begin(&self, db: &Db, wait: Duration) -> AppResult<Attempt> {
         let deadline = Instant::now() + wait;
         loop {
             let now = now();
-            let identifier =
-                upsert(db, &self.identifier_key, self.per_identifier, now, true).await?;
-            let ip = upsert(db, &self.ip_key, self.per_ip, now, true).await?;
+            let identifier = upsert(
+                db.alone(),
+                &self.identifier_key,
+                self.per_identifier,
+                now,
+                true,
+            )
+            .await?;
+            let ip = upsert(db.alone(), &self.ip_key, self.per_ip, now, true).await?;
             let attempt = Attempt {
                 db: db.clone(),
                 identifier_key: self.identifier_key.clone(),
@@ -97,17 +103,13 @@ impl LoginLimits {
 /// `LOGIN_RATE_LIMITED` is recorded once per window however many refusals
 /// follow. Known and unknown identifiers pay the same write.
 #[tracing::instrument(skip_all)]
-pub async fn first_refusal(
-    db: &DatabaseConnection,
-    settings: &Settings,
-    identifier: &str,
-) -> Result<bool, DbErr> {
+pub async fn first_refusal(db: &Db, settings: &Settings, identifier: &str) -> Result<bool, DbErr> {
     let once = RateLimit {
         max: 1,
         window: settings.login_rate_limit.window,
     };
     let key = key("login-refused", &identifier.trim().to_lowercase());
-    Ok(hit(db, &key, once, now()).await?.is_allowed())
+    Ok(hit(db.alone(), &key, once, now()).await?.is_allowed())
 }
 
 /// The counter key of an identifier, as `begin` counts it.
@@ -120,7 +122,7 @@ pub fn identifier_key(identifier: &str) -> String {
 /// mid-check, or failed on an error) counts as a failure, as it would have
 /// before it was judged.
 pub struct Attempt {
-    db: DatabaseConnection,
+    db: Db,
     identifier_key: String,
     ip_key: String,
     settled: bool,
@@ -177,8 +179,8 @@ impl Attempt {
 
     async fn settle(&mut self, identifier: Settle, ip: Settle) -> Result<(), DbErr> {
         self.settled = true;
-        settle(&self.db, &self.identifier_key, identifier).await?;
-        settle(&self.db, &self.ip_key, ip).await
+        settle(self.db.alone(), &self.identifier_key, identifier).await?;
+        settle(self.db.alone(), &self.ip_key, ip).await
     }
 }
 
@@ -197,7 +199,7 @@ impl Drop for Attempt {
         );
         runtime.spawn(async move {
             for key in [identifier, ip] {
-                if let Err(e) = settle(&db, &key, Settle::Failed).await {
+                if let Err(e) = settle(db.alone(), &key, Settle::Failed).await {
                     tracing::warn!(error = %e, "could not settle a sign-in attempt");
                 }
             }

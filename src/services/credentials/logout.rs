@@ -6,7 +6,7 @@ use entity::session;
 use sea_orm::ColumnTrait;
 
 use crate::auth::viewer::{Authenticated, Credential};
-use crate::db::{begin_write, now};
+use crate::db::now;
 use crate::domain::SecurityEventType as Kind;
 use crate::error::AppResult;
 use crate::services::AppContext;
@@ -24,7 +24,7 @@ pub async fn logout(
     client: &ClientInfo,
 ) -> AppResult<()> {
     let now = now();
-    let txn = begin_write(&app.db).await?;
+    let txn = app.db.write().await?;
     if all_sessions {
         revoke_sessions(&txn, session::Column::UserId.eq(who.user.id), now).await?;
     }

@@ -32,14 +32,14 @@ pub async fn check_password(
         Ok(attempt) => attempt,
         Err(refused) => {
             if first_refusal(&app.db, &app.settings, identifier.limit_key()).await?
-                && let Some(user) = identifier.find(&app.db).await?
+                && let Some(user) = identifier.find(app.db.alone()).await?
             {
-                events::record_alone(&app.db, user.id, Kind::LoginRateLimited, client).await;
+                events::record_alone(app.db.alone(), user.id, Kind::LoginRateLimited, client).await;
             }
             return Err(refused);
         }
     };
-    let found = identifier.find(&app.db).await?;
+    let found = identifier.find(app.db.alone()).await?;
     let verified = match &found {
         Some(user) => app.hasher.verify(password, &user.password_hash).await,
         None => app.hasher.verify_dummy(password).await.map(|()| false),
@@ -58,7 +58,7 @@ pub async fn check_password(
             attempt.failed().await?;
             // Only for an account that exists: a stranger's typo is nobody's event.
             if let Some(user) = found {
-                events::record_alone(&app.db, user.id, Kind::LoginFailed, client).await;
+                events::record_alone(app.db.alone(), user.id, Kind::LoginFailed, client).await;
             }
             Err(AppError::InvalidCredentials)
         }
@@ -84,7 +84,7 @@ async fn upgrade_hash(app: &AppContext, user: user::Model, password: &Password) 
         .col_expr(user::Column::PasswordHash, Expr::value(new_hash.clone()))
         .filter(user::Column::Id.eq(user.id))
         .filter(user::Column::PasswordHash.eq(user.password_hash.clone()))
-        .exec(&app.db)
+        .exec(app.db.alone())
         .await;
     match updated {
         Ok(done) if done.rows_affected == 1 => user::Model {

@@ -15,7 +15,7 @@ use crate::auth::assurance::{Assurance, Method, Proof};
 use crate::auth::jwt::AccessToken;
 use crate::auth::tokens::{random_token, sha256_hex};
 use crate::auth::viewer::{Authenticated, Credential};
-use crate::db::{begin_write, now};
+use crate::db::now;
 use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
@@ -143,10 +143,10 @@ pub async fn refresh(app: &AppContext, presented: &str, client: &ClientInfo) -> 
             .filter(refresh_token::Column::TokenHash.eq(sha256_hex(presented)))
             .find_also_related(session::Entity)
     };
-    if app.hot.one_also(by_hash()).await?.is_none() {
+    if app.db.read().one_also(by_hash()).await?.is_none() {
         return Err(AppError::InvalidToken);
     }
-    let txn = begin_write(&app.db).await?;
+    let txn = app.db.write().await?;
     let Some((row, Some(sess))) = by_hash().one(&txn).await? else {
         return Err(AppError::InvalidToken);
     };
@@ -316,7 +316,7 @@ pub async fn list(app: &AppContext, user_id: Uuid) -> AppResult<Vec<session::Mod
         .filter(session::Column::ExpiresAt.gt(now()))
         .order_by_desc(session::Column::CreatedAt)
         .order_by_desc(session::Column::Id);
-    Ok(app.hot.all(live).await?)
+    Ok(app.db.read().all(live).await?)
 }
 
 /// Revokes one of the user's own sessions; another user's is `NOT_FOUND`.
@@ -332,7 +332,7 @@ pub async fn revoke_one(
         return Err(AppError::Forbidden);
     }
     let user_id = who.user.id;
-    let txn = begin_write(&app.db).await?;
+    let txn = app.db.write().await?;
     let revoked = revoke_sessions(
         &txn,
         session::Column::Id

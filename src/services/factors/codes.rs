@@ -111,10 +111,10 @@ impl AccountCodes {
 #[tracing::instrument(skip_all)]
 pub async fn check(app: &AppContext, row: &one_time_code::Model, code: &str) -> AppResult<()> {
     let account = AccountCodes::new(&app.settings, row.user_id);
-    let account_left = account.begin(&app.db).await?;
+    let account_left = account.begin(app.db.alone()).await?;
     let expected = code_digest(app.settings.secret_bytes(), &row.id, code);
     if constant_time_eq(&row.code_hash, &expected) {
-        account.clear(&app.db).await?;
+        account.clear(app.db.alone()).await?;
         return Ok(());
     }
     Err(wrong_try(app, row, account_left).await?)
@@ -129,7 +129,7 @@ pub async fn wrong_try(
     row: &one_time_code::Model,
     account_left: u32,
 ) -> Result<AppError, DbErr> {
-    let attempts = count_wrong_try(&app.db, row.id).await?;
+    let attempts = count_wrong_try(app.db.alone(), row.id).await?;
     Ok(wrong_answer(row, attempts, account_left))
 }
 

@@ -128,13 +128,11 @@ async fn find_challenge(
     if challenge_id.is_empty() || challenge_id.len() > 128 {
         return Err(AppError::InvalidToken);
     }
-    match one_time_code::Entity::find()
+    let challenge = one_time_code::Entity::find()
         .filter(one_time_code::Column::ChallengeHash.eq(sha256_hex(challenge_id)))
         .filter(one_time_code::Column::Purpose.eq(PURPOSE_LOGIN))
-        .find_also_related(user::Entity)
-        .one(&app.db)
-        .await?
-    {
+        .find_also_related(user::Entity);
+    match app.db.read().one_also(challenge).await? {
         Some((row, Some(user))) => Ok((row, user)),
         _ => Err(AppError::InvalidToken),
     }
@@ -180,7 +178,7 @@ pub async fn verify(
         return Err(AppError::InvalidToken);
     }
     let account = AccountCodes::new(&app.settings, user.id);
-    let account_left = match account.begin(&app.db).await {
+    let account_left = match account.begin(app.db.alone()).await {
         Ok(left) => left,
         Err(e) => {
             attempt.failed().await?;

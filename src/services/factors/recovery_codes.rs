@@ -95,7 +95,7 @@ pub async fn left_for(
         .filter(Column::UsedAt.is_null())
         .group_by(Column::UserId)
         .into_tuple()
-        .all(&app.db)
+        .all(app.db.alone())
         .await?;
     Ok(counts
         .into_iter()

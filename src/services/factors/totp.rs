@@ -101,7 +101,7 @@ pub async fn begin_enrollment(app: &AppContext, who: &Authenticated) -> AppResul
                 .update_columns([Column::PendingSecret, Column::PendingCreatedAt])
                 .to_owned(),
         )
-        .exec(&app.db)
+        .exec(app.db.alone())
         .await?;
     let app_entry = authenticator(app, &who.user, secret);
     Ok(Enrollment {
@@ -124,8 +124,10 @@ pub async fn confirm_enrollment(
     require_fresh(app, who)?;
     let code = codes::parse(code)?;
     let now = now();
-    let pending = Entity::find_by_id(who.user.id)
-        .one(&app.db)
+    let pending = app
+        .db
+        .read()
+        .one(Entity::find_by_id(who.user.id))
         .await?
         .and_then(|row| Some((row.pending_secret?, row.pending_created_at?)))
         .filter(|(_, at)| now - *at <= chrono::Duration::minutes(ENROLMENT_TTL_MINUTES));
@@ -136,11 +138,17 @@ pub async fn confirm_enrollment(
         ));
     };
     let account = AccountCodes::new(&app.settings, who.user.id);
-    let account_left = account.begin(&app.db).await?;
+    let account_left = account.begin(app.db.alone()).await?;
     let secret = open(app, who.user.id, &sealed)?;
     let Some(step) = authenticator(app, &who.user, secret).matching_step(code, unix_secs(now))
     else {
-        events::record_alone(&app.db, who.user.id, Kind::SecondFactorFailed, client).await;
+        events::record_alone(
+            app.db.alone(),
+            who.user.id,
+            Kind::SecondFactorFailed,
+            client,
+        )
+        .await;
         return Err(AppError::InvalidOtp {
             attempts_left: account_left,
         });

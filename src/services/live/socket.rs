@@ -142,7 +142,7 @@ impl LiveSocket {
             .filter(Column::CreatedAt.gte(seen.window()))
             .order_by_asc(Column::CreatedAt)
             .order_by_asc(Column::Id);
-        match app.hot.all(select).await {
+        match app.db.read().all(select).await {
             Ok(events) => {
                 for event in events {
                     if seen.first_time(&event) {
@@ -221,7 +221,7 @@ pub async fn listen(app: AppContext, mut stop: watch::Receiver<bool>) {
             continue;
         }
         let recent = security_event::Entity::find().filter(Column::CreatedAt.gte(seen.window()));
-        match app.hot.all(recent).await {
+        match app.db.read().all(recent).await {
             Ok(events) => {
                 for event in events.iter().filter(|e| seen.first_time(e)) {
                     app.live.wake(event.user_id);

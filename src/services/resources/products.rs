@@ -135,12 +135,12 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    Ok(app.hot.insert(row).await?)
+    Ok(app.db.insert(row).await?)
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn find(app: &AppContext, id: Uuid) -> AppResult<Option<product::Model>> {
-    Ok(app.hot.one(product::Entity::find_by_id(id)).await?)
+    Ok(app.db.read().one(product::Entity::find_by_id(id)).await?)
 }
 
 /// DRF's object permission: the owner, or staff.
@@ -181,14 +181,16 @@ pub async fn update(
     }
     errors.into_result()?;
     active.updated_at = Set(now());
-    Ok(active.update(&app.db).await?)
+    Ok(active.update(app.db.alone()).await?)
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn delete(app: &AppContext, viewer: &user::Model, id: Uuid) -> AppResult<()> {
     let existing = find(app, id).await?.ok_or(AppError::NotFound)?;
     ensure_owner_or_staff(viewer, &existing)?;
-    product::Entity::delete_by_id(id).exec(&app.db).await?;
+    product::Entity::delete_by_id(id)
+        .exec(app.db.alone())
+        .await?;
     Ok(())
 }
 

@@ -48,13 +48,14 @@ pub fn awaits_activation(user: &user::Model) -> bool {
 /// shares (`me`, a passkey's owner, `user(id:)`).
 #[tracing::instrument(skip_all)]
 pub async fn find(app: &AppContext, id: Uuid) -> AppResult<Option<user::Model>> {
-    Ok(app.hot.one(user::Entity::find_by_id(id)).await?)
+    Ok(app.db.read().one(user::Entity::find_by_id(id)).await?)
 }
 
 /// The users of these ids (any that exist), in one query: a page's owners.
 #[tracing::instrument(skip_all)]
 pub async fn find_many(app: &AppContext, ids: &[Uuid]) -> Result<Vec<user::Model>, sea_orm::DbErr> {
-    app.hot
+    app.db
+        .read()
         .all(user::Entity::find().filter(user::Column::Id.is_in(ids.iter().copied())))
         .await
 }

@@ -14,7 +14,7 @@ pub const LAST_USED_RESOLUTION: chrono::Duration = chrono::Duration::seconds(60)
 /// the condition keeps concurrent requests from writing more than once a
 /// minute. Serves sessions and API tokens alike.
 pub fn touch_last_used<E>(
-    db: &sea_orm::DatabaseConnection,
+    db: &crate::db::Db,
     id_col: E::Column,
     used_col: E::Column,
     id: Uuid,
@@ -30,7 +30,7 @@ pub fn touch_last_used<E>(
             .col_expr(used_col, Expr::value(now))
             .filter(id_col.eq(id))
             .filter(used_col.is_null().or(used_col.lt(stale)))
-            .exec(&db)
+            .exec(db.alone())
             .await;
         if let Err(e) = result {
             tracing::warn!(error = %e, "could not record last use");

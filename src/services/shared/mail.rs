@@ -13,7 +13,7 @@ use sea_orm::{DatabaseTransaction, DbErr};
 use tokio::sync::Notify;
 
 use crate::config::Settings;
-use crate::db::{begin_write, now};
+use crate::db::now;
 use crate::mail::{Email, outbox, templates};
 use crate::services::AppContext;
 use crate::services::shared::rate_limit;
@@ -50,7 +50,7 @@ impl Deref for WriteTxn {
 impl WriteTxn {
     pub async fn begin(app: &AppContext) -> Result<WriteTxn, DbErr> {
         Ok(WriteTxn {
-            txn: begin_write(&app.db).await?,
+            txn: app.db.write().await?,
             settings: app.settings.clone(),
             wake: app.mail_wake.clone(),
             queued: AtomicBool::new(false),

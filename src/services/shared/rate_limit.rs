@@ -127,7 +127,7 @@ pub async fn mail_request_allowed(
         max: app.settings.login_rate_limit.max.saturating_mul(5),
         window: app.settings.login_rate_limit.window,
     };
-    match hit(&app.db, &ip_key("mail-ip", client_ip), per_ip, now).await? {
+    match hit(app.db.alone(), &ip_key("mail-ip", client_ip), per_ip, now).await? {
         Verdict::Allowed => Ok(()),
         Verdict::Limited { retry_after_secs } => Err(AppError::RateLimited { retry_after_secs }),
     }

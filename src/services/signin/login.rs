@@ -3,7 +3,6 @@
 
 use crate::auth::assurance::{Assurance, Method};
 
-use crate::db::begin_write;
 use crate::domain::{Email, FieldErrors, Password, Username};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
@@ -103,7 +102,7 @@ async fn sign_in(
             otp::start_challenge(app, &user, None).await?,
         ));
     }
-    let txn = begin_write(&app.db).await?;
+    let txn = app.db.write().await?;
     let proof = proved_now(Assurance::first(Method::Pwd));
     let tokens = open_session(&txn, app, user, client, proof).await?;
     record_sign_in(&txn, &tokens, client).await?;

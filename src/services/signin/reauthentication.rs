@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::assurance::{Assurance, Method, Proof};
 use crate::auth::viewer::Authenticated;
-use crate::db::{begin_write, now};
+use crate::db::now;
 use crate::domain::Email;
 use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
@@ -45,7 +45,7 @@ pub async fn reauthenticate(
         return Ok(Reauthenticated::Challenge(challenge));
     }
     let now = now();
-    let txn = begin_write(&app.db).await?;
+    let txn = app.db.write().await?;
     let proof = Proof {
         at: now,
         assurance: Assurance::first(Method::Pwd),

@@ -7,9 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Duration;
 use entity::webauthn_challenge::{self, Column, Entity};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -58,7 +56,7 @@ pub async fn store(
         expires_at: Set(now() + TTL),
         client_key: Set(client_key),
     }
-    .insert(&app.db)
+    .insert(app.db.alone())
     .await?;
     Ok(id)
 }
@@ -69,9 +67,8 @@ pub async fn store(
 pub async fn ensure_room(app: &AppContext, client_key: &str) -> AppResult<()> {
     let live = Entity::find()
         .filter(Column::ClientKey.eq(client_key))
-        .filter(Column::ExpiresAt.gt(now()))
-        .count(&app.db)
-        .await?;
+        .filter(Column::ExpiresAt.gt(now()));
+    let live = app.db.read().count(live).await?;
     if live >= MAX_UNFINISHED_PER_CLIENT {
         return Err(AppError::RateLimited {
             retry_after_secs: TTL.num_seconds() as u64,
@@ -91,7 +88,7 @@ pub async fn take<T: DeserializeOwned>(
         .filter(Column::Id.eq(id))
         .filter(Column::Purpose.eq(purpose.as_str()))
         .filter(Column::ExpiresAt.gt(now()))
-        .exec_with_returning(&app.db)
+        .exec_with_returning(app.db.alone())
         .await?;
     let Some(row) = taken.into_iter().next() else {
         return Ok(None);

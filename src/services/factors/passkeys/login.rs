@@ -15,7 +15,7 @@ use super::ceremony::{self, Purpose, credential_key};
 use super::stored;
 use crate::auth::assurance::{Assurance, Method};
 use crate::config::RateLimit;
-use crate::db::{begin_write, now};
+use crate::db::now;
 use crate::domain::Email;
 use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
@@ -47,7 +47,7 @@ pub async fn begin_login(
     // `BEGIN_RATE` a minute and `MAX_UNFINISHED_PER_CLIENT` unfinished.
     let client_key = ip_key("passkey-login", &client.ip);
     if let Verdict::Limited { retry_after_secs } =
-        rate_limit::hit(&app.db, &client_key, BEGIN_RATE, now()).await?
+        rate_limit::hit(app.db.alone(), &client_key, BEGIN_RATE, now()).await?
     {
         return Err(AppError::RateLimited { retry_after_secs });
     }
@@ -56,7 +56,7 @@ pub async fn begin_login(
         None => None,
         Some(raw) => {
             let found = match Email::parse(raw) {
-                Ok(email) => accounts::find_by_email(&app.db, &email).await?,
+                Ok(email) => accounts::find_by_email(app.db.alone(), &email).await?,
                 Err(_) => None,
             };
             // Nobody has the nil id: the ceremony can then never succeed.
@@ -96,7 +96,7 @@ pub async fn finish_login(
         Err(owner) => {
             attempt.failed().await?;
             if let Some(owner) = owner {
-                events::record_alone(&app.db, owner, Kind::LoginFailed, client).await;
+                events::record_alone(app.db.alone(), owner, Kind::LoginFailed, client).await;
             }
             app.metrics
                 .logins
@@ -111,7 +111,7 @@ pub async fn finish_login(
     }
     let mut passkey = stored(&row)?;
     passkey.update_credential(&result);
-    let txn = begin_write(&app.db).await?;
+    let txn = app.db.write().await?;
     let mut active: passkey::ActiveModel = row.into();
     active.credential = Set(serde_json::to_string(&passkey).map_err(AppError::internal)?);
     active.last_used_at = Set(Some(now()));
@@ -134,12 +134,8 @@ async fn judge(
     credential: &PublicKeyCredential,
     key: &str,
 ) -> Result<(user::Model, passkey::Model, AuthenticationResult), Option<Uuid>> {
-    let row = passkey::Entity::find()
-        .filter(passkey::Column::CredentialId.eq(key))
-        .one(&app.db)
-        .await
-        .ok()
-        .flatten();
+    let row = passkey::Entity::find().filter(passkey::Column::CredentialId.eq(key));
+    let row = app.db.read().one(row).await.ok().flatten();
     let owner = row.as_ref().map(|r| r.user_id);
     let taken = ceremony::take::<DiscoverableAuthentication>(app, challenge_id, Purpose::Login)
         .await

@@ -42,11 +42,10 @@ const NAME_MAX: usize = 100;
 /// The viewer's passkeys, oldest first.
 #[tracing::instrument(skip_all)]
 pub async fn list(app: &AppContext, user_id: Uuid) -> AppResult<Vec<passkey::Model>> {
-    Ok(passkey::Entity::find()
+    let mine = passkey::Entity::find()
         .filter(passkey::Column::UserId.eq(user_id))
-        .order_by_asc(passkey::Column::CreatedAt)
-        .all(&app.db)
-        .await?)
+        .order_by_asc(passkey::Column::CreatedAt);
+    Ok(app.db.read().all(mine).await?)
 }
 
 fn stored(row: &passkey::Model) -> AppResult<Passkey> {
@@ -151,7 +150,7 @@ pub async fn rename(
     let row = own(app, user, id).await?;
     let mut active: passkey::ActiveModel = row.into();
     active.name = Set(name);
-    Ok(active.update(&app.db).await?)
+    Ok(active.update(app.db.alone()).await?)
 }
 
 /// Deletes one of the viewer's passkeys (fresh session).
@@ -184,8 +183,9 @@ pub async fn delete(
 
 /// One of `user`'s passkeys; another's is `NOT_FOUND`, as a missing one.
 async fn own(app: &AppContext, user: &user::Model, id: Uuid) -> AppResult<passkey::Model> {
-    passkey::Entity::find_by_id(id)
-        .one(&app.db)
+    app.db
+        .read()
+        .one(passkey::Entity::find_by_id(id))
         .await?
         .filter(|row| row.user_id == user.id)
         .ok_or(AppError::NotFound)
