@@ -62,10 +62,10 @@ impl DatabaseSettings {
             .unwrap_or_else(|| "sqlite://authql.db?mode=rwc".into());
         check(&url, "DATABASE_URL", production, v)?;
         let listen_url = match v.get("DATABASE_LISTEN_URL") {
-            Some(listen) if !is_postgres(&listen) => {
+            Some(listen) if !is_postgres(&listen) || !is_postgres(&url) => {
                 return Err(invalid(
                     "DATABASE_LISTEN_URL",
-                    "must be a postgres:// URL (the listener of §8.6)",
+                    "must be a postgres:// URL, beside a PostgreSQL DATABASE_URL (the listener of §8.6)",
                 ));
             }
             Some(listen) => {

@@ -262,4 +262,14 @@ fn unknown_sslmodes_and_listener_urls_are_named() {
     )
     .unwrap_err();
     assert!(err.to_string().starts_with("DATABASE_LISTEN_URL:"), "{err}");
+    // SQLite's changes notify no one: a listener there would wait forever.
+    let err = Settings::from_vars(
+        &vars(&[
+            ("SECRET_KEY", KEY),
+            ("DATABASE_LISTEN_URL", "postgres://db.example.com/app"),
+        ]),
+        Path::new("/x"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().starts_with("DATABASE_LISTEN_URL:"), "{err}");
 }
