@@ -21,12 +21,12 @@ pub struct TextIndex<C: 'static> {
 /// Trigrams need three characters: a shorter term scans (its `LIKE`).
 const TRIGRAM: usize = 3;
 
-/// What of a term the index is asked for: its first characters, any part
-/// of it being as true a filter as the whole (the `LIKE` decides). FTS5
-/// reads one list of rows per trigram inside one step of SQLite's machine,
-/// where the deadline cannot reach: a hundred-character term of common
-/// trigrams cost a hundred such lists.
-const MATCHED: usize = 8;
+/// How many of a term's trigrams the index is asked for: FTS5 reads one
+/// list of rows per trigram inside one step of SQLite's machine, where the
+/// deadline cannot reach, so a hundred-character term of common trigrams
+/// cost a hundred such lists. Any of them is as true a filter as all (the
+/// `LIKE` decides); spread over the term, a few find its rare part.
+const ASKED: usize = 6;
 
 /// Rows whose indexed columns contain `folded` (already folded and bounded
 /// by the caller: its per-row cost is the caller's rule).
@@ -41,17 +41,38 @@ pub fn contains<C: ColumnTrait>(db: &Db, index: &TextIndex<C>, folded: &str) -> 
     let (table, fts) = (index.table, index.fts);
     let indexed = Expr::cust_with_values(
         format!("{table}.rowid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?)"),
-        [fts5_phrase(
-            &folded.chars().take(MATCHED).collect::<String>(),
-        )],
+        [trigrams_query(folded)],
     );
     Condition::all().add(indexed).add(literal)
 }
 
-/// The term as one FTS5 phrase: inside double quotes everything is literal
-/// but a double quote, which is doubled.
-fn fts5_phrase(folded: &str) -> String {
-    format!("\"{}\"", folded.replace('"', "\"\""))
+/// Up to `ASKED` distinct trigrams of the term, spread from its start to
+/// its end, all required: each a quoted FTS5 string (everything inside is
+/// literal but a double quote, which is doubled). The index keeps no
+/// positions (`detail=none`, migration 16), so rows with every trigram are
+/// only candidates, and the `LIKE` decides.
+fn trigrams_query(folded: &str) -> String {
+    let chars: Vec<char> = folded.chars().collect();
+    let mut all: Vec<String> = chars.windows(TRIGRAM).map(|w| w.iter().collect()).collect();
+    all.dedup();
+    let mut distinct: Vec<String> = Vec::new();
+    for trigram in all {
+        if !distinct.contains(&trigram) {
+            distinct.push(trigram);
+        }
+    }
+    let n = distinct.len();
+    let picked: Vec<&String> = match n <= ASKED {
+        true => distinct.iter().collect(),
+        false => (0..ASKED)
+            .map(|i| &distinct[i * (n - 1) / (ASKED - 1)])
+            .collect(),
+    };
+    let quoted: Vec<String> = picked
+        .iter()
+        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+        .collect();
+    quoted.join(" ")
 }
 
 /// Escapes `%`, `_` and `\` so user text matches literally in `LIKE … ESCAPE '\'`.
@@ -78,7 +99,13 @@ mod tests {
     }
 
     #[test]
-    fn phrases_double_their_quotes() {
-        assert_eq!(fts5_phrase("say \"hi\""), "\"say \"\"hi\"\"\"");
+    fn queries_are_quoted_trigrams_spread_over_the_term() {
+        assert_eq!(trigrams_query("a\"bc"), "\"a\"\"b\" \"\"\"bc\"");
+        assert_eq!(
+            trigrams_query("abcdefghijk"),
+            "\"abc\" \"bcd\" \"def\" \"efg\" \"ghi\" \"ijk\"",
+            "spread to the end"
+        );
+        assert_eq!(trigrams_query(&"e".repeat(100)), "\"eee\"", "asked once");
     }
 }

@@ -15,11 +15,13 @@ const COPIES: u32 = 3000;
 
 async fn big_table(app: &TestApp) {
     let owner = app.signed_in_user("owner@example.com").await.bearer();
-    // One letter ten thousand times: `LIKE '%aaa…ab%'` tries every start
-    // and matches up to the whole pattern at each before it fails, so one
-    // search costs description × pattern comparisons per row (the hostile
-    // search, not just a long one).
-    let description = "a".repeat(10_000);
+    // Runs of 49 `a`s and a `b`, ten thousand characters: `LIKE '%aaa…ab%'`
+    // (99 `a`s) tries every start and matches up to fifty characters at
+    // each before it fails, so one search costs description × pattern
+    // comparisons per row (the hostile search, not just a long one); and
+    // every trigram of the search (`aaa`, `aab`) is in every row, so no
+    // trigram index can narrow it.
+    let description = format!("{}b", "a".repeat(49)).repeat(200);
     products::create(
         app,
         &owner,
