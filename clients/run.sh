@@ -8,6 +8,8 @@
 #   graphiql  the self-hosted playground in Debian's Chromium (playwright-core)
 #   passkeys  register, sign in with and delete a passkey in Chromium with a
 #             CDP virtual authenticator
+#   magic     email sign-in in Chromium: the mailed link's confirmation page,
+#             its POST, the exchange code with the app's PKCE verifier
 #   schema    live introspection == schema.graphql (graphql-js, both directions)
 #   jose      jose verifies an access token from the discovered JWKS (EdDSA)
 #   metrics   promtool check metrics on METRICS_ADDR's /metrics
@@ -26,7 +28,7 @@ fi
 BIN=$(realpath "$1")
 shift
 STEPS=("$@")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(audit apollo codegen graphiql passkeys schema jose metrics fuzz)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(audit apollo codegen graphiql passkeys magic schema jose metrics fuzz)
 cd "$(dirname "$0")"
 CLIENTS=$(pwd)
 started=$(date +%s)
@@ -98,6 +100,7 @@ mkdir -p "$WORK/mail"
     JWT_PRIVATE_KEY_FILE="$WORK/jwt.pem" \
     WEBAUTHN_RP_ID=localhost \
     WEBAUTHN_ORIGINS="http://localhost:$PAGE_PORT" \
+    AUTH_REDIRECT_URLS="http://localhost:$PAGE_PORT/signed-in" \
     "$BIN" serve
 ) >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
@@ -116,6 +119,7 @@ echo "clients: authql at $BASE (database and mail in $WORK)"
 export AUTHQL_URL="$BASE" AUTHQL_MAIL_DIR="$WORK/mail" AUTHQL_WORK="$WORK"
 export AUTHQL_METRICS_URL="http://127.0.0.1:$METRICS_PORT"
 export AUTHQL_PAGE_ORIGIN="http://localhost:$PAGE_PORT"
+export AUTHQL_SIGN_IN_TARGET="http://localhost:$PAGE_PORT/signed-in"
 
 # --- the steps ---
 passed=0
@@ -152,6 +156,7 @@ for step in "${STEPS[@]}"; do
     codegen) run_step codegen node codegen-check.mjs ;;
     graphiql) run_step graphiql node graphiql.mjs ;;
     passkeys) run_step passkeys node passkeys.mjs ;;
+    magic) run_step magic node email-sign-in.mjs ;;
     schema) run_step schema node schema-check.mjs ;;
     jose) run_step jose node jose.mjs ;;
     metrics) run_step metrics ./metrics.sh ;;

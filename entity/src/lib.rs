@@ -4,6 +4,8 @@
 pub mod api_token;
 pub mod email_change;
 pub mod email_outbox;
+pub mod email_sign_in;
+pub mod exchange_code;
 pub mod one_time_code;
 pub mod passkey;
 pub mod product;
@@ -20,6 +22,8 @@ pub mod prelude {
     pub use super::api_token::Entity as ApiToken;
     pub use super::email_change::Entity as EmailChange;
     pub use super::email_outbox::Entity as EmailOutbox;
+    pub use super::email_sign_in::Entity as EmailSignIn;
+    pub use super::exchange_code::Entity as ExchangeCode;
     pub use super::one_time_code::Entity as OneTimeCode;
     pub use super::passkey::Entity as Passkey;
     pub use super::product::Entity as Product;

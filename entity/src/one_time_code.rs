@@ -32,6 +32,9 @@ pub struct Model {
     /// `code_hash` is its HMAC) or `TOTP` (the user's authenticator app;
     /// `code_hash` is empty and never matches).
     pub method: String,
+    /// The `amr` of the first step a sign-in challenge follows (`pwd`,
+    /// `email`, `fed`): the session it opens proved that and the code.
+    pub first_step: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,6 +20,10 @@ pub struct Model {
     pub actor_id: Option<Uuid>,
     /// The session that acted, when there was one.
     pub session_id: Option<Uuid>,
+    /// For sign-in events: how the user signed in (`amr`, space-separated).
+    pub amr: Option<String>,
+    /// The identity provider of a `fed` sign-in or an identity event.
+    pub provider: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -44,6 +44,11 @@ pub struct Model {
     /// An authenticator app is confirmed (its secret is in `totp_factors`);
     /// kept here so a login knows which second factor to ask for.
     pub totp_enabled: bool,
+    /// Someone proved the address (API.md §9.1): an activation link or
+    /// code, an email sign-in, a confirmed email change or a completed
+    /// password reset. Only a verified address may be joined by a provider
+    /// identity, so whoever registered it first cannot wait inside.
+    pub email_verified: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

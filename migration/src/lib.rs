@@ -18,6 +18,7 @@ mod m20261207_000013_session_assurance;
 mod m20261207_000014_bounded_search_text;
 mod m20261207_000015_ceremony_clients;
 mod m20261207_000016_product_search_index;
+mod m20261207_000017_email_sign_in;
 
 /// Folded text columns compare byte-wise on both backends (SQLite's BINARY,
 /// PostgreSQL's "C" collation), so keyset cursors order rows alike everywhere.
@@ -77,6 +78,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000014_bounded_search_text::Migration),
             Box::new(m20261207_000015_ceremony_clients::Migration),
             Box::new(m20261207_000016_product_search_index::Migration),
+            Box::new(m20261207_000017_email_sign_in::Migration),
         ]
     }
 }

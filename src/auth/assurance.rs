@@ -35,7 +35,7 @@ impl Method {
         }
     }
 
-    fn parse(name: &str) -> Option<Method> {
+    pub fn parse(name: &str) -> Option<Method> {
         [
             Method::Pwd,
             Method::Otp,

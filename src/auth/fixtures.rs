@@ -30,5 +30,6 @@ pub fn user() -> user::Model {
         updated_at: now,
         deactivated_at: None,
         totp_enabled: false,
+        email_verified: false,
     }
 }

@@ -16,12 +16,14 @@ pub const SECRET_FILE: &str = ".authql-secret";
 
 pub mod database;
 mod jwt;
+mod sign_in;
 mod values;
 mod vars;
 mod webauthn;
 
 use database::DatabaseSettings;
 pub use jwt::{JWT_KEY_FILE, JwtAlgorithm, JwtClaims, JwtKeySource, JwtSettings};
+pub use sign_in::SignInSettings;
 use values::MIN_SECRET_BYTES;
 pub use values::{ConfigError, EmailTransport, RateLimit};
 pub use webauthn::{RelyingParty, WebauthnSettings};
@@ -115,6 +117,8 @@ pub struct Settings {
     pub jwt: JwtSettings,
     /// Passkeys' relying party, or why passkeys are off.
     pub webauthn: WebauthnSettings,
+    /// Browser flows' targets and email sign-in (API.md §9.1, §9.2).
+    pub sign_in: SignInSettings,
 }
 
 /// Something worth telling the operator once logging is up (config loads first).
@@ -284,6 +288,7 @@ impl Settings {
             max_complexity: v.positive("MAX_COMPLEXITY", 1000)?,
             jwt,
             webauthn,
+            sign_in: SignInSettings::from_vars(&v)?,
         };
         Ok((settings, warnings))
     }

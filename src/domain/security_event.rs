@@ -57,6 +57,9 @@ event_types! {
     EmailChanged => "EMAIL_CHANGED",
     ProfileUpdated => "PROFILE_UPDATED",
     SecondFactorsReset => "SECOND_FACTORS_RESET",
+    IdentityLinked => "IDENTITY_LINKED",
+    IdentityUnlinked => "IDENTITY_UNLINKED",
+    EmailSignInRequested => "EMAIL_SIGN_IN_REQUESTED",
 }
 
 #[cfg(test)]

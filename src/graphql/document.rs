@@ -42,6 +42,9 @@ pub const ANONYMOUS_WRITE_FIELDS: &[&str] = &[
     "confirmEmailChange",
     "beginPasskeyLogin",
     "finishPasskeyLogin",
+    "requestEmailSignIn",
+    "signInWithEmailCode",
+    "exchangeSocialCode",
 ];
 pub const MAX_ANONYMOUS_WRITES: usize = 3;
 
@@ -58,6 +61,9 @@ pub const ANONYMOUS_AUTH_FIELDS: &[&str] = &[
     "refreshToken",
     "requestPasswordReset",
     "resetPassword",
+    "requestEmailSignIn",
+    "signInWithEmailCode",
+    "exchangeSocialCode",
 ];
 
 /// What the HTTP layer needs to know about one operation before running it.

@@ -3,6 +3,7 @@
 mod activate;
 pub mod client;
 mod confirm_email;
+mod email_sign_in;
 pub mod graphiql;
 pub mod graphql;
 mod health;
@@ -38,6 +39,10 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
         .at(
             "/reset-password/:uid/:token",
             get(reset_password::show).post(reset_password::submit),
+        )
+        .at(
+            "/email-sign-in/:token",
+            get(email_sign_in::show).post(email_sign_in::submit),
         )
         .at("/.well-known/jwks.json", get(well_known::jwks))
         .at(

@@ -15,6 +15,18 @@ pub fn escape(s: &str) -> String {
 
 /// A page around `body_html` (already escaped by the caller).
 pub fn page(status: StatusCode, title: &str, body_html: &str) -> Response {
+    page_posting_to(status, title, body_html, "'self'")
+}
+
+/// `page`, whose forms may end at `form_action` (CSP sources): browsers
+/// hold a form's redirects to `form-action` too, so a form whose answer
+/// redirects to the app names the app's origin here.
+pub fn page_posting_to(
+    status: StatusCode,
+    title: &str,
+    body_html: &str,
+    form_action: &str,
+) -> Response {
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -26,7 +38,7 @@ pub fn page(status: StatusCode, title: &str, body_html: &str) -> Response {
         .content_type("text/html; charset=utf-8")
         .header(
             "content-security-policy",
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+            format!("default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}"),
         )
         .body(html)
 }

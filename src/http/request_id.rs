@@ -93,6 +93,7 @@ mod tests {
                 "/confirm-email/MDFh/abc-123",
                 "/confirm-email/{uid}/{token}",
             ),
+            ("/email-sign-in/abc-123", "/email-sign-in/{token}"),
             ("/no-such-route/secret-123", "other"),
             ("/graphql", "/graphql"),
         ] {

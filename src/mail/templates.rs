@@ -151,6 +151,47 @@ pub fn login_code(code: &str, ttl_text: &str) -> Email {
     }
 }
 
+/// An email sign-in (API.md §9.2): a code, and a link when the request
+/// had somewhere to send the browser back to. Using either uses both.
+pub fn email_sign_in(link_url: Option<&str>, code: &str, ttl_text: &str) -> Email {
+    let subject = "Your sign-in link and code".to_owned();
+    let link_text = link_url.map_or(String::new(), |url| {
+        format!("To sign in, open this link and press the button:\n\n{url}\n\nor enter ")
+    });
+    let text = format!(
+        "{}{}this code: {code}\n\nIt works once, for {ttl_text}; using the link or the code uses up both.\n\
+         If you did not ask to sign in, ignore this message.\n",
+        link_text,
+        if link_url.is_some() {
+            ""
+        } else {
+            "To sign in, enter "
+        },
+    );
+    let mut paragraphs = Vec::new();
+    if let Some(url) = link_url {
+        paragraphs.push(format!(
+            "To sign in, open this link and press the button:<br>{}",
+            link(url)
+        ));
+    }
+    paragraphs.push(format!(
+        "Your sign-in code is: <strong style=\"font-size: 1.4em; letter-spacing: 0.2em\">{}</strong>",
+        escape(code)
+    ));
+    paragraphs.push(format!(
+        "It works once, for {}; using the link or the code uses up both.",
+        escape(ttl_text)
+    ));
+    paragraphs.push("If you did not ask to sign in, ignore this message.".into());
+    Email {
+        html: page(&subject, &paragraphs),
+        subject,
+        text,
+        urgent: true,
+    }
+}
+
 /// A notice of a change to the account's security ("if this wasn't you…").
 /// The last mail to a deleted account's address: nothing is left to reset.
 pub fn account_deleted() -> Email {

@@ -15,6 +15,8 @@ mod deadlines;
 mod direct;
 mod django_import;
 mod email_change;
+mod email_sign_in;
+mod email_sign_in_limits;
 mod floods;
 mod fresh_sessions;
 mod graphql_http;

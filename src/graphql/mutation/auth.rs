@@ -10,7 +10,7 @@ use crate::services::credentials::api_tokens;
 use crate::services::credentials::logout;
 use crate::services::credentials::sessions;
 use crate::services::factors::otp;
-use crate::services::signin::login::{self, LoginOutcome, LoginRequest};
+use crate::services::signin::login::{self, LoginRequest};
 use crate::services::signin::reauthentication::{self, Reauthenticated};
 
 #[derive(Default)]
@@ -25,14 +25,9 @@ impl AuthMutation {
             username: input.username,
             password: input.password,
         };
-        Ok(
-            match login::login(app(ctx)?, request, &client(ctx)?).await? {
-                LoginOutcome::Signed(tokens) => {
-                    LoginResult::AuthPayload(Box::new((*tokens).into()))
-                }
-                LoginOutcome::Challenge(challenge) => LoginResult::OtpChallenge(challenge.into()),
-            },
-        )
+        Ok(login::login(app(ctx)?, request, &client(ctx)?)
+            .await?
+            .into())
     }
 
     /// Finishes a two-factor sign-in with the mailed code.

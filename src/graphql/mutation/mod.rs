@@ -2,6 +2,7 @@
 
 mod account;
 mod auth;
+mod email_sign_in;
 mod lifecycle;
 mod passkey;
 mod password;
@@ -15,6 +16,7 @@ use async_graphql::MergedObject;
 pub struct Mutation(
     account::AccountMutation,
     auth::AuthMutation,
+    email_sign_in::EmailSignInMutation,
     lifecycle::LifecycleMutation,
     passkey::PasskeyMutation,
     password::PasswordMutation,

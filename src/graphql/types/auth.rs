@@ -9,6 +9,7 @@ use super::second_factor::SecondFactorMethod;
 use crate::auth::assurance::Assurance;
 use crate::services::credentials::sessions::Tokens;
 use crate::services::factors::otp::ChallengeIssued;
+use crate::services::signin::login::LoginOutcome;
 
 #[derive(SimpleObject)]
 pub struct AuthPayload {
@@ -60,6 +61,15 @@ impl From<ChallengeIssued> for OtpChallenge {
 pub enum LoginResult {
     AuthPayload(Box<AuthPayload>),
     OtpChallenge(OtpChallenge),
+}
+
+impl From<LoginOutcome> for LoginResult {
+    fn from(outcome: LoginOutcome) -> LoginResult {
+        match outcome {
+            LoginOutcome::Signed(tokens) => LoginResult::AuthPayload(Box::new((*tokens).into())),
+            LoginOutcome::Challenge(challenge) => LoginResult::OtpChallenge(challenge.into()),
+        }
+    }
 }
 
 /// The session is fresh again (API.md §8.1).

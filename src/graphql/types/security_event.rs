@@ -46,6 +46,9 @@ pub enum SecurityEventType {
     EmailChanged,
     ProfileUpdated,
     SecondFactorsReset,
+    IdentityLinked,
+    IdentityUnlinked,
+    EmailSignInRequested,
 }
 
 #[derive(Clone)]
@@ -76,6 +79,16 @@ impl SecurityEvent {
 
     async fn ip(&self) -> Option<&str> {
         self.0.ip.as_deref()
+    }
+
+    /// How a sign-in event signed in (API.md §9.1), e.g. `["email"]`.
+    async fn amr(&self) -> Option<Vec<&str>> {
+        self.0.amr.as_deref().map(|amr| amr.split(' ').collect())
+    }
+
+    /// The identity provider of a `fed` sign-in or an identity event.
+    async fn provider(&self) -> Option<&str> {
+        self.0.provider.as_deref()
     }
 
     async fn user_agent(&self) -> Option<&str> {

@@ -98,6 +98,11 @@ impl User {
             self.model.two_factor_enabled || self.model.totp_enabled,
         )
     }
+    /// Someone proved the address (API.md §9.1). Self/staff only, else null.
+    async fn email_verified(&self, ctx: &Context<'_>) -> Option<bool> {
+        self.private(ctx, self.model.email_verified)
+    }
+
     /// The second factors the user turned on. Self/staff only, else null.
     async fn two_factor_methods(&self, ctx: &Context<'_>) -> Option<Vec<SecondFactorMethod>> {
         self.private(ctx, ()).map(|()| {

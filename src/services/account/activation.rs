@@ -4,10 +4,9 @@
 use chrono::{DateTime, Utc};
 use entity::one_time_code::{self, PURPOSE_ACTIVATION};
 use entity::user;
-use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr,
-    EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -15,17 +14,15 @@ use crate::auth::link_token::{self, LinkPurpose};
 use crate::auth::tokens::{code_digest, six_digit_code};
 use crate::db::now;
 use crate::domain::Email;
-use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::AppContext;
 use crate::services::credentials::login_limits::LoginLimits;
 use crate::services::factors::codes;
-use crate::services::shared::accounts::{awaits_activation, find_by_email, find_by_id};
+use crate::services::shared::accounts::{activate, awaits_activation, find_by_email, find_by_id};
 use crate::services::shared::client::ClientInfo;
 use crate::services::shared::mail::{Budget, WriteTxn};
 use crate::services::shared::rate_limit;
-use crate::services::shared::security_events as events;
 
 /// How an activation link was received.
 pub enum LinkActivation {
@@ -69,6 +66,7 @@ pub async fn send_activation(
         created_at: Set(now),
         session_id: Set(None),
         method: Set("EMAIL".to_owned()),
+        first_step: Set("pwd".to_owned()),
     }
     .insert(&**txn)
     .await?;
@@ -128,30 +126,6 @@ pub async fn activate_with_link(
     } else {
         Err(AppError::InvalidToken)
     }
-}
-
-/// Marks the account active and uses up its activation codes, so the link
-/// and the code die together.
-async fn activate(
-    txn: &DatabaseTransaction,
-    user: user::Model,
-    now: DateTime<Utc>,
-    client: &ClientInfo,
-) -> Result<user::Model, DbErr> {
-    one_time_code::Entity::update_many()
-        .col_expr(one_time_code::Column::ConsumedAt, Expr::value(now))
-        .filter(one_time_code::Column::UserId.eq(user.id))
-        .filter(one_time_code::Column::Purpose.eq(PURPOSE_ACTIVATION))
-        .filter(one_time_code::Column::ConsumedAt.is_null())
-        .exec(txn)
-        .await?;
-    let mut active: user::ActiveModel = user.into();
-    active.is_active = Set(true);
-    active.activated_at = Set(Some(now));
-    active.updated_at = Set(now);
-    let activated = active.update(txn).await?;
-    events::record(txn, activated.id, Kind::AccountActivated, client, None).await?;
-    Ok(activated)
 }
 
 /// Activates with the 6-digit code from the activation mail. Wrong codes

@@ -201,6 +201,7 @@ pub async fn confirm(
     let old = user.clone();
     let mut active: user::ActiveModel = user.into();
     active.email = Set(new_email.as_str().to_owned());
+    active.email_verified = Set(true);
     active.email_key = Set(new_email.key().to_owned());
     active.search_fold = Set(search_fold(
         new_email.as_str(),

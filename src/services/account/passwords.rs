@@ -213,6 +213,7 @@ pub async fn reset(
     {
         rate_limit::clear(&*txn, &identifier_key(identifier)).await?;
     }
+    accounts::mark_verified(&*txn, user.id).await?;
     events::record(&*txn, user.id, Kind::PasswordReset, client, None).await?;
     txn.commit().await?;
     Ok(())

@@ -9,13 +9,14 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::auth::PasswordHasher;
+use crate::auth::assurance::Method;
 use crate::domain::SecurityEventType as Kind;
 use crate::domain::{Email, Password};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::credentials::login_limits::{LoginLimits, first_refusal};
 use crate::services::shared::client::ClientInfo;
-use crate::services::shared::security_events as events;
+use crate::services::shared::security_events::{self as events, How};
 
 /// Checks a password for an identifier (email or username), with the same
 /// answer and about the same work whether or not the account exists, and
@@ -34,7 +35,7 @@ pub async fn check_password(
             if first_refusal(&app.db, &app.settings, identifier.limit_key()).await?
                 && let Some(user) = identifier.find(app.db.alone()).await?
             {
-                events::record_alone(app.db.alone(), user.id, Kind::LoginRateLimited, client).await;
+                password_event(app, user.id, Kind::LoginRateLimited, client).await;
             }
             return Err(refused);
         }
@@ -58,7 +59,7 @@ pub async fn check_password(
             attempt.failed().await?;
             // Only for an account that exists: a stranger's typo is nobody's event.
             if let Some(user) = found {
-                events::record_alone(app.db.alone(), user.id, Kind::LoginFailed, client).await;
+                password_event(app, user.id, Kind::LoginFailed, client).await;
             }
             Err(AppError::InvalidCredentials)
         }
@@ -137,4 +138,10 @@ pub fn given_password(raw: &str, field: &str) -> AppResult<Password> {
         return Err(AppError::InvalidCredentials);
     }
     Password::parse_for_login(raw).map_err(|e| AppError::field(field, &e.0))
+}
+
+/// Records a refused password sign-in on the account (`amr: ["pwd"]`).
+async fn password_event(app: &AppContext, user_id: uuid::Uuid, kind: Kind, client: &ClientInfo) {
+    let how = How::method(Method::Pwd);
+    events::record_alone(app.db.alone(), user_id, kind, client, how).await;
 }

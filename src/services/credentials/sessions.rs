@@ -29,6 +29,8 @@ pub struct Tokens {
     pub access: AccessToken,
     pub refresh_token: String,
     pub user: user::Model,
+    /// What the session's user proved (its `amr`, recorded on sign-in events).
+    pub assurance: Assurance,
 }
 
 /// When a session's refresh tokens stop: `REFRESH_TOKEN_TTL` from now, but
@@ -104,6 +106,7 @@ pub async fn open_session(
         access,
         refresh_token: refresh,
         user,
+        assurance: proof.assurance,
     })
 }
 
@@ -191,21 +194,17 @@ pub async fn refresh(app: &AppContext, presented: &str, client: &ClientInfo) -> 
         .exec(&txn)
         .await?;
     txn.commit().await?;
+    let proof = proof_of(&sess);
     let access = app
         .keys
-        .issue(
-            &user,
-            sess.id,
-            &proof_of(&sess),
-            settings.access_token_ttl,
-            now,
-        )
+        .issue(&user, sess.id, &proof, settings.access_token_ttl, now)
         .map_err(AppError::internal)?;
     Ok(Tokens {
         session_id: sess.id,
         access,
         refresh_token: refresh,
         user,
+        assurance: proof.assurance,
     })
 }
 
@@ -248,6 +247,7 @@ pub async fn renew_session(
         access,
         refresh_token: refresh,
         user,
+        assurance: proof.assurance,
     })
 }
 
@@ -361,5 +361,14 @@ pub async fn record_sign_in(
         session_id: Some(tokens.session_id),
         ..client.clone()
     };
-    events::record(txn, tokens.user.id, Kind::LoginSucceeded, &origin, None).await
+    let how = events::How::signed_in(&tokens.assurance);
+    events::record_how(
+        txn,
+        tokens.user.id,
+        Kind::LoginSucceeded,
+        &origin,
+        None,
+        how,
+    )
+    .await
 }

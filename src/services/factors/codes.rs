@@ -79,8 +79,19 @@ pub struct AccountCodes {
 
 impl AccountCodes {
     pub fn new(settings: &Settings, user_id: Uuid) -> AccountCodes {
+        AccountCodes::of("codes", &user_id.to_string(), settings)
+    }
+
+    /// The same budget for an address no account has (an email sign-in
+    /// that would make the account): known and unknown addresses run out
+    /// alike, so the answer tells none apart.
+    pub fn for_address(settings: &Settings, email_key: &str) -> AccountCodes {
+        AccountCodes::of("codes-address", email_key, settings)
+    }
+
+    fn of(scope: &str, subject: &str, settings: &Settings) -> AccountCodes {
         AccountCodes {
-            key: rate_limit::key("codes", &user_id.to_string()),
+            key: rate_limit::key(scope, subject),
             limit: RateLimit {
                 max: settings.otp_max_attempts.saturating_mul(2),
                 window: settings.login_rate_limit.window,

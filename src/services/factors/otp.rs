@@ -67,6 +67,7 @@ fn masked(user: &user::Model) -> String {
 pub async fn start_challenge(
     app: &AppContext,
     user: &user::Model,
+    first: Method,
     session: Option<Uuid>,
 ) -> AppResult<ChallengeIssued> {
     let settings = &app.settings;
@@ -96,6 +97,7 @@ pub async fn start_challenge(
         created_at: Set(now),
         session_id: Set(session),
         method: Set(method.as_str().to_owned()),
+        first_step: Set(first.as_str().to_owned()),
     }
     .insert(&*txn)
     .await?;
@@ -215,7 +217,8 @@ pub async fn verify(
         attempt.withdraw().await?;
         return Err(AppError::InvalidToken);
     };
-    let proved = Assurance::first(Method::Pwd).with(match guess {
+    let first = Method::parse(&row.first_step).unwrap_or(Method::Pwd);
+    let proved = Assurance::first(first).with(match guess {
         Guess::Digits(_) => Method::Otp,
         Guess::Recovery(_) => Method::Rec,
     });

@@ -147,6 +147,7 @@ pub async fn confirm_enrollment(
             who.user.id,
             Kind::SecondFactorFailed,
             client,
+            events::How::default(),
         )
         .await;
         return Err(AppError::InvalidOtp {

@@ -2,14 +2,22 @@
 //! new one, and the rules for names and the admin's search text.
 
 use chrono::{DateTime, Utc};
+use entity::one_time_code::{self, PURPOSE_ACTIVATION};
 use entity::user;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter,
+};
 use uuid::Uuid;
 
 use crate::auth::tokens::random_token;
+use crate::domain::SecurityEventType as Kind;
 use crate::domain::{Email, Invalid, Username, fold};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
+use crate::services::shared::client::ClientInfo;
+use crate::services::shared::security_events as events;
 
 const NAME_MAX_CHARS: usize = 150;
 
@@ -146,5 +154,50 @@ pub fn new_account(
         updated_at: Set(now),
         deactivated_at: Set(None),
         totp_enabled: Set(false),
+        email_verified: Set(false),
     }
+}
+
+/// Records that someone proved the account's address (API.md §9.1's
+/// `emailVerified`): a completed password reset proves the mailbox too.
+#[tracing::instrument(skip_all)]
+pub async fn mark_verified(conn: &impl ConnectionTrait, user_id: Uuid) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(user::Column::EmailVerified, Expr::value(true))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks the account active, its address proved, and uses up its
+/// activation codes, so the link and the code die together.
+#[tracing::instrument(skip_all)]
+pub async fn activate(
+    conn: &impl ConnectionTrait,
+    user: user::Model,
+    now: DateTime<Utc>,
+    client: &ClientInfo,
+) -> Result<user::Model, DbErr> {
+    one_time_code::Entity::update_many()
+        .col_expr(one_time_code::Column::ConsumedAt, Expr::value(now))
+        .filter(one_time_code::Column::UserId.eq(user.id))
+        .filter(one_time_code::Column::Purpose.eq(PURPOSE_ACTIVATION))
+        .filter(one_time_code::Column::ConsumedAt.is_null())
+        .exec(conn)
+        .await?;
+    let mut active: user::ActiveModel = user.into();
+    active.is_active = Set(true);
+    active.activated_at = Set(Some(now));
+    active.email_verified = Set(true);
+    active.updated_at = Set(now);
+    let activated = active.update(conn).await?;
+    events::record(conn, activated.id, Kind::AccountActivated, client, None).await?;
+    Ok(activated)
+}
+
+/// A password hash no password matches (Django's `!` mark): an account
+/// made or proved by email sign-in has no password until a reset sets one.
+pub fn unusable_password() -> String {
+    format!("!{}", random_token())
 }

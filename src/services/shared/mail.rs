@@ -71,9 +71,16 @@ impl WriteTxn {
             tracing::info!("mail budget for an address exhausted; message not queued");
             return Ok(false);
         }
-        outbox::insert(&self.txn, &user.email, email, now()).await?;
-        self.queued.store(true, Ordering::Relaxed);
+        self.queue(&user.email, email).await?;
         Ok(true)
+    }
+
+    /// Queues `email` to `address`, whose budget the caller has spent
+    /// (an address that may have no account yet: email sign-in).
+    pub async fn queue(&self, address: &str, email: Email) -> Result<(), DbErr> {
+        outbox::insert(&self.txn, address, email, now()).await?;
+        self.queued.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Counts one message against the address's `MAIL_RATE_LIMIT`; false

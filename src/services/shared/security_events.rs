@@ -10,6 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::auth::assurance::{Assurance, Method};
 use crate::db::{self, now};
 use crate::domain::SecurityEventType;
 use crate::error::{AppError, AppResult};
@@ -20,6 +21,28 @@ use crate::services::shared::pagination::{Ordering, SortKey};
 /// The longest stored user agent; longer ones are cut (at a character).
 const MAX_USER_AGENT_CHARS: usize = 512;
 
+/// How a sign-in event signed in (API.md §9.1): the session's `amr`, and
+/// the provider of a `fed` sign-in or of an identity event.
+#[derive(Clone, Debug, Default)]
+pub struct How {
+    pub amr: Option<String>,
+    pub provider: Option<String>,
+}
+
+impl How {
+    pub fn signed_in(assurance: &Assurance) -> How {
+        How {
+            amr: Some(assurance.stored()),
+            provider: None,
+        }
+    }
+
+    /// A sign-in that began (or failed) with `method`.
+    pub fn method(method: Method) -> How {
+        How::signed_in(&Assurance::first(method))
+    }
+}
+
 /// Records one event about `user_id`. `actor` is the staff user who acted,
 /// when not the user themself.
 #[tracing::instrument(skip_all)]
@@ -29,6 +52,19 @@ pub async fn record(
     kind: SecurityEventType,
     client: &ClientInfo,
     actor: Option<Uuid>,
+) -> Result<(), DbErr> {
+    record_how(conn, user_id, kind, client, actor, How::default()).await
+}
+
+/// `record`, saying how a sign-in signed in.
+#[tracing::instrument(skip_all)]
+pub async fn record_how(
+    conn: &impl ConnectionTrait,
+    user_id: Uuid,
+    kind: SecurityEventType,
+    client: &ClientInfo,
+    actor: Option<Uuid>,
+    how: How,
 ) -> Result<(), DbErr> {
     let insert = security_event::Entity::insert(security_event::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -42,6 +78,8 @@ pub async fn record(
             .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect())),
         actor_id: Set(actor.filter(|a| *a != user_id)),
         session_id: Set(client.session_id),
+        amr: Set(how.amr),
+        provider: Set(how.provider),
     });
     // Every instance's listener hears of it (`live::listen`) once it commits.
     db::insert_notifying(conn, &insert.into_query(), live_hub::CHANNEL, "user_id").await
@@ -55,8 +93,9 @@ pub async fn record_alone(
     user_id: Uuid,
     kind: SecurityEventType,
     client: &ClientInfo,
+    how: How,
 ) {
-    if let Err(e) = record(conn, user_id, kind, client, None).await {
+    if let Err(e) = record_how(conn, user_id, kind, client, None, how).await {
         tracing::warn!(error = %e, kind = kind.as_str(), "could not record a security event");
     }
 }

@@ -2,6 +2,7 @@
 //! factor's challenge, and the session a sign-in opens.
 
 use crate::auth::assurance::{Assurance, Method};
+use entity::user;
 
 use crate::domain::{Email, FieldErrors, Password, Username};
 use crate::error::{AppError, AppResult};
@@ -97,13 +98,27 @@ async fn sign_in(
     if !user.is_active {
         return Err(AppError::AccountNotActive);
     }
+    after_first_step(app, user, Method::Pwd, client).await
+}
+
+/// What every way in answers once its first step is proved (API.md §8.8,
+/// §9.1, §9.2): the second factor's challenge when the account has one on
+/// (or `TWO_FACTOR=required`), else a new session — one rule for every
+/// way in, so no first step skips the second.
+#[tracing::instrument(skip_all)]
+pub async fn after_first_step(
+    app: &AppContext,
+    user: user::Model,
+    first: Method,
+    client: &ClientInfo,
+) -> AppResult<LoginOutcome> {
     if two_factor::any_on(app, &user) {
         return Ok(LoginOutcome::Challenge(
-            otp::start_challenge(app, &user, None).await?,
+            otp::start_challenge(app, &user, first, None).await?,
         ));
     }
     let txn = app.db.write().await?;
-    let proof = proved_now(Assurance::first(Method::Pwd));
+    let proof = proved_now(Assurance::first(first));
     let tokens = open_session(&txn, app, user, client, proof).await?;
     record_sign_in(&txn, &tokens, client).await?;
     txn.commit().await?;

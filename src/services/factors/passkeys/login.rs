@@ -25,7 +25,7 @@ use crate::services::credentials::sessions::{Tokens, open_session, proved_now, r
 use crate::services::shared::accounts;
 use crate::services::shared::client::ClientInfo;
 use crate::services::shared::rate_limit::{self, Verdict, ip_key};
-use crate::services::shared::security_events as events;
+use crate::services::shared::security_events::{self as events, How};
 
 /// Starts a sign-in: the options for `navigator.credentials.get`. With an
 /// address, only that account's passkeys will do; an unknown address gets
@@ -96,7 +96,14 @@ pub async fn finish_login(
         Err(owner) => {
             attempt.failed().await?;
             if let Some(owner) = owner {
-                events::record_alone(app.db.alone(), owner, Kind::LoginFailed, client).await;
+                events::record_alone(
+                    app.db.alone(),
+                    owner,
+                    Kind::LoginFailed,
+                    client,
+                    How::method(Method::Hwk),
+                )
+                .await;
             }
             app.metrics
                 .logins

@@ -1,0 +1,132 @@
+//! Exchange codes (API.md §9.1, §9.2): what a browser flow hands to the
+//! app's redirect target instead of a token. A code is 256 random bits,
+//! stored as its SHA-256, lives `EXCHANGE_CODE_TTL`, and is used up by its
+//! first exchange whatever the answer; the app's PKCE challenge, when the
+//! flow had one, ties it to the app that began the flow.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use entity::exchange_code::{self, Column, Entity};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter,
+};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::auth::assurance::Method;
+use crate::auth::tokens::{constant_time_eq, random_token, sha256_hex};
+use crate::db::now;
+use crate::error::{AppError, AppResult};
+use crate::services::AppContext;
+use crate::services::shared::accounts;
+use crate::services::shared::client::ClientInfo;
+use crate::services::signin::login::{LoginOutcome, after_first_step};
+
+/// Whether `challenge` is an RFC 7636 S256 challenge: 43 base64url
+/// characters (the encoding of a SHA-256 digest).
+pub fn is_challenge(challenge: &str) -> bool {
+    challenge.len() == 43
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// RFC 7636 §4.2: BASE64URL(SHA256(verifier)).
+fn s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// Stores a new exchange code for a flow that signed `user_id` in with
+/// `first`, in the flow's transaction; returns the code for the redirect.
+#[tracing::instrument(skip_all)]
+pub async fn issue(
+    conn: &impl ConnectionTrait,
+    app: &AppContext,
+    user_id: Uuid,
+    first: Method,
+    code_challenge: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<String, DbErr> {
+    let code = random_token();
+    let ttl = chrono::Duration::from_std(app.settings.sign_in.exchange_code_ttl)
+        .unwrap_or(chrono::Duration::minutes(1));
+    exchange_code::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        code_hash: Set(sha256_hex(&code)),
+        user_id: Set(user_id),
+        amr: Set(first.as_str().to_owned()),
+        code_challenge: Set(code_challenge),
+        expires_at: Set(now + ttl),
+        consumed_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(conn)
+    .await?;
+    Ok(code)
+}
+
+/// `exchangeSocialCode`: uses the code up (one caller of any number wins),
+/// checks the app's verifier, and answers what `login` answers for the
+/// account the flow proved. Every refusal of the code is `INVALID_TOKEN`.
+#[tracing::instrument(skip_all)]
+pub async fn exchange(
+    app: &AppContext,
+    code: &str,
+    code_verifier: Option<&str>,
+    client: &ClientInfo,
+) -> AppResult<LoginOutcome> {
+    if code.is_empty() || code.len() > 128 {
+        return Err(AppError::InvalidToken);
+    }
+    let now = now();
+    let used = Entity::update_many()
+        .col_expr(Column::ConsumedAt, Expr::value(now))
+        .filter(Column::CodeHash.eq(sha256_hex(code)))
+        .filter(Column::ConsumedAt.is_null())
+        .filter(Column::ExpiresAt.gt(now))
+        .exec_with_returning(app.db.alone())
+        .await?;
+    let Some(row) = used.into_iter().next() else {
+        return Err(AppError::InvalidToken);
+    };
+    let verified = match (&row.code_challenge, code_verifier) {
+        (Some(challenge), Some(verifier)) => {
+            // RFC 7636 §4.1: 43–128 unreserved characters.
+            (43..=128).contains(&verifier.len()) && constant_time_eq(challenge, &s256(verifier))
+        }
+        (None, None) => true,
+        _ => false,
+    };
+    if !verified {
+        return Err(AppError::InvalidToken);
+    }
+    let user = accounts::find(app, row.user_id)
+        .await?
+        .ok_or(AppError::InvalidToken)?;
+    if !user.is_active {
+        return Err(AppError::AccountNotActive);
+    }
+    let first = Method::parse(&row.amr).ok_or(AppError::InvalidToken)?;
+    after_first_step(app, user, first, client).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s256_is_base64url_of_sha256() {
+        // BASE64URL(SHA256(verifier)), as Python's hashlib and base64 compute it.
+        let verifier = "dBjftJeZ4CVP-mJ92IZo1uDIhiRKf9sgnnH6u0P69qY";
+        assert_eq!(
+            s256(verifier),
+            "c2mgtL2NyFIOeUJKVUWYBLIC_YuuQsgbDpxjLT1pgL0"
+        );
+        assert!(is_challenge("c2mgtL2NyFIOeUJKVUWYBLIC_YuuQsgbDpxjLT1pgL0"));
+        assert!(!is_challenge("c2mgtL2NyFIOeUJKVUWYBLIC_YuuQsgbDpxjLT1pgL"));
+        assert!(!is_challenge("c2mgtL2NyFIOeUJKVUWYBLIC_YuuQsgbDpxjLT1pgL+"));
+    }
+}
