@@ -20,6 +20,7 @@ use crate::services::AppContext;
 use crate::services::account::maintenance;
 use crate::services::live;
 use crate::services::shared::workers::supervise;
+use crate::services::webhooks;
 
 pub struct Application {
     addr: SocketAddr,
@@ -138,6 +139,15 @@ impl Application {
                 ),
             )
         });
+        let webhooks = {
+            let (app, stop) = (app.clone(), workers_stopped.clone());
+            tokio::spawn(supervise(
+                app.workers.clone(),
+                "webhook worker",
+                workers_stopped.clone(),
+                move || webhooks::worker::run(app.clone(), stop.clone()),
+            ))
+        };
         let listener = {
             let (app, stop) = (app.clone(), workers_stopped.clone());
             tokio::spawn(supervise(
@@ -167,6 +177,7 @@ impl Application {
         }
         let _ = outbox.await;
         let _ = cleanup.await;
+        let _ = webhooks.await;
         let _ = listener.await;
         self.state.app.db.pool().close_by_ref().await.ok();
         served?;

@@ -17,6 +17,8 @@ pub mod session;
 pub mod totp_factor;
 pub mod user;
 pub mod webauthn_challenge;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
 
 pub mod prelude {
     pub use super::api_token::Entity as ApiToken;
@@ -35,4 +37,6 @@ pub mod prelude {
     pub use super::totp_factor::Entity as TotpFactor;
     pub use super::user::Entity as User;
     pub use super::webauthn_challenge::Entity as WebauthnChallenge;
+    pub use super::webhook_delivery::Entity as WebhookDelivery;
+    pub use super::webhook_endpoint::Entity as WebhookEndpoint;
 }

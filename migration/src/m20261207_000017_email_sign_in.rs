@@ -89,7 +89,8 @@ impl MigrationTrait for Migration {
             .get_connection()
             .execute_unprepared(
                 "UPDATE users SET email_verified = TRUE WHERE id IN \
-                 (SELECT user_id FROM security_events WHERE kind = 'ACCOUNT_ACTIVATED')",
+                 (SELECT user_id FROM security_events WHERE kind = 'ACCOUNT_ACTIVATED' \
+                 AND actor_id IS NULL)",
             )
             .await?;
         add_column(

@@ -20,6 +20,7 @@ mod sign_in;
 mod values;
 mod vars;
 mod webauthn;
+mod webhooks;
 
 use database::DatabaseSettings;
 pub use jwt::{JWT_KEY_FILE, JwtAlgorithm, JwtClaims, JwtKeySource, JwtSettings};
@@ -27,6 +28,7 @@ pub use sign_in::SignInSettings;
 use values::MIN_SECRET_BYTES;
 pub use values::{ConfigError, EmailTransport, RateLimit};
 pub use webauthn::{RelyingParty, WebauthnSettings};
+pub use webhooks::WebhookSettings;
 
 use vars::{Vars, invalid, load_or_generate_secret, parse_cidr, parse_email_url, parse_url};
 
@@ -119,6 +121,8 @@ pub struct Settings {
     pub webauthn: WebauthnSettings,
     /// Browser flows' targets and email sign-in (API.md §9.1, §9.2).
     pub sign_in: SignInSettings,
+    /// Webhook deliveries (API.md §11).
+    pub webhooks: WebhookSettings,
 }
 
 /// Something worth telling the operator once logging is up (config loads first).
@@ -289,7 +293,13 @@ impl Settings {
             jwt,
             webauthn,
             sign_in: SignInSettings::from_vars(&v)?,
+            webhooks: WebhookSettings::from_vars(&v)?,
         };
+        if settings.webhooks.allow_private && app_env == AppEnv::Production {
+            warnings.push(
+                "WEBHOOK_ALLOW_PRIVATE=true in production: webhook endpoints may reach this server's own network".into(),
+            );
+        }
         Ok((settings, warnings))
     }
 

@@ -29,6 +29,7 @@ pub mod phone;
 pub mod second_factor;
 pub mod security_event;
 pub mod username;
+pub mod webhook;
 
 pub use email::Email;
 pub use gender::Gender;

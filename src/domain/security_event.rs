@@ -9,6 +9,9 @@ macro_rules! event_types {
         }
 
         impl SecurityEventType {
+            /// Every type, in the contract's order (the webhook catalogue).
+            pub const ALL: &'static [SecurityEventType] = &[$(SecurityEventType::$variant,)+];
+
             /// The stored (and API) name, e.g. `LOGIN_SUCCEEDED`.
             pub fn as_str(self) -> &'static str {
                 match self {
@@ -60,6 +63,20 @@ event_types! {
     IdentityLinked => "IDENTITY_LINKED",
     IdentityUnlinked => "IDENTITY_UNLINKED",
     EmailSignInRequested => "EMAIL_SIGN_IN_REQUESTED",
+    OrgCreated => "ORG_CREATED",
+    OrgUpdated => "ORG_UPDATED",
+    OrgDeleted => "ORG_DELETED",
+    OrgInvitationSent => "ORG_INVITATION_SENT",
+    OrgInvitationRevoked => "ORG_INVITATION_REVOKED",
+    OrgMemberJoined => "ORG_MEMBER_JOINED",
+    OrgMemberRoleChanged => "ORG_MEMBER_ROLE_CHANGED",
+    OrgMemberRemoved => "ORG_MEMBER_REMOVED",
+    OrgMemberLeft => "ORG_MEMBER_LEFT",
+    ClaimsHookFailed => "CLAIMS_HOOK_FAILED",
+    WebhookEndpointCreated => "WEBHOOK_ENDPOINT_CREATED",
+    WebhookEndpointUpdated => "WEBHOOK_ENDPOINT_UPDATED",
+    WebhookEndpointDeleted => "WEBHOOK_ENDPOINT_DELETED",
+    WebhookSecretRotated => "WEBHOOK_SECRET_ROTATED",
 }
 
 #[cfg(test)]

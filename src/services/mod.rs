@@ -11,5 +11,6 @@ pub mod live;
 pub mod resources;
 pub mod shared;
 pub mod signin;
+pub mod webhooks;
 
 pub use shared::context::AppContext;

@@ -212,3 +212,53 @@ async fn over_the_mail_budget_nothing_is_sent_or_replaced() {
         "{body}"
     );
 }
+
+/// The review's finding: with `REQUIRE_ACTIVATION=false` anyone can
+/// register an address and be active at once. When its owner later signs
+/// in by email, the squatter's password, sessions and API tokens must not
+/// survive inside the account the owner now uses.
+#[tokio::test]
+async fn whoever_registered_an_unproved_address_keeps_no_way_in() {
+    let app = spawn(&[("REQUIRE_ACTIVATION", "false")]).await;
+    app.register("owner@example.com", PASSWORD).await;
+    let body = app.login("owner@example.com", PASSWORD).await;
+    let squatter = format!(
+        "Bearer {}",
+        body["data"]["login"]["accessToken"].as_str().unwrap()
+    );
+    let refresh = body["data"]["login"]["refreshToken"].clone();
+    let api = app.api_token(&squatter).await;
+    mail::settled(&app.mail_dir, "owner@example.com").await;
+
+    let mail = request(&app, "owner@example.com", json!({})).await;
+    let (_, body) = app
+        .gql(
+            SIGN_IN,
+            json!({ "e": "owner@example.com", "c": mail.code() }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["signInWithEmailCode"]["user"]["emailVerified"], true,
+        "{body}"
+    );
+    assert_eq!(
+        code(&app.login("owner@example.com", PASSWORD).await),
+        "INVALID_CREDENTIALS"
+    );
+    let (_, body) = app
+        .gql(
+            "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }",
+            json!({ "t": refresh }),
+        )
+        .await;
+    assert_eq!(code(&body), "INVALID_TOKEN", "{body}");
+    let (status, _) = app.gql_as(Some(&api), "{ me { id } }", json!({})).await;
+    assert_eq!(status, 401);
+    let mails = mail::settled(&app.mail_dir, "owner@example.com").await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| m.text.contains("signing in by email proved")),
+        "{mails:?}"
+    );
+}

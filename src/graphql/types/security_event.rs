@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::security_event;
 
 use super::User;
+use crate::auth::assurance::Assurance;
 use crate::domain;
 use crate::error::AppError;
 use crate::graphql::loaders::UserLoader;
@@ -49,6 +50,20 @@ pub enum SecurityEventType {
     IdentityLinked,
     IdentityUnlinked,
     EmailSignInRequested,
+    OrgCreated,
+    OrgUpdated,
+    OrgDeleted,
+    OrgInvitationSent,
+    OrgInvitationRevoked,
+    OrgMemberJoined,
+    OrgMemberRoleChanged,
+    OrgMemberRemoved,
+    OrgMemberLeft,
+    ClaimsHookFailed,
+    WebhookEndpointCreated,
+    WebhookEndpointUpdated,
+    WebhookEndpointDeleted,
+    WebhookSecretRotated,
 }
 
 #[derive(Clone)]
@@ -82,8 +97,11 @@ impl SecurityEvent {
     }
 
     /// How a sign-in event signed in (API.md §9.1), e.g. `["email"]`.
-    async fn amr(&self) -> Option<Vec<&str>> {
-        self.0.amr.as_deref().map(|amr| amr.split(' ').collect())
+    async fn amr(&self) -> Option<Vec<&'static str>> {
+        self.0
+            .amr
+            .as_deref()
+            .map(|amr| Assurance::from_stored(amr).amr())
     }
 
     /// The identity provider of a `fed` sign-in or an identity event.

@@ -22,6 +22,7 @@ use crate::services::shared::client::ClientInfo;
 use crate::services::shared::fresh::require_fresh;
 use crate::services::shared::mail::{Budget, WriteTxn};
 use crate::services::shared::security_events as events;
+use crate::services::shared::webhook_outbox;
 
 /// Deletes the signed-in user's account, in a fresh session (at `aal2` with
 /// a second factor on; never an API token), after checking the password (a
@@ -50,6 +51,8 @@ pub async fn delete_account(
         .exec(&*txn)
         .await?;
     events::record(&*txn, user.id, Kind::AccountDeleted, client, None).await?;
+    let data = serde_json::json!({ "user": { "id": user.id.to_string() } });
+    webhook_outbox::enqueue(&*txn, "user.deleted", crate::db::now(), data).await?;
     txn.mail(&user, templates::account_deleted(), Budget::Account)
         .await?;
     txn.commit().await?;

@@ -19,6 +19,7 @@ use crate::error::AppError;
 use crate::services::shared::accounts::{
     ensure_username_free, find_by_email, new_account, parse_name, search_fold,
 };
+use crate::services::shared::webhook_outbox;
 
 /// What happened to one row.
 pub enum Outcome {
@@ -232,6 +233,7 @@ async fn import_one(
     account.activated_at = Set(Some(joined));
     account.deactivated_at = Set((!django.is_active).then_some(now));
     account.updated_at = Set(now);
-    let _: user::Model = account.insert(txn).await?;
+    let created: user::Model = account.insert(txn).await?;
+    webhook_outbox::user_created(txn, &created).await?;
     Ok(Ok((usable, unusable)))
 }

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::{
-    api_token, email_outbox, one_time_code, rate_limit, refresh_token, session, webauthn_challenge,
+    api_token, email_outbox, email_sign_in, exchange_code, one_time_code, rate_limit,
+    refresh_token, session, webauthn_challenge, webhook_delivery,
 };
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
@@ -38,6 +39,10 @@ pub struct Purged {
     pub events: u64,
     /// Passkey ceremonies begun and never finished.
     pub passkey_challenges: u64,
+    /// Expired email sign-in records and exchange codes (API.md §9.2).
+    pub sign_ins: u64,
+    /// Webhook deliveries older than `AUDIT_RETENTION` (API.md §11.2).
+    pub deliveries: u64,
 }
 
 #[tracing::instrument(skip_all)]
@@ -99,7 +104,25 @@ pub async fn purge(
         .exec(db)
         .await?
         .rows_affected;
+    let sign_ins = email_sign_in::Entity::delete_many()
+        .filter(email_sign_in::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?
+        .rows_affected
+        + exchange_code::Entity::delete_many()
+            .filter(exchange_code::Column::ExpiresAt.lt(now))
+            .exec(db)
+            .await?
+            .rows_affected;
+    let keep = chrono::Duration::from_std(audit_retention).unwrap_or(chrono::Duration::MAX);
+    let deliveries = webhook_delivery::Entity::delete_many()
+        .filter(webhook_delivery::Column::CreatedAt.lt(now - keep))
+        .exec(db)
+        .await?
+        .rows_affected;
     Ok(Purged {
+        sign_ins,
+        deliveries,
         events,
         passkey_challenges,
         sessions,

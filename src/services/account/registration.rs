@@ -17,6 +17,7 @@ use crate::services::shared::client::ClientInfo;
 use crate::services::shared::mail::{Budget, WriteTxn};
 use crate::services::shared::rate_limit::{self, Verdict};
 use crate::services::shared::security_events as events;
+use crate::services::shared::webhook_outbox;
 
 /// `users.username_key`'s unique constraint (migration 1).
 const USERNAME: Unique = Unique {
@@ -131,6 +132,7 @@ pub async fn register(
         None => match new_user.insert(&*txn).await {
             Ok(created) => {
                 events::record(&*txn, created.id, Kind::AccountRegistered, client, None).await?;
+                webhook_outbox::user_created(&*txn, &created).await?;
                 if settings.require_activation {
                     send_activation(&txn, app, &created, now).await?;
                 }
@@ -222,6 +224,9 @@ pub async fn create_superuser(
     account.is_staff = Set(true);
     account.is_superuser = Set(true);
     account.activated_at = Set(Some(now));
-    let created = account.insert(app.db.alone()).await?;
+    let txn = app.db.write().await?;
+    let created = account.insert(&txn).await?;
+    webhook_outbox::user_created(&txn, &created).await?;
+    txn.commit().await?;
     Ok(created)
 }

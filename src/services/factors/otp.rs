@@ -243,7 +243,16 @@ pub async fn verify(
     };
     match row.session_id {
         Some(_) => {
-            events::record(&*txn, tokens.user.id, Kind::Reauthenticated, &origin, None).await?
+            let how = events::How::signed_in(&tokens.assurance);
+            events::record_how(
+                &*txn,
+                tokens.user.id,
+                Kind::Reauthenticated,
+                &origin,
+                None,
+                how,
+            )
+            .await?
         }
         None => sessions::record_sign_in(&txn, &tokens, client).await?,
     }

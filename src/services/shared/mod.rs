@@ -13,4 +13,5 @@ pub mod relying_party;
 pub mod search;
 pub mod security_events;
 pub mod two_factor;
+pub mod webhook_outbox;
 pub mod workers;

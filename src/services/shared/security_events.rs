@@ -4,19 +4,18 @@
 
 use chrono::{DateTime, Utc};
 use entity::security_event::{self, Column, Entity};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryTrait,
-    Select,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryTrait, Select};
 use uuid::Uuid;
 
 use crate::auth::assurance::{Assurance, Method};
 use crate::db::{self, now};
 use crate::domain::SecurityEventType;
+use crate::domain::webhook;
 use crate::error::{AppError, AppResult};
 use crate::services::shared::client::ClientInfo;
 use crate::services::shared::live_hub;
 use crate::services::shared::pagination::{Ordering, SortKey};
+use crate::services::shared::webhook_outbox;
 
 /// The longest stored user agent; longer ones are cut (at a character).
 const MAX_USER_AGENT_CHARS: usize = 512;
@@ -66,23 +65,27 @@ pub async fn record_how(
     actor: Option<Uuid>,
     how: How,
 ) -> Result<(), DbErr> {
-    let insert = security_event::Entity::insert(security_event::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user_id),
-        kind: Set(kind.as_str().to_owned()),
-        created_at: Set(now()),
-        ip: Set((!client.ip.is_empty()).then(|| client.ip.chars().take(64).collect())),
-        user_agent: Set(client
+    let event = security_event::Model {
+        id: Uuid::now_v7(),
+        user_id,
+        kind: kind.as_str().to_owned(),
+        created_at: now(),
+        ip: (!client.ip.is_empty()).then(|| client.ip.chars().take(64).collect()),
+        user_agent: client
             .user_agent
             .as_ref()
-            .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect())),
-        actor_id: Set(actor.filter(|a| *a != user_id)),
-        session_id: Set(client.session_id),
-        amr: Set(how.amr),
-        provider: Set(how.provider),
-    });
+            .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect()),
+        actor_id: actor.filter(|a| *a != user_id),
+        session_id: client.session_id,
+        amr: how.amr,
+        provider: how.provider,
+    };
+    let insert = security_event::Entity::insert(security_event::ActiveModel::from(event.clone()));
     // Every instance's listener hears of it (`live::listen`) once it commits.
-    db::insert_notifying(conn, &insert.into_query(), live_hub::CHANNEL, "user_id").await
+    db::insert_notifying(conn, &insert.into_query(), live_hub::CHANNEL, "user_id").await?;
+    let event_type = webhook::security_event(kind);
+    let data = webhook_outbox::security_data(&event);
+    webhook_outbox::enqueue(conn, &event_type, event.created_at, data).await
 }
 
 /// Records an event on its own, outside any change (a failed sign-in):

@@ -15,13 +15,17 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::auth::assurance::Method;
+use crate::auth::tokens::random_token;
 use crate::db::{now, sql_err};
 use crate::domain::{Email, SecurityEventType as Kind};
 use crate::error::AppResult;
 use crate::services::AppContext;
+use crate::services::credentials::lifecycle;
 use crate::services::shared::accounts::{self, awaits_activation, find_by_email};
 use crate::services::shared::client::ClientInfo;
+use crate::services::shared::mail::WriteTxn;
 use crate::services::shared::security_events as events;
+use crate::services::shared::webhook_outbox;
 use crate::services::signin::exchange;
 
 /// How a record is being used.
@@ -76,19 +80,19 @@ pub async fn prove(
     client: &ClientInfo,
 ) -> AppResult<Option<Proved>> {
     let now = now();
-    let txn = app.db.write().await?;
-    if !consume(&txn, row.id, how, now).await? {
-        txn.rollback().await.ok();
+    let txn = WriteTxn::begin(app).await?;
+    if !consume(&*txn, row.id, how, now).await? {
+        txn.rollback().await;
         return Ok(None);
     }
     let Some(user) = account(&txn, app, row, client).await? else {
-        txn.rollback().await.ok();
+        txn.rollback().await;
         return Ok(None);
     };
     let code = match how {
         Use::Link => {
             let challenge = row.code_challenge.clone();
-            Some(exchange::issue(&txn, app, user.id, Method::Email, challenge, now).await?)
+            Some(exchange::issue(&*txn, app, user.id, Method::Email, challenge, now).await?)
         }
         Use::Code => None,
     };
@@ -98,7 +102,7 @@ pub async fn prove(
 
 /// The account the record's address signs in to, proved by this use.
 async fn account(
-    txn: &DatabaseTransaction,
+    txn: &WriteTxn,
     app: &AppContext,
     row: &email_sign_in::Model,
     client: &ClientInfo,
@@ -107,28 +111,23 @@ async fn account(
     let Ok(email) = Email::parse(&row.email) else {
         return Ok(None);
     };
-    match find_by_email(txn, &email).await? {
+    let conn: &DatabaseTransaction = txn;
+    match find_by_email(conn, &email).await? {
         Some(user) if user.deactivated_at.is_some() => Ok(None),
         Some(user) if awaits_activation(&user) => {
             let mut pending: user::ActiveModel = user.into();
             pending.password_hash = Set(accounts::unusable_password());
-            let user = pending.update(txn).await?;
-            Ok(Some(accounts::activate(txn, user, now, client).await?))
+            let user = pending.update(conn).await?;
+            Ok(Some(accounts::activate(conn, user, now, client).await?))
         }
-        Some(user) if !user.email_verified => {
-            accounts::mark_verified(txn, user.id).await?;
-            Ok(Some(user::Model {
-                email_verified: true,
-                ..user
-            }))
-        }
+        Some(user) if !user.email_verified => Ok(Some(first_proof(txn, user, client).await?)),
         Some(user) => Ok(Some(user)),
         None if app.settings.sign_in.email_sign_in_signup => {
             let mut new = accounts::new_account(&email, None, accounts::unusable_password(), now);
             new.is_active = Set(true);
             new.activated_at = Set(Some(now));
             new.email_verified = Set(true);
-            let user = match new.insert(txn).await {
+            let user = match new.insert(conn).await {
                 Ok(user) => user,
                 // A `register` of the address won a race (PostgreSQL; SQLite
                 // serialises writers): the record stays for another try.
@@ -137,9 +136,41 @@ async fn account(
                 }
                 Err(e) => return Err(e),
             };
-            events::record(txn, user.id, Kind::AccountRegistered, client, None).await?;
+            events::record(conn, user.id, Kind::AccountRegistered, client, None).await?;
+            webhook_outbox::user_created(conn, &user).await?;
             Ok(Some(user))
         }
         None => Ok(None),
     }
+}
+
+/// The first proof of an active account's address (one made without
+/// activation, by `create-superuser` or by an import): whoever set its
+/// password never proved the address, so, as a password reset would, the
+/// password goes and so does everything added with it (sessions, API
+/// tokens, passkeys, a pending address change), and the owner is told.
+/// Otherwise whoever registered the address first would keep a way in
+/// to the account its real owner now uses.
+async fn first_proof(
+    txn: &WriteTxn,
+    user: user::Model,
+    client: &ClientInfo,
+) -> Result<user::Model, DbErr> {
+    let had_password = !user.password_hash.starts_with('!');
+    let mut proved: user::ActiveModel = user.into();
+    proved.email_verified = Set(true);
+    if had_password {
+        proved.password_hash = Set(accounts::unusable_password());
+        proved.security_stamp = Set(random_token());
+    }
+    let user = proved.update(&**txn).await?;
+    if had_password {
+        lifecycle::end_at_recovery(txn, user.id, client, now()).await?;
+        txn.notify(
+            &user,
+            "signing in by email proved this address for the first time, so the password set without that proof, the sessions, API tokens and passkeys made with it were removed (a password reset sets a new password)",
+        )
+        .await?;
+    }
+    Ok(user)
 }

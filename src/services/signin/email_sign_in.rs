@@ -92,7 +92,9 @@ pub async fn request(
     // Spent for every address, mailed or not, so all cost the same work.
     let within_budget = txn.spend_anonymous_budget(email.key()).await?;
     if mailed && within_budget {
-        send(&txn, app, &email, target, code_challenge, now).await?;
+        // An account is mailed at its own address, never the one typed.
+        let address = user.as_ref().map_or(email.as_str(), |u| u.email.as_str());
+        send(&txn, app, &email, address, target, code_challenge, now).await?;
         if let Some(user) = &user {
             events::record(&*txn, user.id, Kind::EmailSignInRequested, client, None).await?;
         }
@@ -106,6 +108,7 @@ async fn send(
     txn: &WriteTxn,
     app: &AppContext,
     email: &Email,
+    address: &str,
     target: Option<Url>,
     code_challenge: Option<&str>,
     now: DateTime<Utc>,
@@ -123,7 +126,7 @@ async fn send(
     email_sign_in::ActiveModel {
         id: Set(id),
         email_key: Set(email.key().to_owned()),
-        email: Set(email.as_str().to_owned()),
+        email: Set(address.to_owned()),
         token_hash: Set(sha256_hex(&token)),
         code_hash: Set(code_digest(settings.secret_bytes(), &id, &code)),
         attempts: Set(0),
@@ -139,7 +142,7 @@ async fn send(
     let link = target.map(|_| format!("{}/email-sign-in/{token}", settings.public_url));
     let ttl_text = templates::duration_text(settings.sign_in.email_sign_in_ttl);
     let mail = templates::email_sign_in(link.as_deref(), &code, &ttl_text);
-    txn.queue(email.as_str(), mail).await
+    txn.queue(address, mail).await
 }
 
 /// `signInWithEmailCode`: every failure is `INVALID_TOKEN` alike, but past
@@ -253,11 +256,7 @@ pub async fn use_link(app: &AppContext, token: &str, client: &ClientInfo) -> App
     else {
         return Err(AppError::InvalidToken);
     };
-    let mut target = target;
-    target
-        .query_pairs_mut()
-        .append_pair("code", &code.unwrap_or_default());
-    Ok(target)
+    Ok(with_code(target, &code.unwrap_or_default()))
 }
 
 /// The record's address, masked, for the link's confirmation page.
@@ -265,4 +264,36 @@ pub fn masked_address(row: &email_sign_in::Model) -> String {
     Email::parse(&row.email)
         .map(|e| e.mask())
         .unwrap_or_else(|_| "***".into())
+}
+
+/// The redirect target with `code` added, after any `code`, `error` or
+/// `error_description` its own query held is dropped: an app reading the
+/// first `code` must never get one an attacker put in `redirectTo`.
+pub fn with_code(mut target: Url, code: &str) -> Url {
+    let kept: Vec<(String, String)> = target
+        .query_pairs()
+        .filter(|(k, _)| !matches!(k.as_ref(), "code" | "error" | "error_description"))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    target.set_query(None);
+    {
+        let mut query = target.query_pairs_mut();
+        query.extend_pairs(kept);
+        query.append_pair("code", code);
+    }
+    target
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_in_the_targets_own_query_is_dropped() {
+        let target = Url::parse("https://app.example.com/cb?next=%2Fx&code=EVIL&error=x").unwrap();
+        assert_eq!(
+            with_code(target, "REAL").as_str(),
+            "https://app.example.com/cb?next=%2Fx&code=REAL"
+        );
+    }
 }

@@ -54,7 +54,8 @@ pub async fn reauthenticate(
         txn.rollback().await.ok();
         return Err(AppError::Unauthenticated);
     }
-    events::record(&txn, user.id, Kind::Reauthenticated, client, None).await?;
+    let how = events::How::signed_in(&proof.assurance);
+    events::record_how(&txn, user.id, Kind::Reauthenticated, client, None, how).await?;
     txn.commit().await?;
     Ok(Reauthenticated::Fresh(now))
 }
