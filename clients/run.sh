@@ -8,6 +8,8 @@
 #   graphiql  the self-hosted playground in Debian's Chromium (playwright-core)
 #   passkeys  register, sign in with and delete a passkey in Chromium with a
 #             CDP virtual authenticator
+#   webhooks  the Apollo journey again, with a Node receiver verifying every
+#             webhook delivery with npm standardwebhooks
 #   magic     email sign-in in Chromium: the mailed link's confirmation page,
 #             its POST, the exchange code with the app's PKCE verifier
 #   schema    live introspection == schema.graphql (graphql-js, both directions)
@@ -28,7 +30,7 @@ fi
 BIN=$(realpath "$1")
 shift
 STEPS=("$@")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(audit apollo codegen graphiql passkeys magic schema jose metrics fuzz)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(audit apollo webhooks codegen graphiql passkeys magic schema jose metrics fuzz)
 cd "$(dirname "$0")"
 CLIENTS=$(pwd)
 started=$(date +%s)
@@ -101,6 +103,7 @@ mkdir -p "$WORK/mail"
     WEBAUTHN_RP_ID=localhost \
     WEBAUTHN_ORIGINS="http://localhost:$PAGE_PORT" \
     AUTH_REDIRECT_URLS="http://localhost:$PAGE_PORT/signed-in" \
+    WEBHOOK_ALLOW_PRIVATE=true \
     "$BIN" serve
 ) >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
@@ -116,7 +119,8 @@ done
 ready || { echo "the server did not get ready" >&2; exit 1; }
 echo "clients: authql at $BASE (database and mail in $WORK)"
 
-export AUTHQL_URL="$BASE" AUTHQL_MAIL_DIR="$WORK/mail" AUTHQL_WORK="$WORK"
+export AUTHQL_URL="$BASE" AUTHQL_MAIL_DIR="$WORK/mail" AUTHQL_WORK="$WORK" AUTHQL_BIN="$BIN"
+export AUTHQL_DATABASE_URL="sqlite://$WORK/authql.db?mode=rwc"
 export AUTHQL_METRICS_URL="http://127.0.0.1:$METRICS_PORT"
 export AUTHQL_PAGE_ORIGIN="http://localhost:$PAGE_PORT"
 export AUTHQL_SIGN_IN_TARGET="http://localhost:$PAGE_PORT/signed-in"
@@ -153,6 +157,7 @@ for step in "${STEPS[@]}"; do
   case "$step" in
     audit) run_step audit node audit.mjs ;;
     apollo) run_step apollo node apollo.mjs ;;
+    webhooks) run_step webhooks node webhooks.mjs ;;
     codegen) run_step codegen node codegen-check.mjs ;;
     graphiql) run_step graphiql node graphiql.mjs ;;
     passkeys) run_step passkeys node passkeys.mjs ;;

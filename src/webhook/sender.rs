@@ -52,6 +52,10 @@ impl Sender {
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
+            // No kept-alive connections: receivers close idle ones on their
+            // own schedule (Node after 5 s), and an attempt sent on one they
+            // just closed fails for nothing and waits for its retry.
+            .pool_max_idle_per_host(0)
             .user_agent(concat!("authql-webhooks/", env!("CARGO_PKG_VERSION")));
         if !allow_private {
             builder = builder.dns_resolver(Arc::new(Guarded));

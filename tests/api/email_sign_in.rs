@@ -297,3 +297,40 @@ async fn a_pending_account_is_activated_verified_and_loses_its_password() {
         "INVALID_CREDENTIALS"
     );
 }
+
+/// §8.8: an account without a password passes the empty string where a
+/// mutation asks for it, and a fresh session is checked instead; any
+/// other password is `INVALID_CREDENTIALS`.
+#[tokio::test]
+async fn an_account_without_a_password_proves_itself_by_a_fresh_session() {
+    let app = spawn(&[]).await;
+    let mail = request(&app, "nopass@example.com", json!({})).await;
+    let (_, body) = app
+        .gql(
+            SIGN_IN,
+            json!({ "e": "nopass@example.com", "c": mail.code() }),
+        )
+        .await;
+    let token = body["data"]["signInWithEmailCode"]["accessToken"]
+        .as_str()
+        .unwrap();
+    let auth = format!("Bearer {token}");
+    let enable = "mutation($p: String!) { enableTwoFactor(password: $p) { twoFactorEnabled } }";
+    let (_, body) = app
+        .gql_as(Some(&auth), enable, json!({ "p": PASSWORD }))
+        .await;
+    assert_eq!(code(&body), "INVALID_CREDENTIALS", "{body}");
+    let (_, body) = app.gql_as(Some(&auth), enable, json!({ "p": "" })).await;
+    assert_eq!(
+        body["data"]["enableTwoFactor"]["twoFactorEnabled"], true,
+        "{body}"
+    );
+    let delete = "mutation($p: String!) { deleteAccount(password: $p) }";
+    let (_, body) = app
+        .gql_as(Some(&auth), delete, json!({ "p": PASSWORD }))
+        .await;
+    assert_eq!(code(&body), "INVALID_CREDENTIALS", "{body}");
+    // Turning on a first factor in a recent session raised it (§8.8): fresh.
+    let (_, body) = app.gql_as(Some(&auth), delete, json!({ "p": "" })).await;
+    assert_eq!(body["data"]["deleteAccount"], true, "{body}");
+}

@@ -41,4 +41,5 @@ mod tokens;
 mod totp;
 mod two_factor;
 mod users_admin;
+mod webhooks;
 mod ws_admission;

@@ -9,6 +9,7 @@ mod password;
 mod product;
 mod second_factor;
 mod user;
+mod webhook;
 
 use async_graphql::MergedObject;
 
@@ -23,4 +24,5 @@ pub struct Mutation(
     product::ProductMutation,
     second_factor::SecondFactorMutation,
     user::UserMutation,
+    webhook::WebhookMutation,
 );

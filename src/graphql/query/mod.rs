@@ -5,6 +5,7 @@ mod auth;
 mod product;
 mod security_event;
 mod user;
+mod webhook;
 
 use async_graphql::MergedObject;
 
@@ -15,4 +16,5 @@ pub struct Query(
     product::ProductQuery,
     security_event::SecurityEventQuery,
     user::UserQuery,
+    webhook::WebhookQuery,
 );

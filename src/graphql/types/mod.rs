@@ -6,6 +6,7 @@ pub mod product;
 pub mod second_factor;
 pub mod security_event;
 pub mod user;
+pub mod webhook;
 
 use async_graphql::ID;
 use uuid::Uuid;

@@ -10,13 +10,12 @@ use entity::{security_event, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::auth::viewer::Authenticated;
-use crate::domain::Email;
 use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::AppContext;
 use crate::services::account::users::is_last_active_superuser;
-use crate::services::credentials::password_check::{self, Identifier};
+use crate::services::credentials::password_check;
 use crate::services::shared::accounts;
 use crate::services::shared::client::ClientInfo;
 use crate::services::shared::fresh::require_fresh;
@@ -36,9 +35,7 @@ pub async fn delete_account(
     client: &ClientInfo,
 ) -> AppResult<()> {
     require_fresh(app, who)?;
-    let password = password_check::given_password(password, "password")?;
-    let identifier = Identifier::Email(Email::parse(&who.user.email).map_err(AppError::internal)?);
-    password_check::check_password(app, &identifier, &password, client).await?;
+    password_check::prove_password(app, who, password, client).await?;
     let txn = WriteTxn::begin(app).await?;
     let user = accounts::current(&*txn, who.user.id).await?;
     if is_last_active_superuser(&txn, &user).await? {

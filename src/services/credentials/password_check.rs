@@ -10,12 +10,14 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::auth::PasswordHasher;
 use crate::auth::assurance::Method;
+use crate::auth::viewer::Authenticated;
 use crate::domain::SecurityEventType as Kind;
 use crate::domain::{Email, Password};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::credentials::login_limits::{LoginLimits, first_refusal};
 use crate::services::shared::client::ClientInfo;
+use crate::services::shared::fresh::require_fresh;
 use crate::services::shared::security_events::{self as events, How};
 
 /// Checks a password for an identifier (email or username), with the same
@@ -144,4 +146,30 @@ pub fn given_password(raw: &str, field: &str) -> AppResult<Password> {
 async fn password_event(app: &AppContext, user_id: uuid::Uuid, kind: Kind, client: &ClientInfo) {
     let how = How::method(Method::Pwd);
     events::record_alone(app.db.alone(), user_id, kind, client, how).await;
+}
+
+/// What a mutation that asks for the password checks (`deleteAccount`,
+/// `enableTwoFactor`, `disableTwoFactor`): the password, or for an account
+/// without one (email or social sign-up, API.md §8.8) the empty string and
+/// a fresh session instead; a non-empty password for such an account is
+/// `INVALID_CREDENTIALS`, with no hash and no count.
+#[tracing::instrument(skip_all)]
+pub async fn prove_password(
+    app: &AppContext,
+    who: &Authenticated,
+    raw: &str,
+    client: &ClientInfo,
+) -> AppResult<()> {
+    if who.user.password_hash.starts_with('!') {
+        if !raw.is_empty() {
+            return Err(AppError::InvalidCredentials);
+        }
+        return require_fresh(app, who);
+    }
+    let password = given_password(raw, "password")?;
+    let identifier =
+        Identifier::Email(Email::parse(&who.user.email).map_err(|_| AppError::InvalidCredentials)?);
+    check_password(app, &identifier, &password, client)
+        .await
+        .map(drop)
 }

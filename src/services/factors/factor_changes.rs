@@ -9,12 +9,11 @@ use uuid::Uuid;
 use crate::auth::viewer::Authenticated;
 use crate::config::TwoFactorPolicy;
 use crate::db::now;
-use crate::domain::Email;
 use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::credentials::lifecycle::{self, Kind as Factor};
-use crate::services::credentials::password_check::{self, Identifier};
+use crate::services::credentials::password_check;
 use crate::services::credentials::sessions;
 use crate::services::factors::recovery_codes;
 use crate::services::shared::accounts;
@@ -45,10 +44,7 @@ pub async fn set_email_code(
     if !first_factor {
         require_fresh(app, who)?;
     }
-    let password = password_check::given_password(password, "password")?;
-    let identifier =
-        Identifier::Email(Email::parse(&who.user.email).map_err(|_| AppError::InvalidCredentials)?);
-    password_check::check_password(app, &identifier, &password, client).await?;
+    password_check::prove_password(app, who, password, client).await?;
     let txn = WriteTxn::begin(app).await?;
     let current = accounts::current(&*txn, who.user.id).await?;
     let had_app = current.totp_enabled;

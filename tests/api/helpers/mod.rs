@@ -12,6 +12,7 @@ pub mod mail;
 pub mod passkey;
 mod process;
 pub mod products;
+pub mod receiver;
 pub mod smtp;
 pub mod two_factor;
 pub mod users;
