@@ -31,6 +31,9 @@ pub enum AppError {
     },
     /// A sensitive change needs a fresh sign-in (API.md §8.1).
     ReauthenticationRequired,
+    /// The custom-claims hook failed under `HOOK_FAILURE=deny` (API.md
+    /// §11.5): nothing was minted or used up; the message says what failed.
+    HookFailed(String),
     ServiceUnavailable {
         retry_after_secs: u64,
     },
@@ -53,6 +56,7 @@ impl AppError {
             AppError::InvalidOtp { .. } => "INVALID_OTP",
             AppError::RateLimited { .. } => "RATE_LIMITED",
             AppError::ReauthenticationRequired => "REAUTHENTICATION_REQUIRED",
+            AppError::HookFailed(_) => "HOOK_FAILED",
             AppError::ServiceUnavailable { .. } => "SERVICE_UNAVAILABLE",
             AppError::BadRequest(_) => "BAD_REQUEST",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
@@ -77,6 +81,7 @@ impl AppError {
             }
             AppError::ServiceUnavailable { .. } => "the server is busy; try again shortly".into(),
             AppError::BadRequest(why) => why.clone(),
+            AppError::HookFailed(why) => format!("the custom-claims hook failed: {why}"),
             AppError::Internal(_) => "internal error".into(),
         }
     }

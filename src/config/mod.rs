@@ -28,7 +28,7 @@ pub use sign_in::SignInSettings;
 use values::MIN_SECRET_BYTES;
 pub use values::{ConfigError, EmailTransport, RateLimit};
 pub use webauthn::{RelyingParty, WebauthnSettings};
-pub use webhooks::WebhookSettings;
+pub use webhooks::{ClaimsHook, WebhookSettings};
 
 use vars::{Vars, invalid, load_or_generate_secret, parse_cidr, parse_email_url, parse_url};
 

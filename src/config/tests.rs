@@ -273,3 +273,41 @@ fn unknown_sslmodes_and_listener_urls_are_named() {
     .unwrap_err();
     assert!(err.to_string().starts_with("DATABASE_LISTEN_URL:"), "{err}");
 }
+
+#[test]
+fn the_claims_hook_needs_a_well_formed_secret_and_policy() {
+    let refused = |pairs: &[(&str, &str)]| {
+        let mut all = vec![
+            ("SECRET_KEY", KEY),
+            ("HOOK_CUSTOM_CLAIMS_URL", "https://hooks.example.com/claims"),
+        ];
+        all.extend_from_slice(pairs);
+        match Settings::from_vars(&vars(&all), Path::new("/nonexistent")) {
+            Err(ConfigError::Invalid { name, .. }) => name,
+            other => panic!("{pairs:?} was accepted: {:?}", other.map(|_| ())),
+        }
+    };
+    assert_eq!(refused(&[]), "HOOK_SECRET");
+    assert_eq!(refused(&[("HOOK_SECRET", "whsec_c2hvcnQ=")]), "HOOK_SECRET");
+    assert_eq!(
+        refused(&[("HOOK_SECRET", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]),
+        "HOOK_SECRET"
+    );
+    let good = (
+        "HOOK_SECRET",
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwMfKQ9r8GKYo=",
+    );
+    assert_eq!(refused(&[good, ("HOOK_FAILURE", "ignore")]), "HOOK_FAILURE");
+    assert_eq!(refused(&[good, ("HOOK_TIMEOUT", "soon")]), "HOOK_TIMEOUT");
+    let (s, _) = Settings::from_vars(
+        &vars(&[
+            ("SECRET_KEY", KEY),
+            ("HOOK_CUSTOM_CLAIMS_URL", "https://h.example/c"),
+            good,
+        ]),
+        Path::new("/nonexistent"),
+    )
+    .unwrap();
+    let hook = s.webhooks.claims_hook.unwrap();
+    assert!(hook.deny && hook.timeout == Duration::from_secs(2) && hook.key.len() == 32);
+}

@@ -63,5 +63,6 @@ pub fn client(ctx: &Context<'_>) -> Result<ClientInfo, AppError> {
             Some(Credential::Session(id)) => Some(id),
             _ => None,
         },
+        trigger: Some(ctx.field().name().to_owned()),
     })
 }

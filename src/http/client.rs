@@ -19,6 +19,7 @@ pub fn client_info(req: &Request, trusted: &[IpNet]) -> ClientInfo {
             .header(poem::http::header::USER_AGENT)
             .map(|ua| ua.chars().take(512).collect()),
         session_id: None,
+        trigger: None,
     }
 }
 

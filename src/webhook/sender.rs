@@ -73,6 +73,42 @@ impl Sender {
         headers: &[(&str, String)],
         body: String,
     ) -> Result<u16, Failure> {
+        self.send(url, headers, body)
+            .await
+            .map(|answer| answer.status().as_u16())
+    }
+
+    /// `post`, reading the answer's body too, at most `max` bytes (a
+    /// longer one is a failure: nothing past the limit is read).
+    pub async fn post_for_body(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        body: String,
+        max: usize,
+    ) -> Result<(u16, Vec<u8>), Failure> {
+        let mut answer = self.send(url, headers, body).await?;
+        let status = answer.status().as_u16();
+        let mut read = Vec::new();
+        while let Some(chunk) = answer
+            .chunk()
+            .await
+            .map_err(|e| Failure::Transport(without_url(&e)))?
+        {
+            if read.len() + chunk.len() > max {
+                return Err(Failure::Transport(format!("an answer over {max} bytes")));
+            }
+            read.extend_from_slice(&chunk);
+        }
+        Ok((status, read))
+    }
+
+    async fn send(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        body: String,
+    ) -> Result<reqwest::Response, Failure> {
         let url = Url::parse(url).map_err(|e| Failure::Transport(e.to_string()))?;
         if !self.allow_private && names_internal_address(&url) {
             return Err(Failure::Internal);
@@ -85,10 +121,10 @@ impl Sender {
         for (name, value) in headers {
             request = request.header(*name, value);
         }
-        match request.send().await {
-            Ok(answer) => Ok(answer.status().as_u16()),
-            Err(e) => Err(Failure::Transport(without_url(&e))),
-        }
+        request
+            .send()
+            .await
+            .map_err(|e| Failure::Transport(without_url(&e)))
     }
 }
 

@@ -8,6 +8,7 @@ mod activation;
 mod admission;
 mod assurance;
 mod bounded_search;
+mod claims_hook;
 mod cli;
 mod credential_lifecycle;
 mod database_tls;

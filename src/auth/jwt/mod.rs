@@ -59,6 +59,27 @@ struct Claims {
         skip_serializing_if = "Option::is_none"
     )]
     hasura: Option<Value>,
+    /// What the custom-claims hook added (API.md §11.5): never a name above.
+    #[serde(flatten)]
+    extra: serde_json::Map<String, Value>,
+}
+
+/// Claims about to be signed: what the custom-claims hook is shown, and
+/// what it may add to.
+pub struct Draft {
+    claims: Claims,
+    ttl: Duration,
+}
+
+impl Draft {
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(&self.claims).unwrap_or_default()
+    }
+
+    /// Adds claims whose names the caller checked are not reserved.
+    pub fn extend(&mut self, extra: serde_json::Map<String, Value>) {
+        self.claims.extra.extend(extra);
+    }
 }
 
 pub struct AccessToken {
@@ -225,6 +246,29 @@ impl SigningKeys {
         ttl: Duration,
         now: DateTime<Utc>,
     ) -> anyhow::Result<AccessToken> {
+        self.sign(self.draft(user, session_id, proof, ttl, now))
+    }
+
+    /// Signs a draft as it stands.
+    pub fn sign(&self, draft: Draft) -> anyhow::Result<AccessToken> {
+        let mut header = Header::new(algorithm(self.algorithm));
+        header.kid = self.kid.clone();
+        let token = encode(&header, &draft.claims, &self.signing)?;
+        Ok(AccessToken {
+            token,
+            expires_in: draft.ttl.as_secs(),
+        })
+    }
+
+    /// The claims of a session's access token, not yet signed.
+    pub fn draft(
+        &self,
+        user: &user::Model,
+        session_id: Uuid,
+        proof: &Proof,
+        ttl: Duration,
+        now: DateTime<Utc>,
+    ) -> Draft {
         let iat = now.timestamp();
         let role = if user.is_staff { "staff" } else { "user" };
         let claims = Claims {
@@ -255,14 +299,9 @@ impl SigningKeys {
                     "x-hasura-allowed-roles": if user.is_staff { vec!["user", "staff"] } else { vec!["user"] },
                 })
             }),
+            extra: serde_json::Map::new(),
         };
-        let mut header = Header::new(algorithm(self.algorithm));
-        header.kid = self.kid.clone();
-        let token = encode(&header, &claims, &self.signing)?;
-        Ok(AccessToken {
-            token,
-            expires_in: ttl.as_secs(),
-        })
+        Draft { claims, ttl }
     }
 
     /// The user and session ids of a genuine, unexpired access token of

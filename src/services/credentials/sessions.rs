@@ -19,6 +19,7 @@ use crate::db::now;
 use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
+use crate::services::shared::claims_hook::{self, Minting};
 use crate::services::shared::client::ClientInfo;
 use crate::services::shared::security_events as events;
 
@@ -75,7 +76,6 @@ pub async fn open_session(
     client: &ClientInfo,
     proof: Proof,
 ) -> AppResult<Tokens> {
-    let settings = &app.settings;
     let now = now();
     let expires_at = session_expiry(app, now, now)?;
     let session = session::ActiveModel {
@@ -97,10 +97,13 @@ pub async fn open_session(
     let mut active: user::ActiveModel = user.into();
     active.last_login = Set(Some(now));
     let user = active.update(txn).await?;
-    let access = app
-        .keys
-        .issue(&user, session.id, &proof, settings.access_token_ttl, now)
-        .map_err(AppError::internal)?;
+    let minting = Minting {
+        user: &user,
+        session: &session,
+        proof: &proof,
+        existing: false,
+    };
+    let access = mint(app, minting, client, now).await?;
     Ok(Tokens {
         session_id: session.id,
         access,
@@ -137,7 +140,6 @@ pub async fn refresh(app: &AppContext, presented: &str, client: &ClientInfo) -> 
     if presented.is_empty() || presented.len() > 256 {
         return Err(AppError::InvalidToken);
     }
-    let settings = &app.settings;
     let now = now();
     // A token that names nothing costs one read, no write transaction
     // (API.md §8.9): aliases of made-up tokens cannot queue up writers.
@@ -193,12 +195,17 @@ pub async fn refresh(app: &AppContext, presented: &str, client: &ClientInfo) -> 
         .filter(session::Column::Id.eq(sess.id))
         .exec(&txn)
         .await?;
-    txn.commit().await?;
+    // Minted before the commit: a hook that fails under `deny` leaves the
+    // presented refresh token unused (API.md §11.5).
     let proof = proof_of(&sess);
-    let access = app
-        .keys
-        .issue(&user, sess.id, &proof, settings.access_token_ttl, now)
-        .map_err(AppError::internal)?;
+    let minting = Minting {
+        user: &user,
+        session: &sess,
+        proof: &proof,
+        existing: true,
+    };
+    let access = mint(app, minting, client, now).await?;
+    txn.commit().await?;
     Ok(Tokens {
         session_id: sess.id,
         access,
@@ -218,6 +225,7 @@ pub async fn renew_session(
     session_id: Uuid,
     user: user::Model,
     assurance: Assurance,
+    client: &ClientInfo,
 ) -> AppResult<Tokens> {
     let now = now();
     let Some(sess) = session::Entity::find_by_id(session_id)
@@ -238,10 +246,13 @@ pub async fn renew_session(
         .exec(txn)
         .await?;
     let refresh = new_refresh_token(txn, sess.id, sess.expires_at, now).await?;
-    let access = app
-        .keys
-        .issue(&user, sess.id, &proof, app.settings.access_token_ttl, now)
-        .map_err(AppError::internal)?;
+    let minting = Minting {
+        user: &user,
+        session: &sess,
+        proof: &proof,
+        existing: true,
+    };
+    let access = mint(app, minting, client, now).await?;
     Ok(Tokens {
         session_id,
         access,
@@ -371,4 +382,20 @@ pub async fn record_sign_in(
         how,
     )
     .await
+}
+
+/// Signs a session's access token, with what the custom-claims hook adds
+/// (API.md §11.5); under `HOOK_FAILURE=deny` its failure is the caller's,
+/// whose transaction then rolls back.
+async fn mint(
+    app: &AppContext,
+    minting: Minting<'_>,
+    client: &ClientInfo,
+    now: DateTime<Utc>,
+) -> AppResult<AccessToken> {
+    let ttl = app.settings.access_token_ttl;
+    let (user, session_id) = (minting.user, minting.session.id);
+    let mut draft = app.keys.draft(user, session_id, minting.proof, ttl, now);
+    claims_hook::add_claims(app, &mut draft, minting, client).await?;
+    app.keys.sign(draft).map_err(AppError::internal)
 }

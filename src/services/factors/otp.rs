@@ -223,7 +223,9 @@ pub async fn verify(
         Guess::Recovery(_) => Method::Rec,
     });
     let tokens = match row.session_id {
-        Some(session_id) => sessions::renew_session(&txn, app, session_id, fresh, proved).await,
+        Some(session_id) => {
+            sessions::renew_session(&txn, app, session_id, fresh, proved, client).await
+        }
         None => {
             let proof = sessions::proved_now(proved);
             sessions::open_session(&txn, app, fresh, client, proof).await

@@ -10,4 +10,7 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
     /// The session the request was made with, if any (security events).
     pub session_id: Option<Uuid>,
+    /// The mutation being answered (`login`, `refreshToken` …): the
+    /// custom-claims hook's `trigger` (API.md §11.5).
+    pub trigger: Option<String>,
 }

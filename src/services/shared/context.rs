@@ -14,6 +14,7 @@ use crate::metrics::Metrics;
 use crate::services::shared::live_hub::LiveHub;
 use crate::services::shared::relying_party::Passkeys;
 use crate::services::shared::workers::Workers;
+use crate::webhook::sender::Sender;
 
 /// The application's shared parts, cheap to clone; also the schema's global
 /// data, so resolvers reach the database and settings through it.
@@ -39,6 +40,8 @@ pub struct AppContext {
     pub live: Arc<LiveHub>,
     /// Passkeys' relying party, or why passkeys are off.
     pub passkeys: Arc<Passkeys>,
+    /// The custom-claims hook's client, when a hook is configured.
+    pub hook_sender: Option<Sender>,
 }
 
 impl AppContext {
@@ -70,6 +73,11 @@ impl AppContext {
             workers: Arc::default(),
             live: Arc::default(),
             passkeys: Arc::new(Passkeys::new(&settings)),
+            // The operator's own hook: private addresses allowed (§11.4).
+            hook_sender: match &settings.webhooks.claims_hook {
+                Some(hook) => Some(Sender::new(hook.timeout, true)?),
+                None => None,
+            },
             db,
             settings,
         })

@@ -1,6 +1,7 @@
 //! What every service shares, at the bottom of the services: the application context, the client, transactions that queue mail, limits, list plumbing, account lookups, security events, and the guards of fresh sessions.
 
 pub mod accounts;
+pub mod claims_hook;
 pub mod client;
 pub mod context;
 pub mod fresh;

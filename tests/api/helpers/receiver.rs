@@ -27,6 +27,9 @@ struct State {
     secrets: Mutex<Vec<String>>,
     received: Mutex<Vec<Received>>,
     status: AtomicU16,
+    /// The answer's body, and how long to wait before answering.
+    body: Mutex<String>,
+    delay_ms: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Clone)]
@@ -55,9 +58,13 @@ async fn receive(req: &Request, body: String, Data(state): Data<&Arc<State>>) ->
         verified_by,
     });
     let status = state.status.load(Ordering::SeqCst);
+    let delay = state.delay_ms.load(Ordering::SeqCst);
+    tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    let body = state.body.lock().unwrap().clone();
     Response::builder()
         .status(StatusCode::from_u16(status).unwrap_or(StatusCode::OK))
-        .finish()
+        .content_type("application/json")
+        .body(body)
 }
 
 impl Receiver {
@@ -86,6 +93,13 @@ impl Receiver {
 
     pub fn answer(&self, status: u16) {
         self.state.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Answers `status` with `body` after `delay_ms`.
+    pub fn answer_with(&self, status: u16, body: &str, delay_ms: u64) {
+        self.answer(status);
+        *self.state.body.lock().unwrap() = body.to_owned();
+        self.state.delay_ms.store(delay_ms, Ordering::SeqCst);
     }
 
     pub fn received(&self) -> Vec<Received> {
