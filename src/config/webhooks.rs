@@ -87,12 +87,16 @@ impl WebhookSettings {
             return Err(invalid("WEBHOOK_MAX_ATTEMPTS", "must be 1..100"));
         }
         let timeout = v.duration("WEBHOOK_TIMEOUT", "10s")?;
-        if timeout.is_zero() {
-            return Err(invalid("WEBHOOK_TIMEOUT", "must be at least 1ms"));
+        if timeout.is_zero() || timeout > Duration::from_secs(3600) {
+            return Err(invalid("WEBHOOK_TIMEOUT", "must be 1ms..1h"));
+        }
+        let retry_interval = v.duration("WEBHOOK_RETRY_INTERVAL", "30s")?;
+        if retry_interval.is_zero() {
+            return Err(invalid("WEBHOOK_RETRY_INTERVAL", "must be more than 0"));
         }
         Ok(WebhookSettings {
             max_attempts,
-            retry_interval: v.duration("WEBHOOK_RETRY_INTERVAL", "30s")?,
+            retry_interval,
             timeout,
             allow_private: v.bool("WEBHOOK_ALLOW_PRIVATE", false)?,
             claims_hook: claims_hook(v)?,

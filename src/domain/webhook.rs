@@ -62,7 +62,7 @@ pub fn matches<'a>(mut patterns: impl Iterator<Item = &'a str>, event: &str) -> 
 pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => internal_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped().or_else(|| compatible_v4(v6)) {
+        IpAddr::V6(v6) => match embedded_v4(v6) {
             Some(v4) => internal_v4(v4),
             None => internal_v6(v6),
         },
@@ -83,12 +83,41 @@ fn internal_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn internal_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let s = ip.segments();
     ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00
-        || (first & 0xffc0) == 0xfe80
+        || (s[0] & 0xfe00) == 0xfc00
+        // link-local, and the deprecated site-local fec0::/10
+        || (s[0] & 0xffc0) == 0xfe80
+        || (s[0] & 0xffc0) == 0xfec0
+        // Teredo (2001::/32): tunnels to an address it hides
+        || (s[0] == 0x2001 && s[1] == 0)
+        // ::ffff:0:a.b.c.d (SIIT)
+        || (s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0)
+}
+
+/// The IPv4 address an IPv6 one carries to its destination: mapped
+/// (`::ffff:a.b.c.d`), compatible (`::a.b.c.d`), NAT64 (`64:ff9b::/96`,
+/// `64:ff9b:1::/48`, what DNS64 synthesises) or 6to4 (`2002:AABB:CCDD::`).
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let [.., a, b, c, d] = ip.octets();
+    let low = Ipv4Addr::new(a, b, c, d);
+    if let Some(mapped) = ip.to_ipv4_mapped() {
+        return Some(mapped);
+    }
+    if (s[0] == 0x64 && s[1] == 0xff9b && (s[2..6] == [0; 4] || s[2] == 1))
+        || compatible_v4(ip).is_some()
+    {
+        return Some(low);
+    }
+    if s[0] == 0x2002 {
+        let [h1, h2] = s[1].to_be_bytes();
+        let [l1, l2] = s[2].to_be_bytes();
+        return Some(Ipv4Addr::new(h1, h2, l1, l2));
+    }
+    None
 }
 
 /// `::a.b.c.d` (deprecated IPv4-compatible form), but not `::` or `::1`.
@@ -141,6 +170,12 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
             "::127.0.0.1",
+            "64:ff9b::a00:5",
+            "64:ff9b:1::a9fe:a9fe",
+            "2002:a00:1::1",
+            "2001:0:4136:e378::1",
+            "fec0::1",
+            "::ffff:0:a00:1",
         ] {
             assert!(is_internal(internal.parse().unwrap()), "{internal}");
         }
@@ -149,6 +184,8 @@ mod tests {
             "172.32.0.1",
             "100.128.0.1",
             "2606:4700::1111",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
             "::ffff:8.8.8.8",
         ] {
             assert!(!is_internal(public.parse().unwrap()), "{public}");

@@ -52,6 +52,9 @@ impl Sender {
             .timeout(timeout)
             .connect_timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
+            // Never through a proxy from the environment: the proxy would
+            // resolve and connect, past the check of the address reached.
+            .no_proxy()
             // No kept-alive connections: receivers close idle ones on their
             // own schedule (Node after 5 s), and an attempt sent on one they
             // just closed fails for nothing and waits for its retry.

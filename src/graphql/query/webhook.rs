@@ -1,6 +1,7 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::domain::webhook;
+use crate::error::AppError;
 use crate::graphql::app;
 use crate::graphql::guards::IsStaff;
 use crate::graphql::pagination::{Connection, connection, page_cost};
@@ -49,7 +50,7 @@ impl WebhookQuery {
         before: Option<String>,
         filter: Option<WebhookDeliveryFilter>,
     ) -> Result<Connection<WebhookDelivery>> {
-        let id = uuid_arg(&endpoint_id, "endpointId")?;
+        let id = uuid_arg(&endpoint_id, "endpointId").map_err(|_| AppError::NotFound)?;
         let filter = filter.unwrap_or_default().into();
         let select = deliveries::filtered(app(ctx)?, id, filter).await?;
         let window = Window {

@@ -80,10 +80,6 @@ pub async fn redeliver(app: &AppContext, id: Uuid) -> AppResult<Model> {
         .col_expr(Column::Status, Expr::value(PENDING))
         .col_expr(Column::NextAttemptAt, Expr::value(now))
         .col_expr(Column::AttemptLimit, Expr::col(Column::Attempts).add(more))
-        .col_expr(
-            Column::LeaseUntil,
-            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
-        )
         .filter(Column::Id.eq(id))
         .exec_with_returning(app.db.alone())
         .await?;

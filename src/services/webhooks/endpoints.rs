@@ -76,10 +76,11 @@ fn seal(app: &AppContext, id: Uuid, secret: &str) -> String {
 
 async fn checked_url(app: &AppContext, raw: &str) -> AppResult<String> {
     let refuse = |why: &str| AppError::field("url", why);
-    if raw.chars().count() > MAX_URL_CHARS {
+    let url = Url::parse(raw).map_err(|_| refuse("must be an absolute URL"))?;
+    // The stored (serialised) form: percent-encoding and punycode grow it.
+    if raw.chars().count() > MAX_URL_CHARS || url.as_str().len() > MAX_URL_CHARS {
         return Err(refuse("must be at most 2048 characters"));
     }
-    let url = Url::parse(raw).map_err(|_| refuse("must be an absolute URL"))?;
     let scheme_ok = match url.scheme() {
         "https" => true,
         "http" => app.settings.app_env != AppEnv::Production,

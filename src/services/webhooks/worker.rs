@@ -5,15 +5,17 @@
 //! other. Failures retry with doubling backoff and jitter, up to the
 //! delivery's limit, then the delivery is `DEAD`.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use entity::webhook_delivery::{self, Column, DEAD, Entity, PENDING, SUCCEEDED};
 use rand::Rng;
-use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::{Semaphore, watch};
+use uuid::Uuid;
 
 use crate::db::now;
 use crate::services::AppContext;
@@ -39,8 +41,9 @@ pub async fn run(app: AppContext, mut stop: watch::Receiver<bool>) {
         }
     };
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+    let in_flight = InFlight::default();
     loop {
-        if let Err(e) = round(&app, &sender, &slots).await {
+        if let Err(e) = round(&app, &sender, &slots, &in_flight).await {
             tracing::warn!(error = %e, "webhook round failed; will retry");
         }
         tokio::select! {
@@ -56,7 +59,18 @@ fn unleased(now: DateTime<Utc>) -> Condition {
         .add(Column::LeaseUntil.lt(now))
 }
 
-async fn round(app: &AppContext, sender: &Sender, slots: &Arc<Semaphore>) -> Result<(), DbErr> {
+/// Attempts in flight to one endpoint: a slow or failing endpoint's
+/// backlog never takes every slot (API.md §11.2).
+const PER_ENDPOINT: usize = 4;
+
+type InFlight = Arc<Mutex<HashMap<Uuid, usize>>>;
+
+async fn round(
+    app: &AppContext,
+    sender: &Sender,
+    slots: &Arc<Semaphore>,
+    in_flight: &InFlight,
+) -> Result<(), DbErr> {
     let free = slots.available_permits();
     if free == 0 {
         return Ok(());
@@ -66,14 +80,23 @@ async fn round(app: &AppContext, sender: &Sender, slots: &Arc<Semaphore>) -> Res
         .filter(Column::Status.eq(PENDING))
         .filter(Column::NextAttemptAt.lte(now))
         .filter(unleased(now))
-        .order_by_asc(Column::CreatedAt)
-        .limit(free as u64)
+        .order_by_asc(Column::NextAttemptAt)
+        .limit((free * PER_ENDPOINT) as u64)
         .all(app.db.alone())
         .await?;
-    let lease = now
+    // Stored to the microsecond on both databases, so the attempt's own
+    // writes can name the lease they hold.
+    let lease = (now
         + chrono::Duration::from_std(app.settings.webhooks.timeout + Duration::from_secs(30))
-            .unwrap_or(chrono::Duration::minutes(1));
+            .unwrap_or(chrono::Duration::minutes(1)))
+    .trunc_subsecs(6);
     for row in due {
+        let busy = in_flight
+            .lock()
+            .map_or(0, |m| m.get(&row.endpoint_id).copied().unwrap_or(0));
+        if busy >= PER_ENDPOINT {
+            continue;
+        }
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             break;
         };
@@ -81,18 +104,29 @@ async fn round(app: &AppContext, sender: &Sender, slots: &Arc<Semaphore>) -> Res
             .col_expr(Column::LeaseUntil, Expr::value(lease))
             .filter(Column::Id.eq(row.id))
             .filter(Column::Status.eq(PENDING))
+            .filter(Column::NextAttemptAt.lte(now))
             .filter(unleased(now))
-            .exec(app.db.alone())
-            .await?
-            .rows_affected
-            == 1;
-        if !taken {
+            .exec_with_returning(app.db.alone())
+            .await?;
+        let Some(row) = taken.into_iter().next() else {
             continue;
+        };
+        if let Ok(mut m) = in_flight.lock() {
+            *m.entry(row.endpoint_id).or_default() += 1;
         }
-        let (app, sender) = (app.clone(), sender.clone());
+        let (app, sender, in_flight) = (app.clone(), sender.clone(), in_flight.clone());
         tokio::spawn(async move {
-            if let Err(e) = attempt(&app, &sender, row).await {
+            let endpoint_id = row.endpoint_id;
+            if let Err(e) = attempt(&app, &sender, row, lease).await {
                 tracing::warn!(error = %e, "webhook attempt could not be recorded");
+            }
+            if let Ok(mut m) = in_flight.lock()
+                && let Some(n) = m.get_mut(&endpoint_id)
+            {
+                *n -= 1;
+                if *n == 0 {
+                    m.remove(&endpoint_id);
+                }
             }
             drop(permit);
         });
@@ -104,7 +138,7 @@ async fn round(app: &AppContext, sender: &Sender, slots: &Arc<Semaphore>) -> Res
 /// most an hour, plus up to 10 % jitter.
 fn backoff(interval: Duration, k: u32) -> Duration {
     let base = interval
-        .saturating_mul(2u32.saturating_pow(k.saturating_sub(1).min(30)))
+        .saturating_mul(2u32.saturating_pow(Ord::min(k.saturating_sub(1), 30)))
         .min(MAX_BACKOFF);
     base + base.mul_f64(rand::rng().random_range(0.0..0.1))
 }
@@ -114,6 +148,7 @@ async fn attempt(
     app: &AppContext,
     sender: &Sender,
     row: webhook_delivery::Model,
+    lease: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let Some(endpoint) = endpoints::find(app, row.endpoint_id).await.ok().flatten() else {
         return Ok(());
@@ -138,47 +173,56 @@ async fn attempt(
             .await
     };
     let attempts = row.attempts + 1;
-    let limit = row
-        .attempt_limit
-        .unwrap_or(app.settings.webhooks.max_attempts as i32);
     let delivered = matches!(outcome, Ok(status) if (200..300).contains(&status));
-    let (status, next) = match delivered {
-        true => (SUCCEEDED, None),
-        false if attempts >= limit => (DEAD, None),
-        false => {
-            let wait = backoff(app.settings.webhooks.retry_interval, attempts as u32);
-            (
-                PENDING,
-                Some(
-                    now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1)),
-                ),
+    match &outcome {
+        _ if delivered => {}
+        Ok(code) => tracing::info!(status = code, attempts, "webhook attempt refused"),
+        Err(why) => tracing::info!(reason = ?why, attempts, "webhook attempt failed"),
+    }
+    // Every write names the lease this attempt holds: a redelivery or
+    // another instance never has its state overwritten by a stale attempt,
+    // and `DEAD` is judged against the limit as it is now.
+    let response_status = outcome.as_ref().ok().map(|s| i32::from(*s));
+    let finish = |status: &'static str, next: Option<DateTime<Utc>>| {
+        Entity::update_many()
+            .col_expr(Column::Status, Expr::value(status))
+            .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+            .col_expr(Column::LastAttemptAt, Expr::value(started))
+            .col_expr(Column::NextAttemptAt, Expr::value(next))
+            .col_expr(Column::ResponseStatus, Expr::value(response_status))
+            .col_expr(
+                Column::LeaseUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
             )
-        }
+            .filter(Column::Id.eq(row.id))
+            .filter(Column::LeaseUntil.eq(lease))
     };
-    match (&outcome, status) {
-        (_, SUCCEEDED) => {}
-        (Ok(code), _) => tracing::info!(status = code, attempts, "webhook attempt refused"),
-        (Err(why), _) => tracing::info!(reason = ?why, attempts, "webhook attempt failed"),
+    if delivered {
+        finish(SUCCEEDED, None).exec(app.db.alone()).await?;
+        return Ok(());
     }
-    if status == DEAD {
-        tracing::warn!(attempts, event_type = %row.event_type, "webhook delivery is dead");
-    }
-    Entity::update_many()
-        .col_expr(Column::Status, Expr::value(status))
-        .col_expr(Column::Attempts, Expr::value(attempts))
-        .col_expr(Column::LastAttemptAt, Expr::value(started))
-        .col_expr(Column::NextAttemptAt, Expr::value(next))
-        .col_expr(
-            Column::ResponseStatus,
-            Expr::value(outcome.ok().map(i32::from)),
+    let max = app.settings.webhooks.max_attempts as i32;
+    let spent = Condition::any()
+        .add(
+            Column::AttemptLimit
+                .is_null()
+                .and(Expr::col(Column::Attempts).add(1).gte(max)),
         )
-        .col_expr(
-            Column::LeaseUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .filter(Column::Id.eq(row.id))
-        .filter(Column::Status.eq(PENDING))
+        .add(
+            Expr::col(Column::Attempts)
+                .add(1)
+                .gte(Expr::col(Column::AttemptLimit)),
+        );
+    let dead = finish(DEAD, None)
+        .filter(spent)
         .exec(app.db.alone())
         .await?;
+    if dead.rows_affected == 1 {
+        tracing::warn!(attempts, event_type = %row.event_type, "webhook delivery is dead");
+        return Ok(());
+    }
+    let wait = backoff(app.settings.webhooks.retry_interval, attempts as u32);
+    let next = now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(1));
+    finish(PENDING, Some(next)).exec(app.db.alone()).await?;
     Ok(())
 }
