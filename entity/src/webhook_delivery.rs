@@ -33,14 +33,6 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(
-        belongs_to = "super::webhook_endpoint::Entity",
-        from = "Column::EndpointId",
-        to = "super::webhook_endpoint::Column::Id",
-        on_delete = "Cascade"
-    )]
-    Endpoint,
-}
+pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}

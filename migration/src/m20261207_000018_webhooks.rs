@@ -5,7 +5,7 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::{cascade, index};
+use crate::index;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -86,11 +86,9 @@ impl MigrationTrait for Migration {
                     ))
                     .col(integer_null(WebhookDeliveries::ResponseStatus))
                     .col(timestamp_with_time_zone_null(WebhookDeliveries::LeaseUntil))
-                    .foreign_key(&mut cascade(
-                        "fk_webhook_deliveries_endpoint",
-                        (WebhookDeliveries::Table, WebhookDeliveries::EndpointId),
-                        (WebhookEndpoints::Table, WebhookEndpoints::Id),
-                    ))
+                    // No foreign key: an event whose transaction races the
+                    // endpoint's deletion must not fail the user's change;
+                    // the worker drops a delivery whose endpoint is gone.
                     .to_owned(),
             )
             .await?;

@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::helpers::receiver::Receiver;
-use crate::helpers::{PASSWORD, TestApp, TestUser, code, spawn_app_with};
+use crate::helpers::{PASSWORD, TestApp, TestUser, code, free_port, spawn_app_with};
 
 const CREATE: &str = "mutation($i: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $i) { secret endpoint { id url events enabled } } }";
 const ROTATE: &str = "mutation($id: ID!, $o: Int) { rotateWebhookSecret(id: $id, overlapSeconds: $o) { secret endpoint { previousSecretExpiresAt } } }";
@@ -297,4 +297,44 @@ async fn endpoints_may_not_reach_the_servers_own_network() {
             "{body}"
         );
     }
+}
+
+/// The receiver is down (connection refused) when the event happens and
+/// comes back on the same address: the retries reach it, under the same
+/// `webhook-id`, and the delivery succeeds.
+#[tokio::test]
+async fn a_receiver_that_was_down_gets_the_retry_with_the_same_webhook_id() {
+    let app = spawn(&[]).await;
+    let staff = app.staff_user("staff@example.com").await;
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let (_, body) = app
+        .gql_as(
+            Some(&staff.bearer()),
+            CREATE,
+            json!({ "i": { "url": url, "events": ["user.created"] } }),
+        )
+        .await;
+    let made = &body["data"]["createWebhookEndpoint"];
+    let (id, secret) = (
+        made["endpoint"]["id"].clone(),
+        made["secret"].as_str().unwrap().to_owned(),
+    );
+    app.register("while-down@example.com", PASSWORD).await;
+    let failed = loop {
+        let rows = deliveries(&app, &staff, id.as_str().unwrap()).await;
+        if rows.first().and_then(|r| r["attempts"].as_i64()) >= Some(2) {
+            break rows[0].clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        (failed["status"].clone(), failed["responseStatus"].clone()),
+        (json!("PENDING"), Value::Null)
+    );
+    let receiver = Receiver::start_on(port).await;
+    receiver.trust(&secret);
+    let got = receiver.wait_for("user.created", 1).await;
+    assert_eq!(got[0].webhook_id, failed["webhookId"].as_str().unwrap());
+    assert_eq!(got[0].verified_by, vec![0]);
 }

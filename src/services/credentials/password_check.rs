@@ -145,7 +145,7 @@ pub fn given_password(raw: &str, field: &str) -> AppResult<Password> {
 /// Records a refused password sign-in on the account (`amr: ["pwd"]`).
 async fn password_event(app: &AppContext, user_id: uuid::Uuid, kind: Kind, client: &ClientInfo) {
     let how = How::method(Method::Pwd);
-    events::record_alone(app.db.alone(), user_id, kind, client, how).await;
+    events::record_alone(&app.db, user_id, kind, client, how).await;
 }
 
 /// What a mutation that asks for the password checks (`deleteAccount`,

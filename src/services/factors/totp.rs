@@ -143,7 +143,7 @@ pub async fn confirm_enrollment(
     let Some(step) = authenticator(app, &who.user, secret).matching_step(code, unix_secs(now))
     else {
         events::record_alone(
-            app.db.alone(),
+            &app.db,
             who.user.id,
             Kind::SecondFactorFailed,
             client,

@@ -176,7 +176,7 @@ pub async fn add_claims(
     let (db, user_id): (_, Uuid) = (app.db.clone(), minting.user.id);
     tokio::spawn(async move {
         events::record_alone(
-            db.alone(),
+            &db,
             user_id,
             Kind::ClaimsHookFailed,
             &origin,

@@ -88,17 +88,23 @@ pub async fn record_how(
     webhook_outbox::enqueue(conn, &event_type, event.created_at, data).await
 }
 
-/// Records an event on its own, outside any change (a failed sign-in):
-/// logged, not fatal, if it cannot be written.
+/// Records an event on its own, outside any change (a failed sign-in), in
+/// a transaction of its own so the event and its webhook deliveries are
+/// written together: logged, not fatal, if it cannot be written.
 #[tracing::instrument(skip_all)]
 pub async fn record_alone(
-    conn: &impl ConnectionTrait,
+    db: &db::Db,
     user_id: Uuid,
     kind: SecurityEventType,
     client: &ClientInfo,
     how: How,
 ) {
-    if let Err(e) = record_how(conn, user_id, kind, client, None, how).await {
+    let written = async {
+        let txn = db.write().await?;
+        record_how(&txn, user_id, kind, client, None, how).await?;
+        txn.commit().await
+    };
+    if let Err(e) = written.await {
         tracing::warn!(error = %e, kind = kind.as_str(), "could not record a security event");
     }
 }

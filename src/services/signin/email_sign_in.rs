@@ -188,7 +188,7 @@ pub async fn sign_in_with_code(
         attempt.failed().await?;
         if let Some(user) = &user {
             let how = How::method(Method::Email);
-            events::record_alone(app.db.alone(), user.id, Kind::LoginFailed, client, how).await;
+            events::record_alone(&app.db, user.id, Kind::LoginFailed, client, how).await;
         }
         return Err(AppError::InvalidToken);
     };

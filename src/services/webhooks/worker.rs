@@ -150,8 +150,14 @@ async fn attempt(
     row: webhook_delivery::Model,
     lease: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let Some(endpoint) = endpoints::find(app, row.endpoint_id).await.ok().flatten() else {
-        return Ok(());
+    let endpoint = match endpoints::find(app, row.endpoint_id).await {
+        Ok(Some(endpoint)) => endpoint,
+        // Deleted while this event committed: no attempt is ever made.
+        Ok(None) => {
+            Entity::delete_by_id(row.id).exec(app.db.alone()).await?;
+            return Ok(());
+        }
+        Err(_) => return Ok(()),
     };
     let started = now();
     let keys = endpoints::signing_keys(app, &endpoint, started);

@@ -70,11 +70,16 @@ async fn receive(req: &Request, body: String, Data(state): Data<&Arc<State>>) ->
 impl Receiver {
     /// Starts a receiver answering 200.
     pub async fn start() -> Receiver {
+        Receiver::start_on(0).await
+    }
+
+    /// Starts a receiver on `port` (0: any free one).
+    pub async fn start_on(port: u16) -> Receiver {
         let state = Arc::new(State {
             status: AtomicU16::new(200),
             ..State::default()
         });
-        let acceptor = TcpListener::bind("127.0.0.1:0")
+        let acceptor = TcpListener::bind(format!("127.0.0.1:{port}"))
             .into_acceptor()
             .await
             .unwrap();

@@ -97,7 +97,7 @@ pub async fn finish_login(
             attempt.failed().await?;
             if let Some(owner) = owner {
                 events::record_alone(
-                    app.db.alone(),
+                    &app.db,
                     owner,
                     Kind::LoginFailed,
                     client,
