@@ -262,3 +262,40 @@ async fn whoever_registered_an_unproved_address_keeps_no_way_in() {
         "{mails:?}"
     );
 }
+
+#[tokio::test]
+async fn the_sign_in_limit_refuses_codes_and_tells_the_account_once() {
+    let app = spawn(&[("LOGIN_RATE_LIMIT", "2/15m")]).await;
+    let user = app.signed_in_user("limited@example.com").await;
+    let mail = request(&app, "limited@example.com", json!({})).await;
+    for _ in 0..2 {
+        let (_, body) = app
+            .gql(
+                SIGN_IN,
+                json!({ "e": "limited@example.com", "c": wrong(&mail.code()) }),
+            )
+            .await;
+        assert_eq!(code(&body), "INVALID_TOKEN", "{body}");
+    }
+    for _ in 0..2 {
+        let (_, body) = app
+            .gql(
+                SIGN_IN,
+                json!({ "e": "limited@example.com", "c": mail.code() }),
+            )
+            .await;
+        assert_eq!(code(&body), "RATE_LIMITED", "{body}");
+    }
+    let (_, body) = app
+        .gql_as(
+            Some(&user.bearer()),
+            "{ securityEvents(first: 5, filter: { types: [LOGIN_RATE_LIMITED] }) { nodes { amr } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["securityEvents"]["nodes"],
+        json!([{ "amr": ["email"] }]),
+        "{body}"
+    );
+}

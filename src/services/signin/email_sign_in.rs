@@ -27,7 +27,7 @@ use crate::domain::{Email, SecurityEventType as Kind};
 use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::AppContext;
-use crate::services::credentials::login_limits::LoginLimits;
+use crate::services::credentials::login_limits::{LoginLimits, first_refusal};
 use crate::services::factors::codes::{self, AccountCodes};
 use crate::services::shared::accounts::find_by_email;
 use crate::services::shared::client::ClientInfo;
@@ -159,9 +159,20 @@ pub async fn sign_in_with_code(
     let email = parse_email(email)?;
     let code = codes::parse(code)?;
     let limits = LoginLimits::new(&app.settings, email.key(), &client.ip);
-    let attempt = limits
-        .begin(&app.db, app.settings.hash_queue_timeout)
-        .await?;
+    let attempt = match limits.begin(&app.db, app.settings.hash_queue_timeout).await {
+        Ok(attempt) => attempt,
+        Err(refused) => {
+            // The first refusal of a window is the account's event, as
+            // for passwords (not one per refused try).
+            if first_refusal(&app.db, &app.settings, email.key()).await?
+                && let Some(user) = find_by_email(app.db.alone(), &email).await?
+            {
+                let how = How::method(Method::Email);
+                events::record_alone(&app.db, user.id, Kind::LoginRateLimited, client, how).await;
+            }
+            return Err(refused);
+        }
+    };
     let user = find_by_email(app.db.alone(), &email).await?;
     let budget = match &user {
         Some(u) => AccountCodes::new(&app.settings, u.id),
