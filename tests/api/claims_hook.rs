@@ -133,3 +133,41 @@ async fn the_hook_may_not_override_a_protected_claim() {
         assert_eq!(code(&body), "HOOK_FAILED", "{reserved}: {body}");
     }
 }
+
+/// `HOOK_FAILED` uses nothing up (§9.1, §11.5): an email sign-in code and
+/// a link's exchange code both work when tried again.
+#[tokio::test]
+async fn a_failed_hook_leaves_email_codes_and_exchange_codes_usable() {
+    use crate::email_sign_in::{EXCHANGE, SIGN_IN, TARGET, exchange_code, link_path, request};
+    let hook = Receiver::start().await;
+    hook.answer_with(500, "{}", 0);
+    let app = spawn(&hook, &[("AUTH_REDIRECT_URLS", TARGET)]).await;
+    let mail = request(&app, "retry@example.com", json!({})).await;
+    let args = json!({ "e": "retry@example.com", "c": mail.code() });
+    let (_, body) = app.gql(SIGN_IN, args.clone()).await;
+    assert_eq!(code(&body), "HOOK_FAILED", "{body}");
+    hook.answer_with(200, "{}", 0);
+    let (_, body) = app.gql(SIGN_IN, args).await;
+    assert_eq!(
+        body["data"]["signInWithEmailCode"]["__typename"], "AuthPayload",
+        "{body}"
+    );
+
+    let mail = request(&app, "retry@example.com", json!({})).await;
+    let resp = app
+        .client
+        .post(app.url(&link_path(&mail)))
+        .send()
+        .await
+        .unwrap();
+    let exchange = exchange_code(&resp);
+    hook.answer_with(500, "{}", 0);
+    let (_, body) = app.gql(EXCHANGE, json!({ "c": exchange })).await;
+    assert_eq!(code(&body), "HOOK_FAILED", "{body}");
+    hook.answer_with(200, "{}", 0);
+    let (_, body) = app.gql(EXCHANGE, json!({ "c": exchange })).await;
+    assert_eq!(
+        body["data"]["exchangeSocialCode"]["__typename"], "AuthPayload",
+        "{body}"
+    );
+}

@@ -63,6 +63,21 @@ async fn consume(
     Ok(update.exec(conn).await?.rows_affected == 1)
 }
 
+/// Gives back a record a right code used up, and the try it counted,
+/// when the sign-in then failed with `HOOK_FAILED`, which uses nothing up.
+pub async fn release(conn: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    Entity::update_many()
+        .col_expr(
+            Column::ConsumedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1))
+        .filter(Column::Id.eq(id))
+        .exec(conn)
+        .await
+        .map(drop)
+}
+
 /// A used record: its account, and for a link the exchange code that
 /// finishes the sign-in in the app.
 pub struct Proved {

@@ -191,9 +191,12 @@ pub async fn sign_in_with_code(
         let expected = code_digest(app.settings.secret_bytes(), &row.id, code);
         constant_time_eq(&row.code_hash, &expected)
     });
-    let proved = match judged {
-        Some(row) if right => email_account::prove(app, &row, Use::Code, client).await?,
-        _ => None,
+    let (proved, used) = match judged {
+        Some(row) if right => (
+            email_account::prove(app, &row, Use::Code, client).await?,
+            Some(row.id),
+        ),
+        _ => (None, None),
     };
     let Some(Proved { user, .. }) = proved else {
         attempt.failed().await?;
@@ -205,7 +208,13 @@ pub async fn sign_in_with_code(
     };
     budget.clear(app.db.alone()).await?;
     attempt.succeeded().await?;
-    after_first_step(app, user, Method::Email, client).await
+    let outcome = after_first_step(app, user, Method::Email, client).await;
+    if let (Err(AppError::HookFailed(_)), Some(id)) = (&outcome, used) {
+        // `HOOK_FAILED` uses nothing up (API.md §11.5): the same code works
+        // when the call is tried again (the address stays proved).
+        email_account::release(app.db.alone(), id).await?;
+    }
+    outcome
 }
 
 /// The address's newest live record.

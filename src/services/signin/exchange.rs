@@ -110,7 +110,20 @@ pub async fn exchange(
         return Err(AppError::AccountNotActive);
     }
     let first = Method::parse(&row.amr).ok_or(AppError::InvalidToken)?;
-    after_first_step(app, user, first, client).await
+    let outcome = after_first_step(app, user, first, client).await;
+    if let Err(AppError::HookFailed(_)) = &outcome {
+        // `HOOK_FAILED` uses nothing up (API.md §9.1, §11.5): the same code
+        // (and verifier) may be tried again within its lifetime.
+        Entity::update_many()
+            .col_expr(
+                Column::ConsumedAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(Column::Id.eq(row.id))
+            .exec(app.db.alone())
+            .await?;
+    }
+    outcome
 }
 
 #[cfg(test)]
