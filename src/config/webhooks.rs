@@ -44,6 +44,9 @@ fn claims_hook(v: &Vars) -> Result<Option<ClaimsHook>, ConfigError> {
         return Ok(None);
     };
     let url = super::vars::parse_url("HOOK_CUSTOM_CLAIMS_URL", &url)?;
+    if url::Url::parse(&url).is_err() {
+        return Err(invalid("HOOK_CUSTOM_CLAIMS_URL", "is not a valid URL"));
+    }
     let key = match v.get("HOOK_SECRET") {
         None => {
             return Err(invalid(
@@ -69,8 +72,9 @@ fn claims_hook(v: &Vars) -> Result<Option<ClaimsHook>, ConfigError> {
         }
     };
     let timeout = v.duration("HOOK_TIMEOUT", "2s")?;
-    if timeout.is_zero() {
-        return Err(invalid("HOOK_TIMEOUT", "must be at least 1ms"));
+    // Sign-ins wait for the hook (on SQLite with the write lock held).
+    if timeout.is_zero() || timeout > Duration::from_secs(10) {
+        return Err(invalid("HOOK_TIMEOUT", "must be 1ms..10s"));
     }
     Ok(Some(ClaimsHook {
         url,

@@ -28,9 +28,10 @@ use crate::config::{ConfigError, JwtAlgorithm, JwtClaims, JwtKeySource, Settings
 
 const TYP_ACCESS: &str = "access";
 /// Longer is not a token of ours; refused before any parsing.
-const MAX_TOKEN_BYTES: usize = 4096;
+/// The longest access token `verify` reads (and so the longest one minted).
+pub const MAX_TOKEN_BYTES: usize = 4096;
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Claims {
     iss: String,
     /// One audience as a string, several as an array (RFC 7519).
@@ -66,6 +67,7 @@ struct Claims {
 
 /// Claims about to be signed: what the custom-claims hook is shown, and
 /// what it may add to.
+#[derive(Clone)]
 pub struct Draft {
     claims: Claims,
     ttl: Duration,
@@ -76,9 +78,16 @@ impl Draft {
         serde_json::to_value(&self.claims).unwrap_or_default()
     }
 
-    /// Adds claims whose names the caller checked are not reserved.
+    /// Adds claims; a name the token already carries is never replaced
+    /// (the caller refuses reserved names; this holds if a field is added
+    /// and the list is not).
     pub fn extend(&mut self, extra: serde_json::Map<String, Value>) {
-        self.claims.extra.extend(extra);
+        let own = self.to_json();
+        for (name, value) in extra {
+            if own.get(&name).is_none() {
+                self.claims.extra.insert(name, value);
+            }
+        }
     }
 }
 

@@ -236,6 +236,11 @@ pub async fn verify(
         Err(e) => {
             txn.rollback().await;
             attempt.withdraw().await?;
+            if matches!(e, AppError::HookFailed(_)) {
+                // The right code was counted on the account's budget before
+                // it was judged; `HOOK_FAILED` uses nothing up (§11.5).
+                account.clear(app.db.alone()).await?;
+            }
             return Err(e);
         }
     };

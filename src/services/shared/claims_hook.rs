@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::auth::assurance::Proof;
-use crate::auth::jwt::Draft;
+use crate::auth::jwt::{Draft, MAX_TOKEN_BYTES};
 use crate::auth::tokens::random_token;
 use crate::config::ClaimsHook;
 use crate::domain::SecurityEventType as Kind;
@@ -104,7 +104,12 @@ fn read_answer(status: u16, body: &[u8]) -> Result<Map<String, Value>, String> {
         Some(Value::Object(claims)) => claims,
         Some(_) => return Err("`claims` is not an object".into()),
     };
-    if let Some(name) = claims.keys().find(|k| RESERVED.contains(&k.as_str())) {
+    // Case-insensitively, and no control characters: some verifiers look
+    // claims up ignoring case or stop at a NUL.
+    let reserved = |k: &str| {
+        RESERVED.iter().any(|r| r.eq_ignore_ascii_case(k)) || k.chars().any(char::is_control)
+    };
+    if let Some(name) = claims.keys().find(|k| reserved(k)) {
         return Err(format!("the answer sets the reserved claim {name:?}"));
     }
     Ok(claims)
@@ -157,8 +162,18 @@ pub async fn add_claims(
     let body = request_body(&minting, draft.to_json(), trigger);
     let why = match call(app, hook, body).await {
         Ok(claims) => {
-            draft.extend(claims);
-            return Ok(());
+            let mut added = draft.clone();
+            added.extend(claims);
+            // A token `verify` would refuse is a failed answer, not a 401 later.
+            match app.keys.sign(added.clone()) {
+                Ok(token) if token.token.len() <= MAX_TOKEN_BYTES => {
+                    *draft = added;
+                    return Ok(());
+                }
+                _ => format!(
+                    "the answer's claims make the token longer than {MAX_TOKEN_BYTES} bytes"
+                ),
+            }
         }
         Err(why) => why,
     };
@@ -166,7 +181,8 @@ pub async fn add_claims(
     // Recorded on its own once the caller's transaction lets go (SQLite
     // serialises writers): a failure under `deny` rolls that back.
     let origin = ClientInfo {
-        session_id: if minting.existing {
+        // The session the token is for, when it exists or will (continue).
+        session_id: if minting.existing || !hook.deny {
             Some(minting.session.id)
         } else {
             client.session_id
@@ -204,6 +220,8 @@ mod tests {
         for bad in [
             &br#"{"claims":{"sub":"x"}}"#[..],
             br#"{"claims":{"amr":[]}}"#,
+            br#"{"claims":{"SID":"x"}}"#,
+            br#"{"claims":{"sub\u0000":"x"}}"#,
             br#"{"claims":[]}"#,
             b"[]",
             b"nope",
