@@ -96,6 +96,8 @@ pub async fn change(
         ));
     }
     let hash = app.hasher.hash(&new).await?;
+    // The new session's claims are asked for before the write transaction.
+    let opening = sessions::prepare(app, &current, client, proof.clone()).await?;
     let txn = replace_password(app, &current, hash)
         .await
         .map_err(|e| match e {
@@ -105,7 +107,7 @@ pub async fn change(
         })?;
     txn.notify(&current, "your password was changed").await?;
     let fresh = accounts::current(&*txn, user.id).await?;
-    let tokens = sessions::open_session(&txn, app, fresh, client, proof.clone()).await?;
+    let tokens = sessions::open_session(&txn, app, fresh, opening).await?;
     events::record(&*txn, user.id, Kind::PasswordChanged, client, None).await?;
     txn.commit().await?;
     Ok(tokens)

@@ -5,5 +5,6 @@ pub mod authentication;
 pub mod lifecycle;
 pub mod login_limits;
 pub mod logout;
+pub mod minting;
 pub mod password_check;
 pub mod sessions;

@@ -19,7 +19,11 @@ use crate::db::now;
 use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
-use crate::services::shared::claims_hook::{self, Minting};
+/// Sessions open in two steps: `prepare` (before the write transaction),
+/// then `open_session` (in it).
+pub use crate::services::credentials::minting::prepare;
+use crate::services::credentials::minting::{Opening, drafted, session_expiry};
+use crate::services::shared::accounts;
 use crate::services::shared::client::ClientInfo;
 use crate::services::shared::security_events as events;
 
@@ -32,20 +36,6 @@ pub struct Tokens {
     pub user: user::Model,
     /// What the session's user proved (its `amr`, recorded on sign-in events).
     pub assurance: Assurance,
-}
-
-/// When a session's refresh tokens stop: `REFRESH_TOKEN_TTL` from now, but
-/// never past `SESSION_MAX_AGE` from the login that began it.
-fn session_expiry(
-    app: &AppContext,
-    created_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> AppResult<DateTime<Utc>> {
-    let ttl =
-        chrono::Duration::from_std(app.settings.refresh_token_ttl).map_err(AppError::internal)?;
-    let max_age =
-        chrono::Duration::from_std(app.settings.session_max_age).map_err(AppError::internal)?;
-    Ok(Ord::min(now + ttl, created_at + max_age))
 }
 
 /// What a sign-in step proved, just now.
@@ -73,37 +63,20 @@ pub async fn open_session(
     txn: &DatabaseTransaction,
     app: &AppContext,
     user: user::Model,
-    client: &ClientInfo,
-    proof: Proof,
+    opening: Opening,
 ) -> AppResult<Tokens> {
-    let now = now();
-    let expires_at = session_expiry(app, now, now)?;
-    let session = session::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user.id),
-        created_at: Set(now),
-        last_used_at: Set(Some(now)),
-        expires_at: Set(expires_at),
-        revoked_at: Set(None),
-        user_agent: Set(client.user_agent.clone()),
-        ip: Set(Some(client.ip.clone())),
-        authenticated_at: Set(proof.at),
-        aal: Set(proof.assurance.aal().to_owned()),
-        amr: Set(proof.assurance.stored()),
-    }
-    .insert(txn)
-    .await?;
-    let refresh = new_refresh_token(txn, session.id, expires_at, now).await?;
+    let Opening {
+        session,
+        proof,
+        draft,
+    } = opening;
+    let now = session.created_at;
+    let session = session::ActiveModel::from(session).insert(txn).await?;
+    let refresh = new_refresh_token(txn, session.id, session.expires_at, now).await?;
     let mut active: user::ActiveModel = user.into();
     active.last_login = Set(Some(now));
     let user = active.update(txn).await?;
-    let minting = Minting {
-        user: &user,
-        session: &session,
-        proof: &proof,
-        existing: false,
-    };
-    let access = mint(app, minting, client, now).await?;
+    let access = app.keys.sign(draft).map_err(AppError::internal)?;
     Ok(Tokens {
         session_id: session.id,
         access,
@@ -148,9 +121,25 @@ pub async fn refresh(app: &AppContext, presented: &str, client: &ClientInfo) -> 
             .filter(refresh_token::Column::TokenHash.eq(sha256_hex(presented)))
             .find_also_related(session::Entity)
     };
-    if app.db.read().one_also(by_hash()).await?.is_none() {
+    let Some((pre, pre_sess)) = app.db.read().one_also(by_hash()).await? else {
         return Err(AppError::InvalidToken);
-    }
+    };
+    // The claims hook is asked before the write transaction (never while
+    // holding it), and only for a token that reads as usable: a reused one
+    // goes straight to reuse detection.
+    let draft = match pre_sess {
+        Some(sess)
+            if pre.used_at.is_none() && pre.expires_at > now && sess.revoked_at.is_none() =>
+        {
+            match accounts::find(app, sess.user_id).await? {
+                Some(user) if user.is_active => {
+                    Some(drafted(app, &user, &sess, &proof_of(&sess), true, client, now).await?)
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    };
     let txn = app.db.write().await?;
     let Some((row, Some(sess))) = by_hash().one(&txn).await? else {
         return Err(AppError::InvalidToken);
@@ -195,16 +184,13 @@ pub async fn refresh(app: &AppContext, presented: &str, client: &ClientInfo) -> 
         .filter(session::Column::Id.eq(sess.id))
         .exec(&txn)
         .await?;
-    // Minted before the commit: a hook that fails under `deny` leaves the
-    // presented refresh token unused (API.md §11.5).
     let proof = proof_of(&sess);
-    let minting = Minting {
-        user: &user,
-        session: &sess,
-        proof: &proof,
-        existing: true,
+    let draft = match draft {
+        Some(draft) => draft,
+        // The session changed between the read and now (rare): asked now.
+        None => drafted(app, &user, &sess, &proof, true, client, now).await?,
     };
-    let access = mint(app, minting, client, now).await?;
+    let access = app.keys.sign(draft).map_err(AppError::internal)?;
     txn.commit().await?;
     Ok(Tokens {
         session_id: sess.id,
@@ -246,13 +232,8 @@ pub async fn renew_session(
         .exec(txn)
         .await?;
     let refresh = new_refresh_token(txn, sess.id, sess.expires_at, now).await?;
-    let minting = Minting {
-        user: &user,
-        session: &sess,
-        proof: &proof,
-        existing: true,
-    };
-    let access = mint(app, minting, client, now).await?;
+    let draft = drafted(app, &user, &sess, &proof, true, client, now).await?;
+    let access = app.keys.sign(draft).map_err(AppError::internal)?;
     Ok(Tokens {
         session_id,
         access,
@@ -382,20 +363,4 @@ pub async fn record_sign_in(
         how,
     )
     .await
-}
-
-/// Signs a session's access token, with what the custom-claims hook adds
-/// (API.md §11.5); under `HOOK_FAILURE=deny` its failure is the caller's,
-/// whose transaction then rolls back.
-async fn mint(
-    app: &AppContext,
-    minting: Minting<'_>,
-    client: &ClientInfo,
-    now: DateTime<Utc>,
-) -> AppResult<AccessToken> {
-    let ttl = app.settings.access_token_ttl;
-    let (user, session_id) = (minting.user, minting.session.id);
-    let mut draft = app.keys.draft(user, session_id, minting.proof, ttl, now);
-    claims_hook::add_claims(app, &mut draft, minting, client).await?;
-    app.keys.sign(draft).map_err(AppError::internal)
 }

@@ -226,10 +226,12 @@ pub async fn verify(
         Some(session_id) => {
             sessions::renew_session(&txn, app, session_id, fresh, proved, client).await
         }
-        None => {
-            let proof = sessions::proved_now(proved);
-            sessions::open_session(&txn, app, fresh, client, proof).await
-        }
+        // After its code was judged, so inside the transaction that judged
+        // it: the hook is asked only for a right code.
+        None => match sessions::prepare(app, &fresh, client, sessions::proved_now(proved)).await {
+            Ok(opening) => sessions::open_session(&txn, app, fresh, opening).await,
+            Err(e) => Err(e),
+        },
     };
     let tokens = match tokens {
         Ok(tokens) => tokens,

@@ -8,7 +8,9 @@ use crate::domain::{Email, FieldErrors, Password, Username};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::credentials::password_check::{Identifier, check_password};
-use crate::services::credentials::sessions::{Tokens, open_session, proved_now, record_sign_in};
+use crate::services::credentials::sessions::{
+    Tokens, open_session, prepare, proved_now, record_sign_in,
+};
 use crate::services::factors::otp::{self, ChallengeIssued};
 use crate::services::shared::client::ClientInfo;
 use crate::services::shared::two_factor;
@@ -117,9 +119,10 @@ pub async fn after_first_step(
             otp::start_challenge(app, &user, first, None).await?,
         ));
     }
+    // The claims hook is asked before the write transaction begins.
+    let opening = prepare(app, &user, client, proved_now(Assurance::first(first))).await?;
     let txn = app.db.write().await?;
-    let proof = proved_now(Assurance::first(first));
-    let tokens = open_session(&txn, app, user, client, proof).await?;
+    let tokens = open_session(&txn, app, user, opening).await?;
     record_sign_in(&txn, &tokens, client).await?;
     txn.commit().await?;
     Ok(LoginOutcome::Signed(Box::new(tokens)))

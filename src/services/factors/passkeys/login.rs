@@ -21,7 +21,9 @@ use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::credentials::login_limits::LoginLimits;
-use crate::services::credentials::sessions::{Tokens, open_session, proved_now, record_sign_in};
+use crate::services::credentials::sessions::{
+    Tokens, open_session, prepare, proved_now, record_sign_in,
+};
 use crate::services::shared::accounts;
 use crate::services::shared::client::ClientInfo;
 use crate::services::shared::rate_limit::{self, Verdict, ip_key};
@@ -118,14 +120,15 @@ pub async fn finish_login(
     }
     let mut passkey = stored(&row)?;
     passkey.update_credential(&result);
+    // webauthn-rs verified the user (`judge` refuses otherwise): aal2.
+    let proof = proved_now(Assurance::first(Method::Hwk));
+    let opening = prepare(app, &user, client, proof).await?;
     let txn = app.db.write().await?;
     let mut active: passkey::ActiveModel = row.into();
     active.credential = Set(serde_json::to_string(&passkey).map_err(AppError::internal)?);
     active.last_used_at = Set(Some(now()));
     active.update(&txn).await?;
-    // webauthn-rs verified the user (`judge` refuses otherwise): aal2.
-    let proof = proved_now(Assurance::first(Method::Hwk));
-    let tokens = open_session(&txn, app, user, client, proof).await?;
+    let tokens = open_session(&txn, app, user, opening).await?;
     record_sign_in(&txn, &tokens, client).await?;
     txn.commit().await?;
     app.metrics.logins.with_label_values(&["success"]).inc();
