@@ -346,3 +346,23 @@ async fn every_other_event_type_is_recorded_once() {
         );
     }
 }
+
+/// `SecurityEvent.user` names the account an event belongs to (staff read
+/// another user's); `organizationId` is null outside organizations.
+#[tokio::test]
+async fn an_event_names_its_account() {
+    let app = crate::helpers::spawn_app().await;
+    let staff = app.staff_user("staff@example.com").await;
+    let user = app.signed_in_user("owner@example.com").await;
+    let (_, body) = app
+        .gql_as(
+            Some(&staff.bearer()),
+            "query($u: ID) { securityEvents(first: 1, userId: $u) { nodes { user { id email } organizationId } } }",
+            serde_json::json!({ "u": user.id }),
+        )
+        .await;
+    let node = &body["data"]["securityEvents"]["nodes"][0];
+    assert_eq!(node["user"]["id"], user.id.as_str(), "{body}");
+    assert_eq!(node["user"]["email"], "owner@example.com");
+    assert!(node["organizationId"].is_null());
+}

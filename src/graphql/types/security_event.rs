@@ -69,6 +69,19 @@ pub enum SecurityEventType {
 #[derive(Clone)]
 pub struct SecurityEvent(pub security_event::Model);
 
+/// A user through the request's batching loader (a page of events costs
+/// one query for its users and one for its actors).
+async fn load_user(ctx: &Context<'_>, id: uuid::Uuid) -> async_graphql::Result<Option<User>> {
+    let loader = ctx
+        .data_opt::<DataLoader<UserLoader>>()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("user loader missing")))?;
+    let user = loader
+        .load_one(id)
+        .await
+        .map_err(|e| AppError::internal(anyhow::anyhow!("loading users: {e}")))?;
+    Ok(user.map(User::new))
+}
+
 impl ListItem for SecurityEvent {
     const EDGE: &'static str = "SecurityEventEdge";
     const CONNECTION: &'static str = "SecurityEventConnection";
@@ -118,14 +131,19 @@ impl SecurityEvent {
         let Some(actor) = self.0.actor_id else {
             return Ok(None);
         };
-        let loader = ctx
-            .data_opt::<DataLoader<UserLoader>>()
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("user loader missing")))?;
-        let user = loader
-            .load_one(actor)
-            .await
-            .map_err(|e| AppError::internal(anyhow::anyhow!("loading actors: {e}")))?;
-        Ok(user.map(User::new))
+        load_user(ctx, actor).await
+    }
+
+    /// The account the event belongs to; null once it is deleted (the
+    /// kept `ACCOUNT_DELETED` row).
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        load_user(ctx, self.0.user_id).await
+    }
+
+    /// The organization of an `ORG_*` event (API.md §10); null for the
+    /// others, which are all the events there are until organizations.
+    async fn organization_id(&self) -> Option<ID> {
+        None
     }
 
     /// The session that acted, when there was one.
