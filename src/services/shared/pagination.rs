@@ -64,6 +64,22 @@ pub struct Ordering<E: EntityTrait> {
     pub id: fn(&E::Model) -> Uuid,
 }
 
+/// `Ordering` newest first by the entity's `created_at` (ties by `id`), as
+/// an activity log reads: the one ordering of every such list.
+macro_rules! newest_first {
+    ($entity:ty) => {
+        $crate::services::shared::pagination::Ordering::<$entity> {
+            name: "CREATED_AT",
+            column: <$entity as sea_orm::EntityTrait>::Column::CreatedAt,
+            id_column: <$entity as sea_orm::EntityTrait>::Column::Id,
+            descending: true,
+            key: |row| $crate::services::shared::pagination::SortKey::time(row.created_at),
+            id: |row| row.id,
+        }
+    };
+}
+pub(crate) use newest_first;
+
 /// The Relay arguments of a connection field.
 #[derive(Default, Debug)]
 pub struct Window {

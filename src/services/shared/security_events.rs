@@ -14,7 +14,7 @@ use crate::domain::webhook;
 use crate::error::{AppError, AppResult};
 use crate::services::shared::client::ClientInfo;
 use crate::services::shared::live_hub;
-use crate::services::shared::pagination::{Ordering, SortKey};
+use crate::services::shared::pagination::{Ordering, newest_first};
 use crate::services::shared::webhook_outbox;
 
 /// The longest stored user agent; longer ones are cut (at a character).
@@ -137,14 +137,7 @@ pub fn filtered(user_id: Uuid, filter: EventFilter) -> AppResult<Select<Entity>>
 
 /// Newest first, as a "recent activity" page reads.
 pub fn ordering() -> Ordering<Entity> {
-    Ordering {
-        name: "CREATED_AT",
-        column: Column::CreatedAt,
-        id_column: Column::Id,
-        descending: true,
-        key: |e| SortKey::time(e.created_at),
-        id: |e| e.id,
-    }
+    newest_first!(Entity)
 }
 
 /// Deletes events older than `retention` (`AUDIT_RETENTION`).

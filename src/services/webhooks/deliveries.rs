@@ -11,7 +11,7 @@ use crate::db::now;
 use crate::domain::webhook::PING;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
-use crate::services::shared::pagination::{Ordering, SortKey};
+use crate::services::shared::pagination::{Ordering, newest_first};
 use crate::services::shared::webhook_outbox::{delivery, envelope};
 use crate::services::webhooks::endpoints;
 
@@ -45,14 +45,7 @@ pub async fn filtered(
 
 /// Newest first.
 pub fn ordering() -> Ordering<Entity> {
-    Ordering {
-        name: "CREATED_AT",
-        column: Column::CreatedAt,
-        id_column: Column::Id,
-        descending: true,
-        key: |d| SortKey::time(d.created_at),
-        id: |d| d.id,
-    }
+    newest_first!(Entity)
 }
 
 /// `pingWebhookEndpoint`: a `webhook.ping` delivery, whatever the
