@@ -171,3 +171,41 @@ async fn a_failed_hook_leaves_email_codes_and_exchange_codes_usable() {
         "{body}"
     );
 }
+
+/// `HOOK_FAILED` uses no passkey ceremony: the same assertion signs in
+/// once the hook answers again.
+#[tokio::test]
+async fn a_failed_hook_leaves_the_passkey_ceremony_usable() {
+    use crate::assurance::register_passkey;
+    use crate::helpers::passkey::{Authenticator, SETTINGS};
+    let hook = Receiver::start().await;
+    hook.answer_with(200, "{}", 0);
+    let mut vars = SETTINGS.to_vec();
+    vars.push(("HOOK_CUSTOM_CLAIMS_URL", hook.url.as_str()));
+    vars.push(("HOOK_SECRET", SECRET));
+    hook.trust(SECRET);
+    let app = spawn_app_with(&vars).await;
+    let user = app.signed_in_user("pk-hook@example.com").await;
+    let mut key = Authenticator::default();
+    let body = register_passkey(&app, &user, &mut key).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let (_, body) = app
+        .gql(
+            "mutation { beginPasskeyLogin { challengeId options } }",
+            json!({}),
+        )
+        .await;
+    let begun = &body["data"]["beginPasskeyLogin"];
+    let assertion = key.assert(&begun["options"]);
+    let finish = "mutation($c: ID!, $cred: JSON!) { finishPasskeyLogin(challengeId: $c, credential: $cred) { accessToken } }";
+    let args = json!({ "c": begun["challengeId"], "cred": assertion });
+    hook.answer_with(503, "{}", 0);
+    let (_, body) = app.gql(finish, args.clone()).await;
+    assert_eq!(code(&body), "HOOK_FAILED", "{body}");
+    hook.answer_with(200, "{}", 0);
+    let (_, body) = app.gql(finish, args).await;
+    assert!(
+        body["data"]["finishPasskeyLogin"]["accessToken"].is_string(),
+        "{body}"
+    );
+}

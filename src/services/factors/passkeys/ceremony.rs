@@ -77,13 +77,31 @@ pub async fn ensure_room(app: &AppContext, client_key: &str) -> AppResult<()> {
     Ok(())
 }
 
+/// A ceremony taken for judging: its user, its state, and what gives it
+/// back when the sign-in it served fails without using it (`HOOK_FAILED`).
+pub struct Taken<T> {
+    pub owner: Option<Uuid>,
+    pub state: T,
+    row: webauthn_challenge::Model,
+}
+
+impl<T> Taken<T> {
+    /// Stores the ceremony again, as it was: the same call may be retried.
+    pub async fn give_back(self, app: &AppContext) -> AppResult<()> {
+        webauthn_challenge::ActiveModel::from(self.row)
+            .insert(app.db.alone())
+            .await?;
+        Ok(())
+    }
+}
+
 /// Takes the live ceremony `id` of `purpose`, once: its user and state.
 #[tracing::instrument(skip_all)]
 pub async fn take<T: DeserializeOwned>(
     app: &AppContext,
     id: Uuid,
     purpose: Purpose,
-) -> AppResult<Option<(Option<Uuid>, T)>> {
+) -> AppResult<Option<Taken<T>>> {
     let taken = Entity::delete_many()
         .filter(Column::Id.eq(id))
         .filter(Column::Purpose.eq(purpose.as_str()))
@@ -94,7 +112,11 @@ pub async fn take<T: DeserializeOwned>(
         return Ok(None);
     };
     let state = serde_json::from_str(&row.state).map_err(AppError::internal)?;
-    Ok(Some((row.user_id, state)))
+    Ok(Some(Taken {
+        owner: row.user_id,
+        state,
+        row,
+    }))
 }
 
 /// How a credential id is stored and looked up: base64url, no padding.

@@ -11,7 +11,7 @@ use webauthn_rs::prelude::{
     AuthenticationResult, DiscoverableAuthentication, DiscoverableKey, PublicKeyCredential,
 };
 
-use super::ceremony::{self, Purpose, credential_key};
+use super::ceremony::{self, Purpose, Taken, credential_key};
 use super::stored;
 use crate::auth::assurance::{Assurance, Method};
 use crate::config::RateLimit;
@@ -90,7 +90,7 @@ pub async fn finish_login(
         .begin(&app.db, app.settings.hash_queue_timeout)
         .await?;
     let judged = judge(app, webauthn, challenge_id, &credential, &key).await;
-    let (user, row, result) = match judged {
+    let (user, row, result, ceremony) = match judged {
         Ok(found) => {
             attempt.succeeded().await?;
             found
@@ -122,7 +122,17 @@ pub async fn finish_login(
     passkey.update_credential(&result);
     // webauthn-rs verified the user (`judge` refuses otherwise): aal2.
     let proof = proved_now(Assurance::first(Method::Hwk));
-    let opening = prepare(app, &user, client, proof).await?;
+    let opening = match prepare(app, &user, client, proof).await {
+        Ok(opening) => opening,
+        Err(e) => {
+            if matches!(e, AppError::HookFailed(_)) {
+                // `HOOK_FAILED` uses nothing up (API.md §11.5): the same
+                // assertion may be sent again.
+                ceremony.give_back(app).await?;
+            }
+            return Err(e);
+        }
+    };
     let txn = app.db.write().await?;
     let mut active: passkey::ActiveModel = row.into();
     active.credential = Set(serde_json::to_string(&passkey).map_err(AppError::internal)?);
@@ -135,6 +145,15 @@ pub async fn finish_login(
     Ok(tokens)
 }
 
+/// The account, its passkey, webauthn-rs's verdict and the ceremony it
+/// used up.
+type Judged = (
+    user::Model,
+    passkey::Model,
+    AuthenticationResult,
+    Taken<DiscoverableAuthentication>,
+);
+
 /// The account, its passkey and webauthn-rs's verdict; on failure, the
 /// account the credential belongs to, if any (for its event).
 async fn judge(
@@ -143,7 +162,7 @@ async fn judge(
     challenge_id: Uuid,
     credential: &PublicKeyCredential,
     key: &str,
-) -> Result<(user::Model, passkey::Model, AuthenticationResult), Option<Uuid>> {
+) -> Result<Judged, Option<Uuid>> {
     let row = passkey::Entity::find().filter(passkey::Column::CredentialId.eq(key));
     let row = app.db.read().one(row).await.ok().flatten();
     let owner = row.as_ref().map(|r| r.user_id);
@@ -151,9 +170,10 @@ async fn judge(
         .await
         .ok()
         .flatten();
-    let (Some(row), Some((named, state))) = (row, taken) else {
+    let (Some(row), Some(taken)) = (row, taken) else {
         return Err(owner);
     };
+    let named = taken.owner;
     // The credential's own claim of its account must match the row, and
     // an address named at the start must be that account's.
     let claimed = webauthn
@@ -165,7 +185,11 @@ async fn judge(
     }
     let passkey = stored(&row).map_err(|_| owner)?;
     let result = webauthn
-        .finish_discoverable_authentication(credential, state, &[DiscoverableKey::from(&passkey)])
+        .finish_discoverable_authentication(
+            credential,
+            taken.state.clone(),
+            &[DiscoverableKey::from(&passkey)],
+        )
         .map_err(|_| owner)?;
     if !result.user_verified() {
         return Err(owner);
@@ -175,5 +199,5 @@ async fn judge(
         .ok()
         .flatten()
         .ok_or(owner)?;
-    Ok((user, row, result))
+    Ok((user, row, result, taken))
 }

@@ -95,7 +95,7 @@ pub async fn finish_registration(
     let name = check_name(name.as_deref().unwrap_or("Passkey"))?;
     let credential: RegisterPublicKeyCredential = serde_json::from_value(credential)
         .map_err(|_| AppError::field("credential", "is not a WebAuthn credential"))?;
-    let (owner, state) = ceremony::take(app, challenge_id, Purpose::Register)
+    let ceremony::Taken { owner, state, .. } = ceremony::take(app, challenge_id, Purpose::Register)
         .await?
         .ok_or_else(|| AppError::field("challengeId", "has expired or was used"))?;
     if owner != Some(who.user.id) {
