@@ -39,11 +39,13 @@ pub fn catalogue() -> Vec<String> {
     all
 }
 
-/// Whether `pattern` may be subscribed to: a catalogue name (not the
-/// ping), `security.*`, `user.*`, `organization.*` or `*`, as written.
+/// Whether `pattern` may be subscribed to: a name `webhookEventTypes`
+/// lists, `security.*`, `user.*`, `organization.*` or `*`, as written. The
+/// ping is accepted too (a list copied from `webhookEventTypes` is valid),
+/// though pings come whatever an endpoint subscribed to.
 pub fn is_pattern(pattern: &str) -> bool {
     matches!(pattern, "*" | "security.*" | "user.*" | "organization.*")
-        || (pattern != PING && catalogue().iter().any(|name| name == pattern))
+        || catalogue().iter().any(|name| name == pattern)
 }
 
 /// Whether an endpoint subscribed to `patterns` gets `event`.
@@ -138,7 +140,7 @@ mod tests {
         assert!(is_pattern("security.login_succeeded"));
         assert!(is_pattern("security.*") && is_pattern("*") && is_pattern("user.*"));
         assert!(!is_pattern("Security.login_succeeded"));
-        assert!(!is_pattern("security.nope") && !is_pattern("webhook.ping"));
+        assert!(!is_pattern("security.nope") && is_pattern("webhook.ping"));
         assert!(!is_pattern("security.login*") && !is_pattern(""));
         let subscribed = ["security.*", "user.deleted"];
         assert!(matches(subscribed.into_iter(), "security.password_reset"));

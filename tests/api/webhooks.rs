@@ -229,7 +229,7 @@ async fn only_fresh_staff_manage_endpoints_and_input_is_checked() {
             "events",
         ),
         (
-            json!({ "url": receiver.url, "events": ["webhook.ping"] }),
+            json!({ "url": receiver.url, "events": ["Webhook.ping"] }),
             "events",
         ),
         (
@@ -265,6 +265,18 @@ async fn only_fresh_staff_manage_endpoints_and_input_is_checked() {
     assert!(
         types.contains(&json!("security.login_succeeded"))
             && types.contains(&json!("webhook.ping"))
+    );
+    // The whole catalogue, as a UI would offer it, is a valid subscription.
+    let (_, body) = app
+        .gql_as(
+            Some(&staff.bearer()),
+            CREATE,
+            json!({ "i": { "url": receiver.url, "events": types } }),
+        )
+        .await;
+    assert!(
+        body["data"]["createWebhookEndpoint"]["secret"].is_string(),
+        "{body}"
     );
 }
 
