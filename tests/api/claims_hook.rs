@@ -209,3 +209,35 @@ async fn a_failed_hook_leaves_the_passkey_ceremony_usable() {
         "{body}"
     );
 }
+
+/// Review finding: the hook's call comes between the password check and
+/// the session's write, so an account deactivated (or reset) meanwhile
+/// must not get the session.
+#[tokio::test]
+async fn an_account_deactivated_while_the_hook_answers_gets_no_session() {
+    let hook = Receiver::start().await;
+    hook.answer_with(200, "{}", 0);
+    let app = spawn(&hook, &[("HOOK_TIMEOUT", "5s")]).await;
+    let staff = app.staff_user("staff@example.com").await;
+    let id = app.activated_user("late@example.com").await;
+    hook.answer_with(200, "{}", 1500);
+    let login = app.login("late@example.com", PASSWORD);
+    let deactivate = async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        app.gql_as(
+            Some(&staff.bearer()),
+            "mutation($id: ID!) { setUserActive(id: $id, active: false) { isActive } }",
+            json!({ "id": id }),
+        )
+        .await
+    };
+    let (body, (_, deactivated)) = tokio::join!(login, deactivate);
+    assert_eq!(
+        deactivated["data"]["setUserActive"]["isActive"], false,
+        "{deactivated}"
+    );
+    assert!(
+        body["data"]["login"].is_null(),
+        "a session for a deactivated account: {body}"
+    );
+}

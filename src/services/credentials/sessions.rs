@@ -71,11 +71,26 @@ pub async fn open_session(
         draft,
     } = opening;
     let now = session.created_at;
+    if session.user_id != user.id {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "an opening for another user"
+        )));
+    }
+    // The account as the sign-in checked it: still active, and no password
+    // reset, change or deactivation (each rotates the stamp) since — the
+    // claims hook's call may have come between the check and now.
+    let updated = user::Entity::update_many()
+        .col_expr(user::Column::LastLogin, Expr::value(Some(now)))
+        .filter(user::Column::Id.eq(user.id))
+        .filter(user::Column::IsActive.eq(true))
+        .filter(user::Column::SecurityStamp.eq(user.security_stamp.clone()))
+        .exec_with_returning(txn)
+        .await?;
+    let Some(user) = updated.into_iter().next() else {
+        return Err(AppError::InvalidCredentials);
+    };
     let session = session::ActiveModel::from(session).insert(txn).await?;
     let refresh = new_refresh_token(txn, session.id, session.expires_at, now).await?;
-    let mut active: user::ActiveModel = user.into();
-    active.last_login = Set(Some(now));
-    let user = active.update(txn).await?;
     let access = app.keys.sign(draft).map_err(AppError::internal)?;
     Ok(Tokens {
         session_id: session.id,
