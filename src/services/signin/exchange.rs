@@ -82,9 +82,16 @@ pub async fn exchange(
         return Err(AppError::InvalidToken);
     }
     let now = now();
+    // A code that names nothing costs one read and no write (API.md §8.9),
+    // as a made-up refresh token does.
+    let hash = sha256_hex(code);
+    let known = Entity::find().filter(Column::CodeHash.eq(hash.clone()));
+    if app.db.read().one(known).await?.is_none() {
+        return Err(AppError::InvalidToken);
+    }
     let used = Entity::update_many()
         .col_expr(Column::ConsumedAt, Expr::value(now))
-        .filter(Column::CodeHash.eq(sha256_hex(code)))
+        .filter(Column::CodeHash.eq(hash))
         .filter(Column::ConsumedAt.is_null())
         .filter(Column::ExpiresAt.gt(now))
         .exec_with_returning(app.db.alone())

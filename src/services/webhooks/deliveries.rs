@@ -1,7 +1,8 @@
 //! Webhook deliveries as staff see and steer them (API.md §11.1): the
 //! list, a ping, a redelivery.
 
-use entity::webhook_delivery::{self, Column, Entity, Model, PENDING};
+use entity::webhook_delivery::{Column, Entity, Model, PENDING};
+use entity::webhook_endpoint;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Select};
 use serde_json::json;
@@ -53,7 +54,10 @@ pub fn ordering() -> Ordering<Entity> {
 #[tracing::instrument(skip_all)]
 pub async fn ping(app: &AppContext, endpoint_id: Uuid) -> AppResult<Model> {
     let txn = app.db.write().await?;
-    endpoints::find(app, endpoint_id)
+    // Checked in the transaction that inserts, so a deletion cannot slip
+    // between the check and the insert.
+    webhook_endpoint::Entity::find_by_id(endpoint_id)
+        .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
     let now = now();
@@ -77,9 +81,4 @@ pub async fn redeliver(app: &AppContext, id: Uuid) -> AppResult<Model> {
         .exec_with_returning(app.db.alone())
         .await?;
     updated.into_iter().next().ok_or(AppError::NotFound)
-}
-
-/// One delivery by id (for answers).
-pub async fn find(app: &AppContext, id: Uuid) -> AppResult<Option<webhook_delivery::Model>> {
-    Ok(app.db.read().one(Entity::find_by_id(id)).await?)
 }
