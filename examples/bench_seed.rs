@@ -37,6 +37,13 @@ async fn main() -> anyhow::Result<()> {
     let user = registration::create_superuser(&app, EMAIL, Some("bench"), PASSWORD)
         .await
         .map_err(|e| anyhow::anyhow!("creating the bench user: {}", e.message()))?;
+    // The bench user as an API token would act: no session, no organization.
+    let owner = authql::auth::viewer::Authenticated {
+        user,
+        credential: authql::auth::viewer::Credential::ApiToken(uuid::Uuid::nil()),
+        organization: None,
+        proof: None,
+    };
     for i in 0..count {
         let input = products::ProductInput {
             name: Some(format!("Product {i:04}")),
@@ -44,7 +51,7 @@ async fn main() -> anyhow::Result<()> {
             price_cents: Some(((i * 37) % 10_000) as i32),
             in_stock: Some(i % 3 != 0),
         };
-        products::create(&app, &user, input)
+        products::create(&app, &owner, input)
             .await
             .map_err(|e| anyhow::anyhow!("creating a product: {}", e.message()))?;
     }

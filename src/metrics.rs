@@ -180,6 +180,7 @@ pub fn route_template(path: &str) -> &'static str {
         p if p.starts_with("/reset-password/") => "/reset-password/{uid}/{token}",
         p if p.starts_with("/confirm-email/") => "/confirm-email/{uid}/{token}",
         p if p.starts_with("/email-sign-in/") => "/email-sign-in/{token}",
+        p if p.starts_with("/invitations/") => "/invitations/{token}",
         p if p.starts_with("/graphiql/") => "/graphiql/{file}",
         _ => "other",
     }

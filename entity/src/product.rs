@@ -20,6 +20,8 @@ pub struct Model {
     pub in_stock: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The organization it belongs to (API.md §10.5); null: personal.
+    pub organization_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -24,6 +24,8 @@ pub struct Model {
     pub amr: Option<String>,
     /// The identity provider of a `fed` sign-in or an identity event.
     pub provider: Option<String>,
+    /// The organization of an `ORG_*` event (kept after its deletion).
+    pub organization_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -25,6 +25,11 @@ pub struct Model {
     /// The methods they proved it with, space-separated (`pwd otp`); `mfa`
     /// is derived, never stored.
     pub amr: String,
+    /// The active organization (API.md §10.4) and the role its members'
+    /// tokens claim in it: changed with the membership, so a token whose
+    /// `org_id`/`org_role` differ from these no longer authenticates.
+    pub active_org_id: Option<Uuid>,
+    pub active_org_role: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,10 +3,11 @@
 
 use std::net::IpAddr;
 
-use entity::user;
+use entity::{session, user};
 use uuid::Uuid;
 
 use crate::auth::assurance::Proof;
+use crate::domain::organization::Role;
 use crate::error::AppError;
 
 /// How the request proved who it is.
@@ -22,6 +23,10 @@ pub enum Credential {
 pub struct Authenticated {
     pub user: user::Model,
     pub credential: Credential,
+    /// The session's active organization and the viewer's role in it, as
+    /// the session check found them equal to the token's claims (API.md
+    /// §10.4); `None` for an API token.
+    pub organization: Option<(Uuid, Role)>,
     /// What the session's user last proved and when (API.md §8.8); `None`
     /// for an API token, which is never fresh and touches no credential.
     pub proof: Option<Proof>,
@@ -69,4 +74,12 @@ impl RequestContext {
         ctx.data_opt::<RequestContext>()
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("request context missing")))
     }
+}
+
+/// A session's active organization and the role its tokens claim.
+pub fn active_organization(sess: &session::Model) -> Option<(Uuid, Role)> {
+    Some((
+        sess.active_org_id?,
+        Role::parse(sess.active_org_role.as_deref()?)?,
+    ))
 }

@@ -16,6 +16,7 @@ pub const SECRET_FILE: &str = ".authql-secret";
 
 pub mod database;
 mod jwt;
+mod organizations;
 mod sign_in;
 mod values;
 mod vars;
@@ -24,6 +25,7 @@ mod webhooks;
 
 use database::DatabaseSettings;
 pub use jwt::{JWT_KEY_FILE, JwtAlgorithm, JwtClaims, JwtKeySource, JwtSettings};
+pub use organizations::OrganizationSettings;
 pub use sign_in::SignInSettings;
 use values::MIN_SECRET_BYTES;
 pub use values::{ConfigError, EmailTransport, RateLimit};
@@ -123,6 +125,8 @@ pub struct Settings {
     pub sign_in: SignInSettings,
     /// Webhook deliveries (API.md §11).
     pub webhooks: WebhookSettings,
+    /// Organizations' invitations and limits (API.md §10.6).
+    pub organizations: OrganizationSettings,
 }
 
 /// Something worth telling the operator once logging is up (config loads first).
@@ -294,6 +298,7 @@ impl Settings {
             webauthn,
             sign_in: SignInSettings::from_vars(&v)?,
             webhooks: WebhookSettings::from_vars(&v)?,
+            organizations: OrganizationSettings::from_vars(&v)?,
         };
         if settings.webhooks.allow_private && app_env == AppEnv::Production {
             warnings.push(

@@ -7,6 +7,7 @@ mod email_sign_in;
 pub mod graphiql;
 pub mod graphql;
 mod health;
+mod invitation;
 pub mod metrics;
 pub mod pages;
 mod request_id;
@@ -44,6 +45,7 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
             "/email-sign-in/:token",
             get(email_sign_in::show).post(email_sign_in::submit),
         )
+        .at("/invitations/:token", get(invitation::show))
         .at("/.well-known/jwks.json", get(well_known::jwks))
         .at(
             "/.well-known/openid-configuration",

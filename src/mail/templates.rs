@@ -311,6 +311,39 @@ pub fn password_reset(link_url: &str, ttl_text: &str) -> Email {
     }
 }
 
+/// An invitation to an organization (API.md §10.3). The organization's
+/// name is the inviter's text: escaped, and never made a link.
+pub fn invitation(org_name: &str, role: &str, link_url: &str, ttl_text: &str) -> Email {
+    let subject = "You are invited to join an organization".to_owned();
+    let role = role.to_lowercase();
+    let text = format!(
+        "You are invited to join the organization \"{org_name}\" as {role}.\n\n\
+         To accept, open this link, then sign in (or register with this address) and accept:\n\n\
+         {link_url}\n\nThe invitation is valid for {ttl_text}. If you do not know this organization, ignore this message.\n"
+    );
+    let paragraphs = [
+        format!(
+            "You are invited to join the organization <strong>{}</strong> as {}.",
+            escape(org_name),
+            escape(&role)
+        ),
+        format!(
+            "To accept, open this link, then sign in (or register with this address) and accept:<br>{}",
+            link(link_url)
+        ),
+        format!(
+            "The invitation is valid for {}. If you do not know this organization, ignore this message.",
+            escape(ttl_text)
+        ),
+    ];
+    Email {
+        html: page(&subject, &paragraphs),
+        subject,
+        text,
+        urgent: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -138,6 +138,7 @@ fn new_product(owner: uuid::Uuid, name: &str) -> product::ActiveModel {
         in_stock: Set(true),
         created_at: Set(now),
         updated_at: Set(now),
+        organization_id: Set(None),
     }
 }
 

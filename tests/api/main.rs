@@ -26,6 +26,8 @@ mod in_place;
 mod lifecycle;
 mod live;
 mod metrics;
+mod org_claims;
+mod organizations;
 mod outbox;
 mod pagination;
 mod passkeys;

@@ -7,7 +7,6 @@
 //! is refused), checks `iss` and `aud`, and allows no leeway on expiry
 //! (jsonwebtoken's default would accept tokens 60 s past it).
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -25,6 +24,7 @@ use uuid::Uuid;
 use super::assurance::Proof;
 use super::keys::{PemKey, algorithm, generate, write_new};
 use crate::config::{ConfigError, JwtAlgorithm, JwtClaims, JwtKeySource, Settings};
+use crate::domain::organization::Role;
 
 const TYP_ACCESS: &str = "access";
 /// Longer is not a token of ours; refused before any parsing.
@@ -60,6 +60,11 @@ struct Claims {
         skip_serializing_if = "Option::is_none"
     )]
     hasura: Option<Value>,
+    /// The session's active organization and the role in it (API.md §10.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    org_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    org_role: Option<String>,
     /// What the custom-claims hook added (API.md §11.5): never a name above.
     #[serde(flatten)]
     extra: serde_json::Map<String, Value>,
@@ -81,6 +86,20 @@ impl Draft {
     /// Adds claims; a name the token already carries is never replaced
     /// (the caller refuses reserved names; this holds if a field is added
     /// and the list is not).
+    /// Claims `role` in organization `id`: `org_id`/`org_role`, and in
+    /// the Hasura namespace `x-hasura-org-*` and an `org_<role>` role.
+    pub fn with_organization(&mut self, id: Uuid, role: Role) {
+        self.claims.org_id = Some(id.to_string());
+        self.claims.org_role = Some(role.claim().to_owned());
+        if let Some(Value::Object(hasura)) = self.claims.hasura.as_mut() {
+            hasura.insert("x-hasura-org-id".into(), id.to_string().into());
+            hasura.insert("x-hasura-org-role".into(), role.claim().into());
+            if let Some(Value::Array(roles)) = hasura.get_mut("x-hasura-allowed-roles") {
+                roles.push(format!("org_{}", role.claim()).into());
+            }
+        }
+    }
+
     pub fn extend(&mut self, extra: serde_json::Map<String, Value>) {
         let own = self.to_json();
         for (name, value) in extra {
@@ -119,41 +138,6 @@ pub struct SigningKeys {
     /// before needs only its expiry checked again. The session is still
     /// checked on every request.
     verified: VerifiedTokens,
-}
-
-/// A verified token's user and session ids, and its `exp`.
-type Verified = ((Uuid, Uuid), i64);
-
-/// A bounded map of verified tokens to their ids and expiry.
-struct VerifiedTokens {
-    enabled: bool,
-    map: Mutex<HashMap<Box<str>, Verified>>,
-}
-
-/// Enough for every token in use on a busy instance; cleared when full.
-const VERIFIED_CAPACITY: usize = 10_000;
-
-impl VerifiedTokens {
-    fn get(&self, token: &str, now: i64) -> Option<(Uuid, Uuid)> {
-        if !self.enabled {
-            return None;
-        }
-        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(token)
-            .filter(|(_, exp)| *exp > now)
-            .map(|(ids, _)| *ids)
-    }
-
-    fn put(&self, token: &str, ids: (Uuid, Uuid), exp: i64) {
-        if !self.enabled {
-            return;
-        }
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= VERIFIED_CAPACITY {
-            map.clear();
-        }
-        map.insert(token.into(), (ids, exp));
-    }
 }
 
 /// A key file that fails is its setting's failure (API.md §8.10): the
@@ -301,6 +285,8 @@ impl SigningKeys {
             scope: if user.is_staff { "user staff" } else { "user" }.to_owned(),
             jti: Uuid::new_v4().to_string(),
             typ: TYP_ACCESS.to_owned(),
+            org_id: None,
+            org_role: None,
             hasura: (self.claims == JwtClaims::Hasura).then(|| {
                 serde_json::json!({
                     "x-hasura-user-id": user.id.to_string(),
@@ -313,10 +299,10 @@ impl SigningKeys {
         Draft { claims, ttl }
     }
 
-    /// The user and session ids of a genuine, unexpired access token of
-    /// this issuer for one of its audiences, signed by a configured key
-    /// with that key's algorithm.
-    pub fn verify(&self, token: &str) -> Option<(Uuid, Uuid)> {
+    /// What a genuine, unexpired access token of this issuer for one of
+    /// its audiences, signed by a configured key with that key's
+    /// algorithm, says.
+    pub fn verify(&self, token: &str) -> Option<Verified> {
         if token.len() > MAX_TOKEN_BYTES {
             return None;
         }
@@ -342,8 +328,17 @@ impl SigningKeys {
         if claims.typ != TYP_ACCESS {
             return None;
         }
-        let ids = (claims.sub.parse().ok()?, claims.sid.parse().ok()?);
-        self.verified.put(token, ids, claims.exp);
+        let org = match (claims.org_id, claims.org_role) {
+            (Some(id), Some(role)) => Some((id.parse().ok()?, role)),
+            (None, None) => None,
+            _ => return None,
+        };
+        let ids = Verified {
+            user: claims.sub.parse().ok()?,
+            session: claims.sid.parse().ok()?,
+            org,
+        };
+        self.verified.put(token, ids.clone(), claims.exp);
         Some(ids)
     }
 }
@@ -389,3 +384,7 @@ fn validation(alg: Algorithm, issuer: &str, audience: &[String]) -> Validation {
 
 #[cfg(test)]
 mod tests;
+mod verified;
+
+pub use verified::Verified;
+use verified::VerifiedTokens;

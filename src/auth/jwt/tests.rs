@@ -37,7 +37,10 @@ fn a_token_round_trips_with_its_claims() {
     let keys = keys(&[]);
     let (u, s) = (user(), Uuid::new_v4());
     let token = issue(&keys, &u, s, 300, Utc::now());
-    assert_eq!(keys.verify(&token), Some((u.id, s)));
+    assert_eq!(
+        keys.verify(&token).map(|v| (v.user, v.session, v.org)),
+        Some((u.id, s, None))
+    );
     let payload = token.split('.').nth(1).unwrap();
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
     for claim in [

@@ -37,6 +37,7 @@ impl AccountMutation {
                 last_name: input.last_name,
                 phone: input.phone,
                 gender: input.gender.map(Into::into),
+                invitation_token: input.invitation_token,
             },
             &client(ctx)?,
         )

@@ -4,6 +4,7 @@ mod account;
 mod auth;
 mod email_sign_in;
 mod lifecycle;
+mod organization;
 mod passkey;
 mod password;
 mod product;
@@ -21,6 +22,7 @@ pub struct Mutation(
     lifecycle::LifecycleMutation,
     passkey::PasskeyMutation,
     password::PasswordMutation,
+    organization::OrganizationMutation,
     product::ProductMutation,
     second_factor::SecondFactorMutation,
     user::UserMutation,

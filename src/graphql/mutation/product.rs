@@ -1,9 +1,9 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use crate::graphql::app;
-use crate::graphql::guards::{IsAuthenticatedOrReadOnly, viewer};
+use crate::graphql::guards::{IsAuthenticatedOrReadOnly, authenticated};
 use crate::graphql::types::{CreateProductInput, Product, UpdateProductInput, uuid_arg};
-use crate::services::resources::products;
+use crate::services::resources::products::{self, Scope};
 
 #[derive(Default)]
 pub struct ProductMutation;
@@ -16,13 +16,13 @@ impl ProductMutation {
         ctx: &Context<'_>,
         input: CreateProductInput,
     ) -> Result<Product> {
-        let me = viewer(ctx)?;
+        let me = authenticated(ctx)?;
         Ok(Product::new(
             products::create(app(ctx)?, me, input.into()).await?,
         ))
     }
 
-    /// The owner or staff (object-level permission, checked in the service).
+    /// The owner, staff, or an OWNER/ADMIN of its organization (checked in the service).
     #[graphql(guard = "IsAuthenticatedOrReadOnly")]
     async fn update_product(
         &self,
@@ -30,7 +30,7 @@ impl ProductMutation {
         id: ID,
         input: UpdateProductInput,
     ) -> Result<Product> {
-        let me = viewer(ctx)?;
+        let me = Scope::of(Some(authenticated(ctx)?));
         let id = uuid_arg(&id, "id")?;
         Ok(Product::new(
             products::update(app(ctx)?, me, id, input.into()).await?,
@@ -40,7 +40,7 @@ impl ProductMutation {
     /// The owner or staff.
     #[graphql(guard = "IsAuthenticatedOrReadOnly")]
     async fn delete_product(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
-        let me = viewer(ctx)?;
+        let me = Scope::of(Some(authenticated(ctx)?));
         products::delete(app(ctx)?, me, uuid_arg(&id, "id")?).await?;
         Ok(true)
     }

@@ -2,6 +2,7 @@
 
 mod account;
 mod auth;
+mod organization;
 mod product;
 mod security_event;
 mod user;
@@ -13,6 +14,7 @@ use async_graphql::MergedObject;
 pub struct Query(
     account::AccountQuery,
     auth::AuthQuery,
+    organization::OrganizationQuery,
     product::ProductQuery,
     security_event::SecurityEventQuery,
     user::UserQuery,

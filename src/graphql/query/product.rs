@@ -1,11 +1,12 @@
 use async_graphql::{Context, ID, Object, Result};
 
+use crate::auth::RequestContext;
 use crate::graphql::app;
 use crate::graphql::guards::IsAuthenticatedOrReadOnly;
 use crate::graphql::pagination::{Connection, Page, connection, page as page_of, page_cost};
 use crate::graphql::types::product::{wants_owner, with_owners};
 use crate::graphql::types::{Product, ProductFilter, ProductOrder, uuid_arg};
-use crate::services::resources::products;
+use crate::services::resources::products::{self, Scope};
 use crate::services::shared::pagination::Window;
 
 #[derive(Default)]
@@ -17,7 +18,10 @@ impl ProductQuery {
     #[graphql(guard = "IsAuthenticatedOrReadOnly")]
     async fn product(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Product>> {
         let id = uuid_arg(&id, "id")?;
-        Ok(products::find(app(ctx)?, id).await?.map(Product::new))
+        let scope = scope(ctx)?;
+        Ok(products::find(app(ctx)?, scope, id)
+            .await?
+            .map(Product::new))
     }
 
     /// Relay cursor pagination (keyset): `first`/`after` or `last`/`before`.
@@ -39,7 +43,11 @@ impl ProductQuery {
         filter: Option<ProductFilter>,
         order_by: Option<ProductOrder>,
     ) -> Result<Connection<Product>> {
-        let select = products::filtered(app(ctx)?, filter.unwrap_or_default().into_service()?)?;
+        let select = products::filtered(
+            app(ctx)?,
+            scope(ctx)?,
+            filter.unwrap_or_default().into_service()?,
+        )?;
         let window = Window {
             first,
             after,
@@ -69,7 +77,11 @@ impl ProductQuery {
         filter: Option<ProductFilter>,
         order_by: Option<ProductOrder>,
     ) -> Result<Page<Product>> {
-        let select = products::filtered(app(ctx)?, filter.unwrap_or_default().into_service()?)?;
+        let select = products::filtered(
+            app(ctx)?,
+            scope(ctx)?,
+            filter.unwrap_or_default().into_service()?,
+        )?;
         let ordering = ProductOrder::ordering(order_by);
         let app = app(ctx)?;
         let mut found = page_of(ctx, select, &ordering, (page, page_size), Product::new).await?;
@@ -78,4 +90,9 @@ impl ProductQuery {
         }
         Ok(found)
     }
+}
+
+/// Who is asking, as products see it.
+fn scope(ctx: &Context<'_>) -> Result<Scope> {
+    Ok(Scope::of(RequestContext::of(ctx)?.viewer.authenticated()))
 }

@@ -14,6 +14,9 @@ pub struct RegisterInput {
     pub last_name: Option<String>,
     pub phone: Option<String>,
     pub gender: Option<Gender>,
+    /// A live invitation's token (API.md §10.3): the account is created
+    /// active, as a member with the invited role.
+    pub invitation_token: Option<String>,
 }
 
 #[derive(SimpleObject, Debug)]

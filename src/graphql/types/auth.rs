@@ -5,13 +5,17 @@ use chrono::{DateTime, Utc};
 use entity::{api_token, session};
 
 use super::User;
+use super::organization::Organization;
 use super::second_factor::SecondFactorMethod;
 use crate::auth::assurance::Assurance;
+use crate::domain::organization::Role;
 use crate::services::credentials::sessions::Tokens;
 use crate::services::factors::otp::ChallengeIssued;
+use crate::services::organizations::orgs;
 use crate::services::signin::login::LoginOutcome;
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct AuthPayload {
     /// JWT for `Authorization: Bearer`.
     pub access_token: String,
@@ -22,6 +26,25 @@ pub struct AuthPayload {
     /// Lifetime of the access token, in seconds.
     pub expires_in: i32,
     pub user: User,
+    /// The session's active organization and the viewer's role in it.
+    #[graphql(skip)]
+    pub organization: Option<(uuid::Uuid, Role)>,
+}
+
+#[async_graphql::ComplexObject]
+impl AuthPayload {
+    /// The session's active organization (API.md §10.4), or null.
+    async fn active_organization(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Option<Organization>> {
+        let Some((id, _)) = self.organization else {
+            return Ok(None);
+        };
+        let user = self.user.id_uuid();
+        let found = orgs::find(crate::graphql::app(ctx)?, user, id).await?;
+        Ok(found.map(Organization::seen))
+    }
 }
 
 impl From<Tokens> for AuthPayload {
@@ -32,6 +55,7 @@ impl From<Tokens> for AuthPayload {
             token_type: "Bearer".into(),
             expires_in: i32::try_from(t.access.expires_in).unwrap_or(i32::MAX),
             user: User::to_owner(t.user),
+            organization: t.organization,
         }
     }
 }

@@ -103,6 +103,10 @@ impl Product {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
+    /// Null for a personal product (API.md §10.5).
+    async fn organization_id(&self) -> Option<ID> {
+        self.0.organization_id.map(|id| ID(id.to_string()))
+    }
 }
 
 #[derive(InputObject)]
@@ -156,6 +160,8 @@ pub struct ProductFilter {
     pub owner_id: Option<ID>,
     pub created_after: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
+    /// Only this organization's products: the active one's, else none.
+    pub organization_id: Option<ID>,
 }
 
 impl ProductFilter {
@@ -172,6 +178,10 @@ impl ProductFilter {
                 .transpose()?,
             created_after: self.created_after,
             created_before: self.created_before,
+            // Never an error (API.md §10.5): a malformed id matches nothing.
+            organization_id: self
+                .organization_id
+                .map(|id| id.parse().unwrap_or(Uuid::nil())),
         })
     }
 }

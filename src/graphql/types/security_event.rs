@@ -71,7 +71,7 @@ pub struct SecurityEvent(pub security_event::Model);
 
 /// A user through the request's batching loader (a page of events costs
 /// one query for its users and one for its actors).
-async fn load_user(ctx: &Context<'_>, id: uuid::Uuid) -> async_graphql::Result<Option<User>> {
+pub async fn load_user(ctx: &Context<'_>, id: uuid::Uuid) -> async_graphql::Result<Option<User>> {
     let loader = ctx
         .data_opt::<DataLoader<UserLoader>>()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("user loader missing")))?;
@@ -141,9 +141,9 @@ impl SecurityEvent {
     }
 
     /// The organization of an `ORG_*` event (API.md §10); null for the
-    /// others, which are all the events there are until organizations.
+    /// others. Kept after the organization is deleted.
     async fn organization_id(&self) -> Option<ID> {
-        None
+        self.0.organization_id.map(|id| ID(id.to_string()))
     }
 
     /// The session that acted, when there was one.

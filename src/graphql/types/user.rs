@@ -46,6 +46,10 @@ impl User {
         }
     }
 
+    pub fn id_uuid(&self) -> uuid::Uuid {
+        self.model.id
+    }
+
     fn visible_to_viewer(&self, ctx: &Context<'_>) -> bool {
         self.to_owner
             || ctx

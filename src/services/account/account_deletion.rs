@@ -16,6 +16,7 @@ use crate::mail::templates;
 use crate::services::AppContext;
 use crate::services::account::users::is_last_active_superuser;
 use crate::services::credentials::password_check;
+use crate::services::organizations::members;
 use crate::services::shared::accounts;
 use crate::services::shared::client::ClientInfo;
 use crate::services::shared::fresh::require_fresh;
@@ -26,7 +27,8 @@ use crate::services::shared::webhook_outbox;
 /// Deletes the signed-in user's account, in a fresh session (at `aal2` with
 /// a second factor on; never an API token), after checking the password (a
 /// wrong one counts against the sign-in limits). The last active
-/// superuser cannot delete themself: `FORBIDDEN`.
+/// superuser cannot delete themself, nor the only OWNER of an
+/// organization: `FORBIDDEN`.
 #[tracing::instrument(skip_all)]
 pub async fn delete_account(
     app: &AppContext,
@@ -41,6 +43,14 @@ pub async fn delete_account(
     if is_last_active_superuser(&txn, &user).await? {
         txn.rollback().await;
         return Err(AppError::Forbidden);
+    }
+    // An organization always keeps an OWNER (API.md §10.2).
+    let owned = members::solely_owned(&*txn, user.id).await?;
+    if let Some(name) = owned.first() {
+        txn.rollback().await;
+        return Err(AppError::ForbiddenBecause(format!(
+            "you are the only OWNER of the organization {name:?}: make another member OWNER or delete it first"
+        )));
     }
     user::Entity::delete_by_id(user.id).exec(&*txn).await?;
     security_event::Entity::delete_many()

@@ -10,6 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::mail::templates;
 use crate::services::AppContext;
 use crate::services::account::activation::send_activation;
+use crate::services::organizations::invitations;
 use crate::services::shared::accounts::{
     ensure_username_free, find_by_email, new_account, parse_name, search_fold,
 };
@@ -36,6 +37,7 @@ pub struct Registration {
     pub last_name: Option<String>,
     pub phone: Option<String>,
     pub gender: Option<Gender>,
+    pub invitation_token: Option<String>,
 }
 
 /// The same for a new and an existing address: nothing to enumerate.
@@ -100,6 +102,7 @@ pub async fn register(
             "validated input is missing"
         )));
     };
+    let invitation = invited(app, input.invitation_token.as_deref(), &email).await?;
     if let Some(u) = &username {
         ensure_username_free(app.db.alone(), u, None).await?;
     }
@@ -108,7 +111,8 @@ pub async fn register(
     let password_hash = app.hasher.hash(&password).await?;
     let settings = &app.settings;
     let now = now();
-    let active_at_once = !settings.require_activation;
+    // An invitation's token proved the mailbox: active at once.
+    let active_at_once = !settings.require_activation || invitation.is_some();
     let mut new_user = new_account(&email, username.as_ref(), password_hash, now);
     let first_name = first_name.filter(|n| !n.is_empty());
     let last_name = last_name.filter(|n| !n.is_empty());
@@ -124,16 +128,31 @@ pub async fn register(
     new_user.gender = Set(input.gender.unwrap_or_default().as_stored().to_owned());
     new_user.is_active = Set(active_at_once);
     new_user.activated_at = Set(active_at_once.then_some(now));
+    new_user.email_verified = Set(invitation.is_some());
 
     let txn = WriteTxn::begin(app).await?;
     let existing = find_by_email(&*txn, &email).await?;
     let outcome = match existing {
+        // The token stays live: the owner signs in and accepts it.
         Some(owner) => notify_existing(&txn, app, &owner).await,
         None => match new_user.insert(&*txn).await {
             Ok(created) => {
                 events::record(&*txn, created.id, Kind::AccountRegistered, client, None).await?;
                 webhook_outbox::user_created(&*txn, &created).await?;
-                if settings.require_activation {
+                if let Some(inv) = &invitation {
+                    if let Err(refused) =
+                        invitations::join(app, &*txn, inv, created.id, client).await
+                    {
+                        txn.rollback().await;
+                        return Err(match refused {
+                            invitations::Refused::Failed(e) => e,
+                            invitations::Refused::Limit(why) => {
+                                AppError::field("invitationToken", why)
+                            }
+                            invitations::Refused::NotLive => not_live(),
+                        });
+                    }
+                } else if settings.require_activation {
                     send_activation(&txn, app, &created, now).await?;
                 }
                 Ok(())
@@ -164,8 +183,32 @@ pub async fn register(
     }
     Ok(Registered {
         email: email.as_str().to_owned(),
-        activation_required: settings.require_activation,
+        activation_required: settings.require_activation && invitation.is_none(),
     })
+}
+
+fn not_live() -> AppError {
+    AppError::field(
+        "invitationToken",
+        "is not a live invitation for this address",
+    )
+}
+
+/// The live invitation `token` names for `email`: none without a token;
+/// a token that is not live or was issued to another address is
+/// `BAD_USER_INPUT` (it says nothing about accounts).
+async fn invited(
+    app: &AppContext,
+    token: Option<&str>,
+    email: &Email,
+) -> AppResult<Option<entity::invitation::Model>> {
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    match invitations::live(app, token).await? {
+        Some((inv, _)) if inv.email_key == email.key() => Ok(Some(inv)),
+        _ => Err(not_live()),
+    }
 }
 
 async fn notify_existing(

@@ -169,6 +169,7 @@ pub async fn authenticate(app: &AppContext, token: &str) -> AppResult<Authentica
     Ok(Authenticated {
         user,
         credential: Credential::ApiToken(row.id),
+        organization: None,
         proof: None,
     })
 }

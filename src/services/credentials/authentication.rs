@@ -2,13 +2,14 @@
 //! its `Viewer`, checked against the database on every request so that
 //! revocation takes effect at once on every instance.
 
-use entity::{session, user};
-use sea_orm::EntityTrait;
+use entity::{membership, session, user};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::auth::Viewer;
 use crate::auth::assurance::{Assurance, Proof};
-use crate::auth::viewer::{Authenticated, Credential};
+use crate::auth::viewer::{Authenticated, Credential, active_organization};
 use crate::db::now;
+use crate::domain::organization::Role;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::credentials::api_tokens;
@@ -37,7 +38,8 @@ pub async fn authenticate(app: &AppContext, header: &str) -> Result<Viewer, AppE
 /// The per-request check of a Bearer token: one query by primary key (the
 /// session joined with its user) proves the session live and the user active.
 async fn authenticate_session(app: &AppContext, token: &str) -> AppResult<Authenticated> {
-    let (user_id, session_id) = app.keys.verify(token).ok_or(AppError::Unauthenticated)?;
+    let claims = app.keys.verify(token).ok_or(AppError::Unauthenticated)?;
+    let (user_id, session_id) = (claims.user, claims.session);
     let now = now();
     let Some((sess, Some(user))) = app
         .db
@@ -53,6 +55,25 @@ async fn authenticate_session(app: &AppContext, token: &str) -> AppResult<Authen
     {
         return Err(AppError::Unauthenticated);
     }
+    // A token tells the truth about organizations (API.md §10.4): its
+    // org claims must be the user's membership now. Every membership
+    // change rewrites the sessions that have its organization active, so
+    // claims equal to the session's are current without another read; a
+    // token of an organization the session has since switched from is
+    // checked against the membership itself.
+    let organization = match claims.org {
+        None => None,
+        Some((id, role)) => {
+            let now_in = match active_organization(&sess) {
+                Some((active, current)) if active == id => Some(current),
+                _ => current_role(app, id, user.id).await?,
+            };
+            match now_in {
+                Some(current) if current.claim() == role => Some((id, current)),
+                _ => return Err(AppError::Unauthenticated),
+            }
+        }
+    };
     if sess
         .last_used_at
         .is_none_or(|t| t < now - LAST_USED_RESOLUTION)
@@ -68,9 +89,23 @@ async fn authenticate_session(app: &AppContext, token: &str) -> AppResult<Authen
     Ok(Authenticated {
         user,
         credential: Credential::Session(session_id),
+        organization,
         proof: Some(Proof {
             at: sess.authenticated_at,
             assurance: Assurance::from_stored(&sess.amr),
         }),
     })
+}
+
+/// `user`'s role in `org` now, if a member.
+async fn current_role(
+    app: &AppContext,
+    org: uuid::Uuid,
+    user: uuid::Uuid,
+) -> AppResult<Option<Role>> {
+    let select = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(org))
+        .filter(membership::Column::UserId.eq(user));
+    let found = app.db.read().one(select).await?;
+    Ok(found.and_then(|m| Role::parse(&m.role)))
 }

@@ -4,11 +4,13 @@
 //! (on SQLite, every writer's).
 
 use chrono::{DateTime, Utc};
-use entity::{session, user};
+use entity::{organization, session, user};
+use sea_orm::EntityTrait;
 use uuid::Uuid;
 
 use crate::auth::assurance::Proof;
 use crate::auth::jwt::Draft;
+use crate::auth::viewer::active_organization;
 use crate::db::now;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
@@ -42,11 +44,28 @@ pub async fn drafted(
 ) -> AppResult<Draft> {
     let ttl = app.settings.access_token_ttl;
     let mut draft = app.keys.draft(user, session.id, proof, ttl, now);
+    let active = active_organization(session);
+    if let Some((id, role)) = active {
+        draft.with_organization(id, role);
+    }
+    // Only the hook is shown the slug: read only when there is one.
+    let organization = match active {
+        Some((id, role)) if app.settings.webhooks.claims_hook.is_some() => {
+            let org = app
+                .db
+                .read()
+                .one(organization::Entity::find_by_id(id))
+                .await?;
+            org.map(|o| (id, o.slug, role))
+        }
+        _ => None,
+    };
     let minting = Minting {
         user,
         session,
         proof,
         existing,
+        organization,
     };
     claims_hook::add_claims(app, &mut draft, minting, client).await?;
     Ok(draft)
@@ -82,6 +101,8 @@ pub async fn prepare(
         authenticated_at: proof.at,
         aal: proof.assurance.aal().to_owned(),
         amr: proof.assurance.stored(),
+        active_org_id: None,
+        active_org_role: None,
     };
     let draft = drafted(app, user, &session, &proof, false, client, now).await?;
     Ok(Opening {

@@ -14,9 +14,11 @@ use uuid::Uuid;
 use crate::auth::assurance::{Assurance, Method, Proof};
 use crate::auth::jwt::AccessToken;
 use crate::auth::tokens::{random_token, sha256_hex};
+use crate::auth::viewer::active_organization;
 use crate::auth::viewer::{Authenticated, Credential};
 use crate::db::now;
 use crate::domain::SecurityEventType as Kind;
+use crate::domain::organization::Role;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 /// Sessions open in two steps: `prepare` (before the write transaction),
@@ -36,6 +38,8 @@ pub struct Tokens {
     pub user: user::Model,
     /// What the session's user proved (its `amr`, recorded on sign-in events).
     pub assurance: Assurance,
+    /// The session's active organization and the viewer's role in it.
+    pub organization: Option<(Uuid, Role)>,
 }
 
 /// What a sign-in step proved, just now.
@@ -98,6 +102,7 @@ pub async fn open_session(
         refresh_token: refresh,
         user,
         assurance: proof.assurance,
+        organization: None,
     })
 }
 
@@ -142,6 +147,7 @@ pub async fn refresh(app: &AppContext, presented: &str, client: &ClientInfo) -> 
     // The claims hook is asked before the write transaction (never while
     // holding it), and only for a token that reads as usable: a reused one
     // goes straight to reuse detection.
+    let drafted_for = pre_sess.as_ref().map(active_organization);
     let draft = match pre_sess {
         Some(sess)
             if pre.used_at.is_none() && pre.expires_at > now && sess.revoked_at.is_none() =>
@@ -201,9 +207,11 @@ pub async fn refresh(app: &AppContext, presented: &str, client: &ClientInfo) -> 
         .await?;
     let proof = proof_of(&sess);
     let draft = match draft {
-        Some(draft) => draft,
+        // Drafted for the organization the session has now (a membership
+        // change between the read and now would make its claims untrue).
+        Some(draft) if drafted_for == Some(active_organization(&sess)) => draft,
         // The session changed between the read and now (rare): asked now.
-        None => drafted(app, &user, &sess, &proof, true, client, now).await?,
+        _ => drafted(app, &user, &sess, &proof, true, client, now).await?,
     };
     let access = app.keys.sign(draft).map_err(AppError::internal)?;
     txn.commit().await?;
@@ -213,6 +221,7 @@ pub async fn refresh(app: &AppContext, presented: &str, client: &ClientInfo) -> 
         refresh_token: refresh,
         user,
         assurance: proof.assurance,
+        organization: active_organization(&sess),
     })
 }
 
@@ -240,6 +249,23 @@ pub async fn renew_session(
     };
     let proof = Proof { at: now, assurance };
     record_proof(txn, sess.id, &proof).await?;
+    reissue(txn, app, &sess, user, proof, client).await
+}
+
+/// New tokens for a live session, in the caller's transaction, as a
+/// refresh would give: its refresh tokens so far are used up (presenting
+/// one again is reuse). `sess` is the session as it now stands (its proof
+/// and active organization are what the access token claims).
+#[tracing::instrument(skip_all)]
+pub async fn reissue(
+    txn: &DatabaseTransaction,
+    app: &AppContext,
+    sess: &session::Model,
+    user: user::Model,
+    proof: Proof,
+    client: &ClientInfo,
+) -> AppResult<Tokens> {
+    let now = now();
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
         .filter(refresh_token::Column::SessionId.eq(sess.id))
@@ -247,14 +273,15 @@ pub async fn renew_session(
         .exec(txn)
         .await?;
     let refresh = new_refresh_token(txn, sess.id, sess.expires_at, now).await?;
-    let draft = drafted(app, &user, &sess, &proof, true, client, now).await?;
+    let draft = drafted(app, &user, sess, &proof, true, client, now).await?;
     let access = app.keys.sign(draft).map_err(AppError::internal)?;
     Ok(Tokens {
-        session_id,
+        session_id: sess.id,
         access,
         refresh_token: refresh,
         user,
         assurance: proof.assurance,
+        organization: active_organization(sess),
     })
 }
 

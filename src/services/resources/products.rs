@@ -1,11 +1,17 @@
 //! Products: anyone reads, signed-in users create, the owner or staff change
 //! and delete (DRF's IsAuthenticatedOrReadOnly plus an object-level check).
+//! An organization product (API.md §10.5) exists only for requests whose
+//! active organization is its own (and for staff, by id): to everyone else
+//! it is `null`, in no listing, and `NOT_FOUND`.
 
 use chrono::{DateTime, Utc};
 use entity::product::{self, Column};
-use entity::user;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, Select};
 use uuid::Uuid;
+
+use crate::auth::viewer::Authenticated;
+use crate::domain::organization::Role;
 
 use crate::db::now;
 use crate::db::text_search::{self, TextIndex};
@@ -35,6 +41,44 @@ pub struct ProductFilter {
     pub owner_id: Option<Uuid>,
     pub created_after: Option<DateTime<Utc>>,
     pub created_before: Option<DateTime<Utc>>,
+    /// Only this organization's products: none unless it is the active one.
+    pub organization_id: Option<Uuid>,
+}
+
+/// Who is looking, as far as products care: the viewer, whether staff,
+/// and the session's active organization with the viewer's role in it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Scope {
+    pub viewer: Option<Uuid>,
+    pub staff: bool,
+    pub organization: Option<(Uuid, Role)>,
+}
+
+impl Scope {
+    pub fn of(who: Option<&Authenticated>) -> Scope {
+        who.map_or_else(Scope::default, |w| Scope {
+            viewer: Some(w.user.id),
+            staff: w.user.is_staff,
+            organization: w.organization,
+        })
+    }
+
+    fn sees(&self, product: &product::Model) -> bool {
+        match product.organization_id {
+            None => true,
+            Some(org) => self.staff || self.organization.is_some_and(|(o, _)| o == org),
+        }
+    }
+
+    /// DRF's object permission, and §10.5's: the owner, staff, or an
+    /// OWNER/ADMIN of the product's (active) organization.
+    fn may_change(&self, product: &product::Model) -> bool {
+        let managing = match (product.organization_id, self.organization) {
+            (Some(org), Some((active, role))) => org == active && role.manages(),
+            _ => false,
+        };
+        self.staff || self.viewer == Some(product.owner_id) || managing
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,7 +155,7 @@ fn check_price(errors: &mut FieldErrors, price: i32) -> i32 {
 #[tracing::instrument(skip_all)]
 pub async fn create(
     app: &AppContext,
-    owner: &user::Model,
+    owner: &Authenticated,
     input: ProductInput,
 ) -> AppResult<product::Model> {
     let mut errors = FieldErrors::new();
@@ -125,7 +169,8 @@ pub async fn create(
     let now = now();
     let row = product::ActiveModel {
         id: Set(Uuid::now_v7()),
-        owner_id: Set(owner.id),
+        owner_id: Set(owner.user.id),
+        organization_id: Set(owner.organization.map(|(id, _)| id)),
         name_fold: Set(fold(&name)),
         name: Set(name),
         description_fold: Set(search_text(&description)),
@@ -138,29 +183,30 @@ pub async fn create(
     Ok(app.db.insert(row).await?)
 }
 
+/// The product, if `scope` may see it.
 #[tracing::instrument(skip_all)]
-pub async fn find(app: &AppContext, id: Uuid) -> AppResult<Option<product::Model>> {
-    Ok(app.db.read().one(product::Entity::find_by_id(id)).await?)
+pub async fn find(app: &AppContext, scope: Scope, id: Uuid) -> AppResult<Option<product::Model>> {
+    let found = app.db.read().one(product::Entity::find_by_id(id)).await?;
+    Ok(found.filter(|p| scope.sees(p)))
 }
 
-/// DRF's object permission: the owner, or staff.
-fn ensure_owner_or_staff(viewer: &user::Model, product: &product::Model) -> AppResult<()> {
-    if viewer.is_staff || viewer.id == product.owner_id {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
+/// A product `scope` sees and may change: else `NOT_FOUND` or `FORBIDDEN`.
+async fn changeable(app: &AppContext, scope: Scope, id: Uuid) -> AppResult<product::Model> {
+    let existing = find(app, scope, id).await?.ok_or(AppError::NotFound)?;
+    match scope.may_change(&existing) {
+        true => Ok(existing),
+        false => Err(AppError::Forbidden),
     }
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn update(
     app: &AppContext,
-    viewer: &user::Model,
+    scope: Scope,
     id: Uuid,
     input: ProductInput,
 ) -> AppResult<product::Model> {
-    let existing = find(app, id).await?.ok_or(AppError::NotFound)?;
-    ensure_owner_or_staff(viewer, &existing)?;
+    let existing = changeable(app, scope, id).await?;
     let mut errors = FieldErrors::new();
     let mut active: product::ActiveModel = existing.into();
     if let Some(name) = input.name.as_deref() {
@@ -185,9 +231,8 @@ pub async fn update(
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn delete(app: &AppContext, viewer: &user::Model, id: Uuid) -> AppResult<()> {
-    let existing = find(app, id).await?.ok_or(AppError::NotFound)?;
-    ensure_owner_or_staff(viewer, &existing)?;
+pub async fn delete(app: &AppContext, scope: Scope, id: Uuid) -> AppResult<()> {
+    changeable(app, scope, id).await?;
     product::Entity::delete_by_id(id)
         .exec(app.db.alone())
         .await?;
@@ -201,9 +246,28 @@ const SEARCHED: TextIndex<Column> = TextIndex {
     columns: &[Column::NameFold, Column::DescriptionFold],
 };
 
-/// The products a filter selects, unordered.
-pub fn filtered(app: &AppContext, filter: ProductFilter) -> AppResult<Select<product::Entity>> {
-    let mut select = product::Entity::find();
+/// The products a filter selects that `scope` sees, unordered: personal
+/// ones, and the active organization's.
+pub fn filtered(
+    app: &AppContext,
+    scope: Scope,
+    filter: ProductFilter,
+) -> AppResult<Select<product::Entity>> {
+    let active = scope.organization.map(|(id, _)| id);
+    let mut select = product::Entity::find().filter(match active {
+        Some(org) => Column::OrganizationId
+            .is_null()
+            .or(Column::OrganizationId.eq(org)),
+        None => Column::OrganizationId.is_null(),
+    });
+    if let Some(org) = filter.organization_id {
+        // Another organization's id reveals nothing: simply no rows.
+        let wanted = active.filter(|a| *a == org);
+        select = select.filter(match wanted {
+            Some(org) => Column::OrganizationId.eq(org),
+            None => Expr::value(false),
+        });
+    }
     if let Some(term) = search_term(filter.search.as_deref())? {
         select = select.filter(text_search::contains(&app.db, &SEARCHED, &term));
     }

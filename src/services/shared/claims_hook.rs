@@ -16,6 +16,7 @@ use crate::auth::jwt::{Draft, MAX_TOKEN_BYTES};
 use crate::auth::tokens::random_token;
 use crate::config::ClaimsHook;
 use crate::domain::SecurityEventType as Kind;
+use crate::domain::organization::Role;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::shared::client::ClientInfo;
@@ -56,6 +57,8 @@ pub struct Minting<'a> {
     /// The session existed before this request (a refresh, a renewal):
     /// then a failure's event names it.
     pub existing: bool,
+    /// The session's active organization: its id, slug and the role.
+    pub organization: Option<(Uuid, String, Role)>,
 }
 
 fn time(t: chrono::DateTime<Utc>) -> String {
@@ -84,7 +87,9 @@ fn request_body(minting: &Minting, claims: Value, trigger: &str) -> String {
                 "ip": session.ip,
                 "userAgent": session.user_agent,
             },
-            "organization": Value::Null,
+            "organization": minting.organization.as_ref().map(|(id, slug, role)| json!({
+                "id": id.to_string(), "slug": slug, "role": role.as_str(),
+            })),
             "claims": claims,
         }
     })

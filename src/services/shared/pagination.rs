@@ -89,6 +89,23 @@ pub struct Window {
     pub before: Option<String>,
 }
 
+impl Window {
+    /// The four Relay arguments, as a connection field receives them.
+    pub fn new(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Window {
+        Window {
+            first,
+            after,
+            last,
+            before,
+        }
+    }
+}
+
 /// One page of a connection.
 pub struct Slice<M> {
     pub rows: Vec<(Position, M)>,

@@ -26,13 +26,15 @@ const MAX_USER_AGENT_CHARS: usize = 512;
 pub struct How {
     pub amr: Option<String>,
     pub provider: Option<String>,
+    /// The organization of an `ORG_*` event.
+    pub organization: Option<Uuid>,
 }
 
 impl How {
     pub fn signed_in(assurance: &Assurance) -> How {
         How {
             amr: Some(assurance.stored()),
-            provider: None,
+            ..How::default()
         }
     }
 
@@ -79,6 +81,7 @@ pub async fn record_how(
         session_id: client.session_id,
         amr: how.amr,
         provider: how.provider,
+        organization_id: how.organization,
     };
     let insert = security_event::Entity::insert(security_event::ActiveModel::from(event.clone()));
     // Every instance's listener hears of it (`live::listen`) once it commits.
@@ -119,7 +122,19 @@ pub struct EventFilter {
 
 /// The events of `user_id` that `filter` lets through, unordered.
 pub fn filtered(user_id: Uuid, filter: EventFilter) -> AppResult<Select<Entity>> {
-    let mut select = Entity::find().filter(Column::UserId.eq(user_id));
+    narrowed(Entity::find().filter(Column::UserId.eq(user_id)), filter)
+}
+
+/// The `ORG_*` events of an organization (only those carry its id) that
+/// `filter` lets through, unordered: what its OWNERs and ADMINs read.
+pub fn of_organization(org: Uuid, filter: EventFilter) -> AppResult<Select<Entity>> {
+    narrowed(
+        Entity::find().filter(Column::OrganizationId.eq(org)),
+        filter,
+    )
+}
+
+fn narrowed(mut select: Select<Entity>, filter: EventFilter) -> AppResult<Select<Entity>> {
     if let Some(types) = filter.types {
         if types.len() > 50 {
             return Err(AppError::field("types", "must name at most 50 types"));

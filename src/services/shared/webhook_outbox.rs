@@ -91,7 +91,7 @@ pub fn security_data(event: &security_event::Model) -> Value {
         "userId": event.user_id.to_string(),
         "actorId": event.actor_id.map(|id| id.to_string()),
         "sessionId": event.session_id.map(|id| id.to_string()),
-        "organizationId": Value::Null,
+        "organizationId": event.organization_id.map(|id| id.to_string()),
         "ip": event.ip,
         "userAgent": event.user_agent,
         "createdAt": event.created_at.to_rfc3339_opts(SecondsFormat::Millis, true),

@@ -9,6 +9,7 @@ pub mod app;
 pub mod authenticator;
 mod database;
 pub mod mail;
+pub mod orgs;
 pub mod passkey;
 mod process;
 pub mod products;

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::TestApp;
 
-pub const CREATE: &str = "mutation($i: CreateProductInput!) { createProduct(input: $i) { id name description priceCents inStock owner { id } createdAt } }";
+pub const CREATE: &str = "mutation($i: CreateProductInput!) { createProduct(input: $i) { id organizationId name description priceCents inStock owner { id } createdAt } }";
 
 /// A product as created, for computing the order a list must have.
 #[derive(Clone, Debug)]
