@@ -27,12 +27,7 @@ impl OrganizationQuery {
         before: Option<String>,
     ) -> Result<Connection<Organization>> {
         let me = viewer(ctx)?;
-        let window = Window {
-            first,
-            after,
-            last,
-            before,
-        };
+        let window = Window::new(first, after, last, before);
         let select = orgs::memberships_of(me.id);
         let ordering = orgs::joined_order();
         let mut found =

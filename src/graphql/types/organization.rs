@@ -115,20 +115,6 @@ impl ListItem for Organization {
     const PAGE: &'static str = "OrganizationPage";
 }
 
-fn window(
-    first: Option<i32>,
-    after: Option<String>,
-    last: Option<i32>,
-    before: Option<String>,
-) -> Window {
-    Window {
-        first,
-        after,
-        last,
-        before,
-    }
-}
-
 #[Object]
 impl Organization {
     async fn id(&self) -> ID {
@@ -170,7 +156,7 @@ impl Organization {
             ctx,
             members::of(self.id, role),
             &ordering,
-            window(first, after, last, before),
+            Window::new(first, after, last, before),
             |m| Membership {
                 model: m,
                 user: None,
@@ -195,7 +181,7 @@ impl Organization {
         self.manager()?;
         let ordering = newest_first!(invitation::Entity);
         let select = invitations::pending(self.id);
-        let w = window(first, after, last, before);
+        let w = Window::new(first, after, last, before);
         Ok(connection(ctx, select, &ordering, w, Invitation).await?)
     }
     /// OWNER, ADMIN: the organization's `ORG_*` events, newest first.
@@ -213,7 +199,7 @@ impl Organization {
         self.manager()?;
         let select = security_events::of_organization(self.id, filter.unwrap_or_default().into())?;
         let ordering = security_events::ordering();
-        let w = window(first, after, last, before);
+        let w = Window::new(first, after, last, before);
         Ok(connection(ctx, select, &ordering, w, SecurityEvent).await?)
     }
 }
