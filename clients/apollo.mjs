@@ -32,6 +32,7 @@ import {
   waitForMails,
 } from './lib.mjs';
 import { liveJourney } from './live.mjs';
+import { organizationsJourney } from './organizations.mjs';
 import { totpJourney } from './totp.mjs';
 
 const SCHEMA_SDL = readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8');
@@ -309,6 +310,7 @@ await runCheck(async () => {
 
   // 9. Live security events over WebSocket (GraphQLWsLink + graphql-ws).
   done.push(await liveJourney());
+  done.push(await organizationsJourney());
 
   // ==== PRODUCTS ===========================================================
   // Runs by itself once schema.graphql has `createProduct` (API.md §3).

@@ -23,6 +23,7 @@ mod fresh_sessions;
 mod graphql_http;
 mod hostile_strings;
 mod in_place;
+mod invitations;
 mod lifecycle;
 mod live;
 mod metrics;

@@ -124,17 +124,19 @@ pub async fn invite(
     require_session(who)?;
     let email = Email::parse(address).map_err(|e| AppError::field("email", &e.0))?;
     let limits = &app.settings.organizations;
+    let now = now();
+    // Every call counts, refused or not: its own statement, so a later
+    // refusal's rollback does not give it back.
+    let key = rate_limit::key("invite", &who.user.id.to_string());
+    if let Verdict::Limited { retry_after_secs } =
+        rate_limit::hit(app.db.alone(), &key, limits.invite_rate_limit, now).await?
+    {
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
     let txn = WriteTxn::begin(app).await?;
     let seen = locked_org(&*txn, org, who.user.id).await?;
     if !seen.role.may_handle(role) {
         return Err(AppError::Forbidden);
-    }
-    let now = now();
-    let key = rate_limit::key("invite", &who.user.id.to_string());
-    if let Verdict::Limited { retry_after_secs } =
-        rate_limit::hit(&*txn, &key, limits.invite_rate_limit, now).await?
-    {
-        return Err(AppError::RateLimited { retry_after_secs });
     }
     let member = membership::Entity::find()
         .inner_join(entity::user::Entity)

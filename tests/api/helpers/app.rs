@@ -169,17 +169,34 @@ impl TestApp {
     /// Sends every `(base URL, GraphQL body)` at once and returns the JSON
     /// answers in order: for races that must resolve in the database.
     pub async fn concurrently(&self, requests: Vec<(String, Value)>) -> Vec<Value> {
+        self.concurrently_with(None, requests).await
+    }
+
+    /// `concurrently`, each request with `Authorization: <authorization>`.
+    pub async fn concurrently_as(
+        &self,
+        authorization: &str,
+        requests: Vec<(String, Value)>,
+    ) -> Vec<Value> {
+        self.concurrently_with(Some(authorization), requests).await
+    }
+
+    async fn concurrently_with(
+        &self,
+        authorization: Option<&str>,
+        requests: Vec<(String, Value)>,
+    ) -> Vec<Value> {
         let tasks: Vec<_> = requests
             .into_iter()
             .map(|(base, body)| {
                 let client = self.client.clone();
+                let authorization = authorization.map(str::to_owned);
                 tokio::spawn(async move {
-                    let resp = client
-                        .post(format!("{base}/graphql"))
-                        .json(&body)
-                        .send()
-                        .await
-                        .expect("request");
+                    let mut req = client.post(format!("{base}/graphql")).json(&body);
+                    if let Some(a) = authorization {
+                        req = req.header("authorization", a);
+                    }
+                    let resp = req.send().await.expect("request");
                     resp.json::<Value>().await.unwrap_or(Value::Null)
                 })
             })
