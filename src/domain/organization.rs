@@ -59,6 +59,12 @@ impl Role {
 }
 
 const NAME_MAX: usize = 100;
+
+/// Format characters that reorder or hide text (bidi controls, zero-width
+/// ones): a name shown in mail and on pages must read as it is.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{FEFF}' | '\u{00AD}')
+}
 const SLUG_MIN: usize = 3;
 const SLUG_MAX: usize = 40;
 
@@ -69,8 +75,13 @@ pub fn parse_name(raw: &str) -> Result<String, Invalid> {
     if len == 0 || len > NAME_MAX {
         return Err(Invalid(format!("must be 1 to {NAME_MAX} characters")));
     }
-    if name.chars().any(char::is_control) {
-        return Err(Invalid("must not contain control characters".into()));
+    if name
+        .chars()
+        .any(|c| c.is_control() || is_invisible_format(c))
+    {
+        return Err(Invalid(
+            "must not contain control, direction or invisible characters".into(),
+        ));
     }
     Ok(name.to_owned())
 }
@@ -153,6 +164,8 @@ mod tests {
         let s = with_suffix(&"y".repeat(40));
         assert!(derived_is_usable(&s) && s.len() <= 40, "{s}");
         assert!(derived_is_usable(&with_suffix("")));
+        assert!(parse_name("evil\u{202E}moc.elgoog").is_err());
+        assert!(parse_name("a\u{200B}b").is_err());
     }
 
     #[test]

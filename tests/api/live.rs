@@ -255,3 +255,31 @@ async fn a_client_that_breaks_the_protocol_is_closed_with_its_code() {
     socket.send(init).await;
     assert_eq!(socket.next(SOON).await, Next::Closed(4429));
 }
+
+/// A role change makes an org-claiming token untrue: its socket gets the
+/// member's event and 4401 within 2 s; a socket of a token without
+/// organization claims stays open (API.md §9's change to §8.6).
+#[tokio::test]
+async fn a_membership_change_closes_sockets_of_tokens_that_claim_it() {
+    use crate::helpers::orgs;
+    let app = spawn_app().await;
+    let owner = app.signed_in_user("ws-owner@example.com").await;
+    let org = orgs::create(&app, &owner, "Sockets").await;
+    let member = orgs::member(&app, &owner, &org, "ws-member@example.com", "MEMBER").await;
+    let mut plain = listening(&app.base, &member).await;
+    let active = orgs::activate(&app, &member, Some(&org)).await;
+    let mut claiming = listening(&app.base, &active).await;
+    mutate(
+        &app,
+        &owner.bearer(),
+        orgs::CHANGE,
+        json!({ "o": org, "u": member.id, "r": "ADMIN" }),
+    )
+    .await;
+    revoked(&mut claiming, Some("ORG_MEMBER_ROLE_CHANGED")).await;
+    assert_eq!(
+        plain.event("1", SOON).await.as_deref(),
+        Some("ORG_MEMBER_ROLE_CHANGED")
+    );
+    assert_eq!(plain.next(QUIET).await, Next::Nothing);
+}

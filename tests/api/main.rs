@@ -27,6 +27,7 @@ mod invitations;
 mod lifecycle;
 mod live;
 mod metrics;
+mod org_attacks;
 mod org_claims;
 mod organizations;
 mod outbox;

@@ -350,3 +350,53 @@ async fn a_receiver_that_was_down_gets_the_retry_with_the_same_webhook_id() {
     assert_eq!(got[0].webhook_id, failed["webhookId"].as_str().unwrap());
     assert_eq!(got[0].verified_by, vec![0]);
 }
+
+/// The `organization.*` events (API.md §11.3) carry their facts, and
+/// `security.org_*` their organization; no invitation token in any.
+#[tokio::test]
+async fn organization_events_are_delivered_with_their_facts() {
+    use crate::helpers::orgs;
+    let app = spawn(&[]).await;
+    let receiver = Receiver::start().await;
+    let staff = app.staff_user("org-hooks@example.com").await;
+    let (_, secret) = endpoint(
+        &app,
+        &staff,
+        &receiver,
+        json!(["organization.*", "security.org_member_removed"]),
+    )
+    .await;
+    receiver.trust(&secret);
+    let org = orgs::create(&app, &staff, "Hooked").await;
+    let member = orgs::member(&app, &staff, &org, "hooked@example.com", "ADMIN").await;
+    let token = orgs::token(&app, "hooked@example.com", 2).await;
+    app.gql_as(
+        Some(&staff.bearer()),
+        orgs::REMOVE,
+        json!({ "o": org, "u": member.id }),
+    )
+    .await;
+    let created = receiver.wait_for("organization.created", 1).await;
+    assert_eq!(created[0].body["data"]["organization"]["slug"], "hooked");
+    assert_eq!(created[0].body["data"]["actorId"], staff.id.as_str());
+    let invited = receiver
+        .wait_for("organization.invitation_created", 1)
+        .await;
+    assert_eq!(invited[0].body["data"]["invitation"]["role"], "ADMIN");
+    let added = receiver.wait_for("organization.member_added", 1).await;
+    assert_eq!(added[0].body["data"]["userId"], member.id.as_str());
+    let removed = receiver.wait_for("organization.member_removed", 1).await;
+    assert_eq!(removed[0].body["data"]["reason"], "removed");
+    assert_eq!(removed[0].body["data"]["actorId"], staff.id.as_str());
+    let event = receiver.wait_for("security.org_member_removed", 1).await;
+    assert_eq!(event[0].body["data"]["organizationId"], org.as_str());
+    assert_eq!(event[0].body["data"]["userId"], member.id.as_str());
+    for delivery in receiver.received() {
+        assert_eq!(delivery.verified_by, vec![0], "{delivery:?}");
+        assert!(
+            !delivery.raw.contains(&token),
+            "a token in {}",
+            delivery.raw
+        );
+    }
+}

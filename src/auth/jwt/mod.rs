@@ -83,9 +83,6 @@ impl Draft {
         serde_json::to_value(&self.claims).unwrap_or_default()
     }
 
-    /// Adds claims; a name the token already carries is never replaced
-    /// (the caller refuses reserved names; this holds if a field is added
-    /// and the list is not).
     /// Claims `role` in organization `id`: `org_id`/`org_role`, and in
     /// the Hasura namespace `x-hasura-org-*` and an `org_<role>` role.
     pub fn with_organization(&mut self, id: Uuid, role: Role) {
@@ -100,6 +97,9 @@ impl Draft {
         }
     }
 
+    /// Adds claims; a name the token already carries is never replaced
+    /// (the caller refuses reserved names; this holds if a field is added
+    /// and the list is not).
     pub fn extend(&mut self, extra: serde_json::Map<String, Value>) {
         let own = self.to_json();
         for (name, value) in extra {

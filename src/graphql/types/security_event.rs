@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::security_event;
 
 use super::User;
+use crate::auth::RequestContext;
 use crate::auth::assurance::Assurance;
 use crate::domain;
 use crate::error::AppError;
@@ -82,6 +83,16 @@ pub async fn load_user(ctx: &Context<'_>, id: uuid::Uuid) -> async_graphql::Resu
     Ok(user.map(User::new))
 }
 
+impl SecurityEvent {
+    /// Whether the viewer is the event's user, or staff.
+    fn own(&self, ctx: &Context<'_>) -> bool {
+        RequestContext::of(ctx)
+            .ok()
+            .and_then(|rc| rc.viewer.user())
+            .is_some_and(|v| v.id == self.0.user_id || v.is_staff)
+    }
+}
+
 impl ListItem for SecurityEvent {
     const EDGE: &'static str = "SecurityEventEdge";
     const CONNECTION: &'static str = "SecurityEventConnection";
@@ -105,8 +116,10 @@ impl SecurityEvent {
         self.0.created_at
     }
 
-    async fn ip(&self) -> Option<&str> {
-        self.0.ip.as_deref()
+    /// Where the request came from: to the event's own user and staff
+    /// only (an organization's admins read its members' events).
+    async fn ip(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.own(ctx).then_some(self.0.ip.as_deref()).flatten()
     }
 
     /// How a sign-in event signed in (API.md §9.1), e.g. `["email"]`.
@@ -122,8 +135,10 @@ impl SecurityEvent {
         self.0.provider.as_deref()
     }
 
-    async fn user_agent(&self) -> Option<&str> {
-        self.0.user_agent.as_deref()
+    async fn user_agent(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.own(ctx)
+            .then_some(self.0.user_agent.as_deref())
+            .flatten()
     }
 
     /// Who acted, when not the user themself (staff); else null.
@@ -147,8 +162,9 @@ impl SecurityEvent {
     }
 
     /// The session that acted, when there was one.
-    async fn session_id(&self) -> Option<ID> {
-        self.0.session_id.map(|id| ID(id.to_string()))
+    async fn session_id(&self, ctx: &Context<'_>) -> Option<ID> {
+        let id = self.0.session_id.filter(|_| self.own(ctx));
+        id.map(|id| ID(id.to_string()))
     }
 }
 

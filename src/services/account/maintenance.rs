@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::{
-    api_token, email_outbox, email_sign_in, exchange_code, one_time_code, rate_limit,
+    api_token, email_outbox, email_sign_in, exchange_code, invitation, one_time_code, rate_limit,
     refresh_token, session, webauthn_challenge, webhook_delivery,
 };
 use sea_orm::sea_query::ExprTrait;
@@ -43,6 +43,8 @@ pub struct Purged {
     pub sign_ins: u64,
     /// Webhook deliveries older than `AUDIT_RETENTION` (API.md §11.2).
     pub deliveries: u64,
+    /// Invitations used, revoked or expired a week ago (API.md §10.3).
+    pub invitations: u64,
 }
 
 #[tracing::instrument(skip_all)]
@@ -120,9 +122,21 @@ pub async fn purge(
         .exec(db)
         .await?
         .rows_affected;
+    // Ended invitations: their addresses are kept no longer than needed.
+    let invitations = invitation::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(invitation::Column::ExpiresAt.lt(old))
+                .add(invitation::Column::AcceptedAt.lt(old))
+                .add(invitation::Column::RevokedAt.lt(old)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected;
     Ok(Purged {
         sign_ins,
         deliveries,
+        invitations,
         events,
         passkey_challenges,
         sessions,

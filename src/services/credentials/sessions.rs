@@ -12,7 +12,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::auth::assurance::{Assurance, Method, Proof};
-use crate::auth::jwt::AccessToken;
+use crate::auth::jwt::{AccessToken, Draft};
 use crate::auth::tokens::{random_token, sha256_hex};
 use crate::auth::viewer::active_organization;
 use crate::auth::viewer::{Authenticated, Credential};
@@ -249,13 +249,15 @@ pub async fn renew_session(
     };
     let proof = Proof { at: now, assurance };
     record_proof(txn, sess.id, &proof).await?;
-    reissue(txn, app, &sess, user, proof, client).await
+    reissue(txn, app, &sess, user, proof, client, None).await
 }
 
 /// New tokens for a live session, in the caller's transaction, as a
 /// refresh would give: its refresh tokens so far are used up (presenting
 /// one again is reuse). `sess` is the session as it now stands (its proof
-/// and active organization are what the access token claims).
+/// and active organization are what the access token claims); `draft`,
+/// its claims drafted (and shown to the claims hook) before the caller's
+/// transaction, else drafted now.
 #[tracing::instrument(skip_all)]
 pub async fn reissue(
     txn: &DatabaseTransaction,
@@ -264,6 +266,7 @@ pub async fn reissue(
     user: user::Model,
     proof: Proof,
     client: &ClientInfo,
+    draft: Option<Draft>,
 ) -> AppResult<Tokens> {
     let now = now();
     refresh_token::Entity::update_many()
@@ -273,7 +276,10 @@ pub async fn reissue(
         .exec(txn)
         .await?;
     let refresh = new_refresh_token(txn, sess.id, sess.expires_at, now).await?;
-    let draft = drafted(app, &user, sess, &proof, true, client, now).await?;
+    let draft = match draft {
+        Some(draft) => draft,
+        None => drafted(app, &user, sess, &proof, true, client, now).await?,
+    };
     let access = app.keys.sign(draft).map_err(AppError::internal)?;
     Ok(Tokens {
         session_id: sess.id,

@@ -111,7 +111,16 @@ pub async fn record(
         organization: Some(org),
         ..How::default()
     };
-    events::record_how(conn, user, kind, client, actor, how).await
+    // An event of a member that an admin caused keeps no trace of the
+    // admin's client (address, agent, session): the member reads it.
+    let acting_for_another = actor.is_some_and(|a| a != user);
+    let anonymous = ClientInfo::default();
+    let origin = if acting_for_another {
+        &anonymous
+    } else {
+        client
+    };
+    events::record_how(conn, user, kind, origin, actor, how).await
 }
 
 /// Queues an `organization.*` webhook event.

@@ -147,6 +147,19 @@ pub async fn invite(
     if member > 0 {
         return Err(AppError::field("email", "already belongs to a member"));
     }
+    // Replacing revokes: an invitation the viewer may not revoke (an
+    // OWNER's, for an ADMIN) may not be replaced either.
+    let earlier = pending(org)
+        .filter(invitation::Column::EmailKey.eq(email.key()))
+        .all(&*txn)
+        .await?;
+    if earlier.iter().any(|i| {
+        !seen
+            .role
+            .may_handle(Role::parse(&i.role).unwrap_or(Role::Owner))
+    }) {
+        return Err(AppError::Forbidden);
+    }
     let replaced = revoke_where(
         &*txn,
         sea_orm::Condition::all()
@@ -301,6 +314,8 @@ pub async fn join(
         return Err(Refused::NotLive);
     }
     if let Some(existing) = membership_of(conn, org, user).await? {
+        // The token proved the mailbox all the same.
+        mark_verified(conn, user).await?;
         return Ok(existing);
     }
     if ensure_room_for_user(app, conn, user, "token")

@@ -3,16 +3,17 @@
 //! Each change rewrites the member's sessions that have the organization
 //! active, so it takes effect on their very next request everywhere.
 
-use entity::membership;
+use entity::{membership, organization};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    Select,
+    QueryOrder, Select,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use super::access::{announce, locked_org, membership, owners, record, rewrite_sessions, role_of};
 use crate::auth::viewer::Authenticated;
+use crate::db;
 use crate::domain::SecurityEventType as Kind;
 use crate::domain::organization::Role;
 use crate::error::{AppError, AppResult};
@@ -160,19 +161,32 @@ async fn end_membership(
 }
 
 /// The organizations of which `user` is the only OWNER (`deleteAccount`
-/// is refused until they hand them over or delete them).
+/// is refused until they hand them over or delete them). Each is locked
+/// first, as every membership change locks it, so an OWNER leaving or
+/// deleting their account at the same moment waits and counts anew.
 #[tracing::instrument(skip_all)]
 pub async fn solely_owned(conn: &impl ConnectionTrait, user: Uuid) -> AppResult<Vec<String>> {
-    let owned = membership::Entity::find()
+    let owned: Vec<Uuid> = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user))
         .filter(membership::Column::Role.eq(Role::Owner.as_str()))
-        .find_also_related(entity::organization::Entity)
         .all(conn)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|m| m.organization_id)
+        .collect();
+    if owned.is_empty() {
+        return Ok(Vec::new());
+    }
+    let orgs = organization::Entity::find()
+        .filter(organization::Column::Id.is_in(owned))
+        .order_by_asc(organization::Column::Id);
     let mut names = Vec::new();
-    for (m, org) in owned {
-        if owners(conn, m.organization_id).await? <= 1 {
-            names.extend(org.map(|o| o.name));
+    for org in db::locked(conn, orgs).all(conn).await? {
+        let still_owner = membership(conn, org.id, user)
+            .await?
+            .is_some_and(|m| role_of(&m) == Role::Owner);
+        if still_owner && owners(conn, org.id).await? <= 1 {
+            names.push(org.name);
         }
     }
     Ok(names)

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::access::{self, Seen, announce, locked_org, org_data, record, rewrite_sessions};
 use crate::auth::viewer::Authenticated;
-use crate::db::{now, sql_err};
+use crate::db::{self, now, sql_err};
 use crate::domain::SecurityEventType as Kind;
 use crate::domain::organization::{self as rules, Role};
 use crate::error::{AppError, AppResult};
@@ -154,6 +154,11 @@ pub async fn ensure_room_for_user(
     user: Uuid,
     field: &str,
 ) -> AppResult<()> {
+    // The user's row locked first: parallel creations and accepts of one
+    // user count one after another (PostgreSQL; SQLite's writers already do).
+    db::locked(conn, entity::user::Entity::find_by_id(user))
+        .one(conn)
+        .await?;
     let max = app.settings.organizations.max_memberships;
     if memberships_of(user).count(conn).await? >= max {
         return Err(AppError::field(

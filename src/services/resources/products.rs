@@ -18,6 +18,7 @@ use crate::db::text_search::{self, TextIndex};
 use crate::domain::{FieldErrors, fold};
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
+use crate::services::organizations::access::locked_org;
 use crate::services::shared::pagination::{Ordering, SortKey};
 use crate::services::shared::search::{nfkc_len, search_term};
 
@@ -180,7 +181,17 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    Ok(app.db.insert(row).await?)
+    let Some((org, _)) = owner.organization else {
+        return Ok(app.db.insert(row).await?);
+    };
+    // Under the organization's lock, as its deletion and every membership
+    // change take it: never a product in an organization that is gone, or
+    // by someone no longer in it.
+    let txn = app.db.write().await?;
+    locked_org(&txn, org, owner.user.id).await?;
+    let made = row.insert(&txn).await?;
+    txn.commit().await?;
+    Ok(made)
 }
 
 /// The product, if `scope` may see it.
