@@ -67,8 +67,31 @@ enum Sessions {
 #[derive(DeriveIden)]
 enum Products {
     Table,
+    Id,
     OrganizationId,
+    CreatedAt,
+    NameFold,
+    PriceCents,
 }
+
+/// The ordering indexes of migration 6, and what replaces each here.
+const ORDER_INDEXES: [(&str, &str, Products); 3] = [
+    (
+        "idx_products_created_at_id",
+        "products_org_created_at_id",
+        Products::CreatedAt,
+    ),
+    (
+        "idx_products_name_fold_id",
+        "products_org_name_fold_id",
+        Products::NameFold,
+    ),
+    (
+        "idx_products_price_id",
+        "products_org_price_id",
+        Products::PriceCents,
+    ),
+];
 
 #[derive(DeriveIden)]
 enum SecurityEvents {
@@ -185,17 +208,23 @@ impl MigrationTrait for Migration {
             uuid_null(Products::OrganizationId),
         )
         .await?;
-        // Partial: only organization products are in it. A plain index
-        // would be picked by SQLite's planner for `organization_id IS NULL`
-        // (it takes every equality for selective) over the index of a
-        // list's order, and sort the whole table for one page.
-        manager
-            .get_connection()
-            .execute_unprepared(
-                "CREATE INDEX products_organization ON products (organization_id, created_at) \
-                 WHERE organization_id IS NOT NULL",
-            )
-            .await?;
+        // Every list now reads personal products (`organization_id IS NULL`)
+        // or one organization's: each ordering's index is led by the
+        // organization, so a page (and a count) is still one index range.
+        // A plain index on the column alone made SQLite's planner take it
+        // for `IS NULL` and sort the whole table for one page.
+        for (old, new, column) in ORDER_INDEXES {
+            manager
+                .drop_index(Index::drop().name(old).table(Products::Table).to_owned())
+                .await?;
+            manager
+                .create_index(index(
+                    new,
+                    Products::Table,
+                    [Products::OrganizationId, column, Products::Id],
+                ))
+                .await?;
+        }
         add_column(
             manager,
             SecurityEvents::Table,
@@ -212,15 +241,20 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for (name, table) in [
-            (
-                "security_events_organization_created",
-                SecurityEvents::Table.into_iden(),
-            ),
-            ("products_organization", Products::Table.into_iden()),
-        ] {
+        for (name, table) in [(
+            "security_events_organization_created",
+            SecurityEvents::Table.into_iden(),
+        )] {
             manager
                 .drop_index(Index::drop().name(name).table(table).to_owned())
+                .await?;
+        }
+        for (old, new, column) in ORDER_INDEXES {
+            manager
+                .drop_index(Index::drop().name(new).table(Products::Table).to_owned())
+                .await?;
+            manager
+                .create_index(index(old, Products::Table, [column, Products::Id]))
                 .await?;
         }
         for (table, column) in [
