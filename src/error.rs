@@ -38,6 +38,12 @@ pub enum AppError {
         retry_after_secs: u64,
     },
     BadRequest(String),
+    /// The identity is linked to no account and may not be linked
+    /// automatically (API.md §9.1): sign in and link it.
+    IdentityLinkRequired,
+    /// The identity is linked to no account and its provider does not vouch
+    /// for its email (API.md §9.1).
+    IdentityEmailUnverified,
     /// Anything unexpected. The cause is logged with its whole chain and
     /// never shown to the client.
     Internal(anyhow::Error),
@@ -59,6 +65,8 @@ impl AppError {
             AppError::HookFailed(_) => "HOOK_FAILED",
             AppError::ServiceUnavailable { .. } => "SERVICE_UNAVAILABLE",
             AppError::BadRequest(_) => "BAD_REQUEST",
+            AppError::IdentityLinkRequired => "IDENTITY_LINK_REQUIRED",
+            AppError::IdentityEmailUnverified => "IDENTITY_EMAIL_UNVERIFIED",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -81,6 +89,12 @@ impl AppError {
             }
             AppError::ServiceUnavailable { .. } => "the server is busy; try again shortly".into(),
             AppError::BadRequest(why) => why.clone(),
+            AppError::IdentityLinkRequired => {
+                "this identity is not linked to an account: sign in and link it".into()
+            }
+            AppError::IdentityEmailUnverified => {
+                "the provider does not vouch for this identity's email".into()
+            }
             AppError::HookFailed(why) => format!("the custom-claims hook failed: {why}"),
             AppError::Internal(_) => "internal error".into(),
         }

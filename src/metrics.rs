@@ -181,6 +181,8 @@ pub fn route_template(path: &str) -> &'static str {
         p if p.starts_with("/confirm-email/") => "/confirm-email/{uid}/{token}",
         p if p.starts_with("/email-sign-in/") => "/email-sign-in/{token}",
         p if p.starts_with("/invitations/") => "/invitations/{token}",
+        p if p.starts_with("/auth/") && p.ends_with("/start") => "/auth/{provider}/start",
+        p if p.starts_with("/auth/") && p.ends_with("/callback") => "/auth/{provider}/callback",
         p if p.starts_with("/graphiql/") => "/graphiql/{file}",
         _ => "other",
     }

@@ -18,6 +18,7 @@ pub mod database;
 mod jwt;
 mod organizations;
 mod sign_in;
+mod social;
 mod values;
 mod vars;
 mod webauthn;
@@ -26,7 +27,8 @@ mod webhooks;
 use database::DatabaseSettings;
 pub use jwt::{JWT_KEY_FILE, JwtAlgorithm, JwtClaims, JwtKeySource, JwtSettings};
 pub use organizations::OrganizationSettings;
-pub use sign_in::SignInSettings;
+pub use sign_in::{SignInSettings, with_answer};
+pub use social::{OidcProvider, SocialSettings};
 use values::MIN_SECRET_BYTES;
 pub use values::{ConfigError, EmailTransport, RateLimit};
 pub use webauthn::{RelyingParty, WebauthnSettings};
@@ -127,6 +129,8 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// Organizations' invitations and limits (API.md §10.6).
     pub organizations: OrganizationSettings,
+    /// Social sign-in's providers (API.md §9.1).
+    pub social: SocialSettings,
 }
 
 /// Something worth telling the operator once logging is up (config loads first).
@@ -299,6 +303,7 @@ impl Settings {
             sign_in: SignInSettings::from_vars(&v)?,
             webhooks: WebhookSettings::from_vars(&v)?,
             organizations: OrganizationSettings::from_vars(&v)?,
+            social: SocialSettings::from_vars(&v, app_env)?,
         };
         if settings.webhooks.allow_private && app_env == AppEnv::Production {
             warnings.push(

@@ -76,6 +76,23 @@ impl SignInSettings {
     }
 }
 
+/// The redirect target with a flow's answer (`code`, or `error` and
+/// `error_description`) in place of any its own query held.
+pub fn with_answer(mut target: Url, answer: &[(&str, &str)]) -> Url {
+    let kept: Vec<(String, String)> = target
+        .query_pairs()
+        .filter(|(k, _)| !matches!(k.as_ref(), "code" | "error" | "error_description"))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    target.set_query(None);
+    {
+        let mut query = target.query_pairs_mut();
+        query.extend_pairs(kept);
+        query.extend_pairs(answer.iter().copied());
+    }
+    target
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

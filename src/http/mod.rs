@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod pages;
 mod request_id;
 mod reset_password;
+mod social;
 pub mod state;
 pub mod unacked;
 mod well_known;
@@ -46,6 +47,11 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
             get(email_sign_in::show).post(email_sign_in::submit),
         )
         .at("/invitations/:token", get(invitation::show))
+        .at("/auth/:provider/start", get(social::start))
+        .at(
+            "/auth/:provider/callback",
+            get(social::callback).post(social::callback_posted),
+        )
         .at("/.well-known/jwks.json", get(well_known::jwks))
         .at(
             "/.well-known/openid-configuration",

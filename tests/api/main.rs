@@ -41,6 +41,7 @@ mod search_index;
 mod security_events;
 mod signin;
 mod signing_keys;
+mod social;
 mod takeover;
 mod tokens;
 mod totp;

@@ -9,6 +9,7 @@ mod passkey;
 mod password;
 mod product;
 mod second_factor;
+mod social;
 mod user;
 mod webhook;
 
@@ -25,6 +26,7 @@ pub struct Mutation(
     organization::OrganizationMutation,
     product::ProductMutation,
     second_factor::SecondFactorMutation,
+    social::SocialMutation,
     user::UserMutation,
     webhook::WebhookMutation,
 );

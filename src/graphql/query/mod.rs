@@ -5,6 +5,7 @@ mod auth;
 mod organization;
 mod product;
 mod security_event;
+mod social;
 mod user;
 mod webhook;
 
@@ -17,6 +18,7 @@ pub struct Query(
     organization::OrganizationQuery,
     product::ProductQuery,
     security_event::SecurityEventQuery,
+    social::SocialQuery,
     user::UserQuery,
     webhook::WebhookQuery,
 );

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod identity;
 pub mod organization;
 pub mod product;
 pub mod second_factor;

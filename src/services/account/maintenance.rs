@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use entity::{
     api_token, email_outbox, email_sign_in, exchange_code, invitation, one_time_code, rate_limit,
-    refresh_token, session, webauthn_challenge, webhook_delivery,
+    refresh_token, session, social_code, social_flow, webauthn_challenge, webhook_delivery,
 };
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
@@ -39,7 +39,8 @@ pub struct Purged {
     pub events: u64,
     /// Passkey ceremonies begun and never finished.
     pub passkey_challenges: u64,
-    /// Expired email sign-in records and exchange codes (API.md §9.2).
+    /// Expired email sign-in records, exchange codes, social flows and
+    /// social codes (API.md §9.1, §9.2).
     pub sign_ins: u64,
     /// Webhook deliveries older than `AUDIT_RETENTION` (API.md §11.2).
     pub deliveries: u64,
@@ -113,6 +114,16 @@ pub async fn purge(
         .rows_affected
         + exchange_code::Entity::delete_many()
             .filter(exchange_code::Column::ExpiresAt.lt(now))
+            .exec(db)
+            .await?
+            .rows_affected
+        + social_flow::Entity::delete_many()
+            .filter(social_flow::Column::ExpiresAt.lt(now))
+            .exec(db)
+            .await?
+            .rows_affected
+        + social_code::Entity::delete_many()
+            .filter(social_code::Column::ExpiresAt.lt(now))
             .exec(db)
             .await?
             .rows_affected;

@@ -201,3 +201,8 @@ pub async fn activate(
 pub fn unusable_password() -> String {
     format!("!{}", random_token())
 }
+
+/// Whether the account has a password that can sign in (not `!…`).
+pub fn has_usable_password(user: &user::Model) -> bool {
+    !user.password_hash.is_empty() && !user.password_hash.starts_with('!')
+}

@@ -8,6 +8,7 @@ use tokio::sync::Notify;
 
 use crate::auth::PasswordHasher;
 use crate::auth::jwt::SigningKeys;
+use crate::auth::social_providers::SocialProviders;
 use crate::config::Settings;
 use crate::db;
 use crate::metrics::Metrics;
@@ -42,6 +43,8 @@ pub struct AppContext {
     pub passkeys: Arc<Passkeys>,
     /// The custom-claims hook's client, when a hook is configured.
     pub hook_sender: Option<Sender>,
+    /// The OpenID providers' metadata and keys (social sign-in).
+    pub social: Arc<SocialProviders>,
 }
 
 impl AppContext {
@@ -78,6 +81,7 @@ impl AppContext {
                 Some(hook) => Some(Sender::new(hook.timeout, true)?),
                 None => None,
             },
+            social: Arc::default(),
             db,
             settings,
         })

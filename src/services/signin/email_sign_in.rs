@@ -35,7 +35,6 @@ use crate::services::shared::mail::WriteTxn;
 use crate::services::shared::rate_limit;
 use crate::services::shared::security_events::{self as events, How};
 use crate::services::signin::email_account::{self, Proved, Use, live};
-use crate::services::signin::exchange;
 use crate::services::signin::login::{LoginOutcome, after_first_step};
 
 fn enabled(app: &AppContext) -> AppResult<()> {
@@ -74,7 +73,7 @@ pub async fn request(
         None => settings.redirect_target(None),
     };
     if let Some(challenge) = code_challenge
-        && !exchange::is_challenge(challenge)
+        && !crate::auth::pkce::is_challenge(challenge)
     {
         return Err(AppError::field(
             "codeChallenge",
@@ -312,19 +311,8 @@ pub fn masked_address(row: &email_sign_in::Model) -> String {
 /// The redirect target with `code` added, after any `code`, `error` or
 /// `error_description` its own query held is dropped: an app reading the
 /// first `code` must never get one an attacker put in `redirectTo`.
-pub fn with_code(mut target: Url, code: &str) -> Url {
-    let kept: Vec<(String, String)> = target
-        .query_pairs()
-        .filter(|(k, _)| !matches!(k.as_ref(), "code" | "error" | "error_description"))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    target.set_query(None);
-    {
-        let mut query = target.query_pairs_mut();
-        query.extend_pairs(kept);
-        query.append_pair("code", code);
-    }
-    target
+pub fn with_code(target: Url, code: &str) -> Url {
+    crate::config::with_answer(target, &[("code", code)])
 }
 
 #[cfg(test)]

@@ -4,8 +4,6 @@
 //! first exchange whatever the answer; the app's PKCE challenge, when the
 //! flow had one, ties it to the app that began the flow.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use entity::exchange_code::{self, Column, Entity};
 use sea_orm::sea_query::Expr;
@@ -13,31 +11,18 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
     QueryFilter,
 };
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::auth::assurance::Method;
-use crate::auth::tokens::{constant_time_eq, random_token, sha256_hex};
+use crate::auth::pkce::verifier_matches;
+use crate::auth::tokens::{random_token, sha256_hex};
 use crate::db::now;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::shared::accounts;
 use crate::services::shared::client::ClientInfo;
 use crate::services::signin::login::{LoginOutcome, after_first_step};
-
-/// Whether `challenge` is an RFC 7636 S256 challenge: 43 base64url
-/// characters (the encoding of a SHA-256 digest).
-pub fn is_challenge(challenge: &str) -> bool {
-    challenge.len() == 43
-        && challenge
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// RFC 7636 §4.2: BASE64URL(SHA256(verifier)).
-fn s256(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
+use crate::services::signin::social;
 
 /// Stores a new exchange code for a flow that signed `user_id` in with
 /// `first`, in the flow's transaction; returns the code for the redirect.
@@ -87,7 +72,8 @@ pub async fn exchange(
     let hash = sha256_hex(code);
     let known = Entity::find().filter(Column::CodeHash.eq(hash.clone()));
     if app.db.read().one(known).await?.is_none() {
-        return Err(AppError::InvalidToken);
+        // Not an email sign-in's code: perhaps a social flow's (§9.1).
+        return social::exchange(app, &hash, code_verifier, client).await;
     }
     let used = Entity::update_many()
         .col_expr(Column::ConsumedAt, Expr::value(now))
@@ -99,15 +85,7 @@ pub async fn exchange(
     let Some(row) = used.into_iter().next() else {
         return Err(AppError::InvalidToken);
     };
-    let verified = match (&row.code_challenge, code_verifier) {
-        (Some(challenge), Some(verifier)) => {
-            // RFC 7636 §4.1: 43–128 unreserved characters.
-            (43..=128).contains(&verifier.len()) && constant_time_eq(challenge, &s256(verifier))
-        }
-        (None, None) => true,
-        _ => false,
-    };
-    if !verified {
+    if !verifier_matches(row.code_challenge.as_deref(), code_verifier) {
         return Err(AppError::InvalidToken);
     }
     let user = accounts::find(app, row.user_id)
@@ -131,22 +109,4 @@ pub async fn exchange(
             .await?;
     }
     outcome
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn s256_is_base64url_of_sha256() {
-        // BASE64URL(SHA256(verifier)), as Python's hashlib and base64 compute it.
-        let verifier = "dBjftJeZ4CVP-mJ92IZo1uDIhiRKf9sgnnH6u0P69qY";
-        assert_eq!(
-            s256(verifier),
-            "c2mgtL2NyFIOeUJKVUWYBLIC_YuuQsgbDpxjLT1pgL0"
-        );
-        assert!(is_challenge("c2mgtL2NyFIOeUJKVUWYBLIC_YuuQsgbDpxjLT1pgL0"));
-        assert!(!is_challenge("c2mgtL2NyFIOeUJKVUWYBLIC_YuuQsgbDpxjLT1pgL"));
-        assert!(!is_challenge("c2mgtL2NyFIOeUJKVUWYBLIC_YuuQsgbDpxjLT1pgL+"));
-    }
 }

@@ -1,0 +1,394 @@
+//! The browser flow of social sign-in (API.md §9.1): `start` checks what
+//! the app asked for, stores the flow in the database (so its callback may
+//! land on any instance) and sends the browser to the provider; the
+//! callback uses the flow up once, exchanges the provider's code with our
+//! PKCE verifier, verifies the ID token, and hands the app a one-time
+//! exchange code. No token ever appears in a URL.
+
+use chrono::{DateTime, Utc};
+use entity::{social_code, social_flow};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreJwsSigningAlgorithm,
+    CoreProviderMetadata,
+};
+use openidconnect::{
+    AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    TokenResponse,
+};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use url::Url;
+use uuid::Uuid;
+
+use crate::auth::pkce::is_challenge;
+use crate::auth::social_providers::{Unavailable, http_client};
+use crate::auth::tokens::{random_token, sha256_hex};
+use crate::config::{OidcProvider, with_answer};
+use crate::db::now;
+use crate::domain::Email;
+use crate::error::AppResult;
+use crate::services::AppContext;
+use crate::services::shared::accounts::parse_name;
+
+/// The error codes of RFC 6749 §4.1.2.1 and OpenID Connect Core §3.1.2.6
+/// a provider's answer may pass on to the app.
+const KNOWN_ERRORS: &[&str] = &[
+    "invalid_request",
+    "unauthorized_client",
+    "access_denied",
+    "unsupported_response_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+    "interaction_required",
+    "login_required",
+    "account_selection_required",
+    "consent_required",
+];
+
+/// Unfinished flows one client IP may hold.
+const MAX_FLOWS_PER_IP: u64 = 100;
+
+/// Why `start` sends the browser nowhere.
+#[derive(Debug)]
+pub enum StartRefused {
+    /// No such provider: `404`.
+    Unknown,
+    /// A target or challenge that is not allowed: `400`, with why.
+    Bad(&'static str),
+    /// `MAX_FLOWS_PER_IP` unfinished flows: `429`.
+    TooMany,
+    /// The provider cannot be reached: `503`.
+    Unavailable,
+}
+
+/// What the app asked `start` for.
+pub struct StartRequest<'a> {
+    pub redirect_to: Option<&'a str>,
+    pub code_challenge: Option<&'a str>,
+    pub code_challenge_method: Option<&'a str>,
+    pub client_ip: &'a str,
+}
+
+fn callback_url(app: &AppContext, provider: &OidcProvider) -> String {
+    format!(
+        "{}/auth/{}/callback",
+        app.settings.public_url, provider.name
+    )
+}
+
+/// `GET /auth/{provider}/start`: the provider's authorization URL.
+#[tracing::instrument(skip_all)]
+pub async fn start(
+    app: &AppContext,
+    name: &str,
+    request: StartRequest<'_>,
+) -> Result<Url, StartRefused> {
+    let provider = app
+        .settings
+        .social
+        .provider(name)
+        .ok_or(StartRefused::Unknown)?;
+    let target = app
+        .settings
+        .sign_in
+        .redirect_target(request.redirect_to)
+        .ok_or(StartRefused::Bad("redirect_to is not an allowed target"))?;
+    let challenge = match (request.code_challenge, request.code_challenge_method) {
+        // Required, S256 only (a missing method means `plain`): the app's
+        // PKCE makes a code carried to another browser (login CSRF) or read
+        // from a log worthless.
+        (Some(c), Some("S256")) if is_challenge(c) => Some(c.to_owned()),
+        _ => {
+            return Err(StartRefused::Bad(
+                "code_challenge must be an S256 challenge (43 base64url characters) with code_challenge_method=S256",
+            ));
+        }
+    };
+    let unavailable = |e: Unavailable| {
+        tracing::warn!(reason = %e.0, "an OpenID provider is unavailable");
+        StartRefused::Unavailable
+    };
+    let now = now();
+    let open = social_flow::Entity::find()
+        .filter(social_flow::Column::ClientIp.eq(request.client_ip))
+        .filter(social_flow::Column::ConsumedAt.is_null())
+        .filter(social_flow::Column::ExpiresAt.gt(now));
+    if app
+        .db
+        .read()
+        .count(open)
+        .await
+        .map_err(|_| StartRefused::Unavailable)?
+        >= MAX_FLOWS_PER_IP
+    {
+        return Err(StartRefused::TooMany);
+    }
+    let metadata = app
+        .social
+        .metadata(provider, false)
+        .await
+        .map_err(unavailable)?;
+    let redirect =
+        RedirectUrl::new(callback_url(app, provider)).map_err(|_| StartRefused::Unavailable)?;
+    let client = client_of(provider, metadata).set_redirect_uri(redirect);
+    let (pkce, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (state, nonce) = (random_token(), random_token());
+    let (state_for, nonce_for) = (state.clone(), nonce.clone());
+    let mut authorize = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            move || CsrfToken::new(state_for),
+            move || Nonce::new(nonce_for),
+        )
+        .set_pkce_challenge(pkce);
+    for scope in provider.scopes.iter().filter(|s| *s != "openid") {
+        authorize = authorize.add_scope(Scope::new(scope.clone()));
+    }
+    if provider.form_post {
+        authorize = authorize.add_extra_param("response_mode", "form_post");
+    }
+    let (url, _, _) = authorize.url();
+    let ttl = chrono::Duration::from_std(app.settings.social.state_ttl)
+        .unwrap_or(chrono::Duration::minutes(10));
+    social_flow::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        provider: Set(provider.name.clone()),
+        state_hash: Set(sha256_hex(&state)),
+        nonce: Set(nonce),
+        verifier: Set(verifier.secret().clone()),
+        redirect_to: Set(target.to_string()),
+        code_challenge: Set(challenge),
+        client_ip: Set(request.client_ip.chars().take(64).collect()),
+        created_at: Set(now),
+        expires_at: Set(now + ttl),
+        consumed_at: Set(None),
+    }
+    .insert(app.db.alone())
+    .await
+    .map_err(|_| StartRefused::Unavailable)?;
+    Ok(url)
+}
+
+/// What the callback answers: a `400` page (no target to trust), or a
+/// `303` to the app's target.
+pub enum Callback {
+    Invalid,
+    Redirect(Url),
+}
+
+/// The provider's answer, from the query string or the posted form.
+#[derive(Default)]
+pub struct ProviderAnswer {
+    pub state: Option<String>,
+    pub code: Option<String>,
+    pub error: Option<String>,
+    pub iss: Option<String>,
+}
+
+/// What a verified ID token says about the user.
+struct Asserted {
+    issuer: String,
+    subject: String,
+    email: Option<String>,
+    email_verified: bool,
+    given_name: Option<String>,
+    family_name: Option<String>,
+}
+
+/// `GET|POST /auth/{provider}/callback`.
+#[tracing::instrument(skip_all)]
+pub async fn callback(app: &AppContext, name: &str, answer: ProviderAnswer) -> AppResult<Callback> {
+    let Some(state) = answer
+        .state
+        .as_deref()
+        .filter(|s| !s.is_empty() && s.len() <= 128)
+    else {
+        return Ok(Callback::Invalid);
+    };
+    let now = now();
+    // Used up once, whatever happens next: of concurrent callbacks with one
+    // state at most one goes on.
+    let used = social_flow::Entity::update_many()
+        .col_expr(social_flow::Column::ConsumedAt, Expr::value(Some(now)))
+        .filter(social_flow::Column::StateHash.eq(sha256_hex(state)))
+        .filter(social_flow::Column::ConsumedAt.is_null())
+        .filter(social_flow::Column::ExpiresAt.gt(now))
+        .exec_with_returning(app.db.alone())
+        .await?;
+    let Some(flow) = used.into_iter().next().filter(|f| f.provider == name) else {
+        return Ok(Callback::Invalid);
+    };
+    let (Ok(target), Some(provider)) = (
+        Url::parse(&flow.redirect_to),
+        app.settings.social.provider(name),
+    ) else {
+        return Ok(Callback::Invalid);
+    };
+    let fail = |error: &str| Callback::Redirect(with_answer(target.clone(), &[("error", error)]));
+    // RFC 9207: an answer naming another issuer is not this provider's.
+    if answer
+        .iss
+        .as_deref()
+        .is_some_and(|iss| iss != provider.issuer)
+    {
+        return Ok(fail("invalid_response"));
+    }
+    if let Some(error) = answer.error.as_deref() {
+        // Registered codes only, and no description: anyone may begin a
+        // flow and send someone its callback with words of their own.
+        let known = KNOWN_ERRORS.contains(&error);
+        return Ok(fail(if known { error } else { "invalid_response" }));
+    }
+    let asserted = match verified(app, provider, &flow, &answer).await {
+        Ok(asserted) => asserted,
+        Err(why) => {
+            tracing::warn!(reason = %why, "a social sign-in's answer did not verify");
+            return Ok(fail("invalid_response"));
+        }
+    };
+    let code = random_token();
+    let ttl = chrono::Duration::from_std(app.settings.sign_in.exchange_code_ttl)
+        .unwrap_or(chrono::Duration::minutes(1));
+    social_code::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        code_hash: Set(sha256_hex(&code)),
+        provider: Set(provider.name.clone()),
+        issuer: Set(asserted.issuer),
+        subject: Set(asserted.subject),
+        email: Set(asserted.email),
+        email_verified: Set(asserted.email_verified),
+        given_name: Set(asserted.given_name),
+        family_name: Set(asserted.family_name),
+        code_challenge: Set(flow.code_challenge),
+        created_at: Set(now),
+        expires_at: Set(now + ttl),
+        consumed_at: Set(None),
+    }
+    .insert(app.db.alone())
+    .await?;
+    Ok(Callback::Redirect(with_answer(target, &[("code", &code)])))
+}
+
+/// Exchanges the provider's code and verifies its ID token (RFC 9207's
+/// `iss` first, when sent).
+async fn verified(
+    app: &AppContext,
+    provider: &OidcProvider,
+    flow: &social_flow::Model,
+    answer: &ProviderAnswer,
+) -> Result<Asserted, String> {
+    let code = answer.code.clone().ok_or("no code")?;
+    let metadata = app
+        .social
+        .metadata(provider, false)
+        .await
+        .map_err(|e| e.0)?;
+    let algs: Vec<CoreJwsSigningAlgorithm> = metadata
+        .id_token_signing_alg_values_supported()
+        .iter()
+        .filter(|a| asymmetric(a))
+        .cloned()
+        .collect();
+    let redirect = RedirectUrl::new(callback_url(app, provider)).map_err(|e| e.to_string())?;
+    let client = client_of(provider, metadata).set_redirect_uri(redirect);
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .map_err(|e| e.to_string())?
+        .set_pkce_verifier(PkceCodeVerifier::new(flow.verifier.clone()))
+        .request_async(&http_client().map_err(|e| e.0)?)
+        .await
+        .map_err(|e| format!("the code exchange failed: {e}"))?;
+    let id_token = tokens.id_token().ok_or("no ID token")?;
+    let skew = chrono::Duration::from_std(app.settings.social.clock_skew).unwrap_or_default();
+    let client_id = provider.client_id.clone();
+    let verifier = client
+        .id_token_verifier()
+        .set_allowed_algs(algs)
+        // `aud` must contain our client id; others may be there (azp below).
+        .set_other_audience_verifier_fn(|_| true)
+        .set_time_fn(move || Utc::now() - skew)
+        .set_issue_time_verifier_fn(move |iat: DateTime<Utc>| match iat <= Utc::now() + skew {
+            true => Ok(()),
+            false => Err("issued in the future".into()),
+        });
+    let claims = id_token
+        .claims(&verifier, &Nonce::new(flow.nonce.clone()))
+        .map_err(|e| format!("the ID token does not verify: {e}"))?;
+    // OpenID Connect Core §3.1.3.7: with several audiences, the token was
+    // issued to us (`azp`), not to another of them.
+    let azp = claims.authorized_party().map(|a| a.as_str());
+    if claims.audiences().len() > 1 && azp != Some(client_id.as_str()) {
+        return Err("several audiences and azp is not our client".into());
+    }
+    if azp.is_some_and(|a| a != client_id) {
+        return Err("azp is another client".into());
+    }
+    let subject = claims.subject().as_str();
+    if subject.is_empty() || subject.len() > 255 || subject.chars().any(char::is_control) {
+        return Err("an unusable subject".into());
+    }
+    // Names and the address as this server stores them, or not at all.
+    let name = |n: Option<&str>| n.and_then(|n| parse_name(n).ok()).filter(|n| !n.is_empty());
+    let email = claims.email().and_then(|e| Email::parse(e.as_str()).ok());
+    Ok(Asserted {
+        issuer: claims.issuer().as_str().to_owned(),
+        subject: subject.to_owned(),
+        email_verified: email.is_some() && claims.email_verified() == Some(true),
+        email: email.map(|e| e.as_str().to_owned()),
+        given_name: name(
+            claims
+                .given_name()
+                .and_then(|l| l.get(None))
+                .map(|n| n.as_str()),
+        ),
+        family_name: name(
+            claims
+                .family_name()
+                .and_then(|l| l.get(None))
+                .map(|n| n.as_str()),
+        ),
+    })
+}
+
+/// The provider's client: `client_secret_basic`, or `client_secret_post`
+/// when the provider lists only that (Apple).
+fn client_of(
+    provider: &OidcProvider,
+    metadata: CoreProviderMetadata,
+) -> CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+> {
+    let post_only = metadata
+        .token_endpoint_auth_methods_supported()
+        .is_some_and(|m| {
+            m.iter()
+                .all(|m| *m == CoreClientAuthMethod::ClientSecretPost)
+        });
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(provider.client_id.clone()),
+        provider.client_secret.clone().map(ClientSecret::new),
+    );
+    match post_only {
+        true => client.set_auth_type(AuthType::RequestBody),
+        false => client,
+    }
+}
+
+/// Never `none`, never HMAC (a shared secret signs nothing we accept).
+fn asymmetric(alg: &CoreJwsSigningAlgorithm) -> bool {
+    !matches!(
+        alg,
+        CoreJwsSigningAlgorithm::None
+            | CoreJwsSigningAlgorithm::HmacSha256
+            | CoreJwsSigningAlgorithm::HmacSha384
+            | CoreJwsSigningAlgorithm::HmacSha512
+    )
+}

@@ -1,0 +1,136 @@
+//! A real OpenID provider on loopback: npm `oidc-provider`, started from
+//! `clients/oidc-op.mjs` (needs `clients/node_modules`: `npm ci` in
+//! `clients/`), and a browser's way through a social sign-in: redirects
+//! followed by hand with the provider's cookies, up to the app's target.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+use super::free_port;
+
+pub struct Op {
+    child: Child,
+    pub issuer: String,
+    http: reqwest::Client,
+}
+
+impl Drop for Op {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `clients/`' npm packages, installed from its lockfile on first need
+/// (one test at a time): `cargo test` alone runs the social tests.
+fn ensure_packages() {
+    static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = INSTALL.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/clients");
+    if std::path::Path::new(dir)
+        .join("node_modules/oidc-provider")
+        .exists()
+    {
+        return;
+    }
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(dir)
+        .status()
+        .expect("npm (Node 20) is needed for the social sign-in tests");
+    assert!(status.success(), "npm ci in clients/ failed");
+}
+
+impl Op {
+    /// A provider with one confidential client, `authql`/`s3cret`, whose
+    /// redirect URI is `callback`.
+    pub fn start(callback: &str) -> Op {
+        ensure_packages();
+        let port = free_port();
+        let clients = json!([{ "client_id": "authql", "client_secret": "s3cret", "redirect_uris": [callback] }]);
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/oidc-op.mjs");
+        let mut child = Command::new("node")
+            .arg(script)
+            .env("OP_PORT", port.to_string())
+            .env("OP_CLIENTS", clients.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node clients/oidc-op.mjs (npm ci in clients/ first)");
+        let mut line = String::new();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut line).unwrap();
+        // Drained while it runs: a closed pipe would end the provider at
+        // its next line of output.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        let issuer = line
+            .trim()
+            .strip_prefix("ready ")
+            .unwrap_or_else(|| panic!("the provider did not start: {line:?}"))
+            .to_owned();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Op {
+            child,
+            issuer,
+            http,
+        }
+    }
+
+    /// The account that signs in next, with its claims.
+    pub async fn next(&self, sub: &str, claims: Value) {
+        let resp = self
+            .http
+            .post(format!("{}/test/next", self.issuer))
+            .json(&json!({ "sub": sub, "claims": claims }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 204);
+    }
+
+    /// A browser from `start` (authql's start URL) through the provider and
+    /// the callback: the last `Location` (the app's target), or the status
+    /// of the first answer that is not a redirect.
+    pub async fn browse(&self, start: &str) -> Result<url::Url, u16> {
+        let mut cookies: HashMap<String, String> = HashMap::new();
+        let mut at = url::Url::parse(start).unwrap();
+        for _ in 0..12 {
+            let on_op = at.as_str().starts_with(&self.issuer);
+            let mut req = self.http.get(at.clone());
+            if on_op && !cookies.is_empty() {
+                let jar: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                req = req.header("cookie", jar.join("; "));
+            }
+            let resp = req.send().await.unwrap();
+            if on_op {
+                for set in resp.headers().get_all("set-cookie") {
+                    let first = set.to_str().unwrap().split(';').next().unwrap();
+                    if let Some((k, v)) = first.split_once('=') {
+                        match v.is_empty() {
+                            true => cookies.remove(k),
+                            false => cookies.insert(k.to_owned(), v.to_owned()),
+                        };
+                    }
+                }
+            }
+            if !resp.status().is_redirection() {
+                return Err(resp.status().as_u16());
+            }
+            let location = resp.headers()["location"].to_str().unwrap().to_owned();
+            let next = at.join(&location).unwrap();
+            let leaves =
+                !next.as_str().starts_with(&self.issuer) && next.host_str() != Some("127.0.0.1");
+            if leaves {
+                return Ok(next);
+            }
+            at = next;
+        }
+        panic!("too many redirects");
+    }
+}
