@@ -8,7 +8,7 @@ use crate::graphql::types::{
 use crate::graphql::{app, client};
 use crate::services::credentials::api_tokens;
 use crate::services::credentials::logout;
-use crate::services::credentials::sessions;
+use crate::services::credentials::{own_sessions, sessions};
 use crate::services::factors::otp;
 use crate::services::signin::login::{self, LoginRequest};
 use crate::services::signin::reauthentication::{self, Reauthenticated};
@@ -93,7 +93,7 @@ impl AuthMutation {
     #[graphql(guard = "IsAuthenticated")]
     async fn revoke_session(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let who = authenticated(ctx)?;
-        sessions::revoke_one(app(ctx)?, who, uuid_arg(&id, "id")?, &client(ctx)?).await?;
+        own_sessions::revoke_one(app(ctx)?, who, uuid_arg(&id, "id")?, &client(ctx)?).await?;
         Ok(true)
     }
 

@@ -6,7 +6,7 @@ use crate::graphql::app;
 use crate::graphql::guards::{IsAuthenticated, viewer};
 use crate::graphql::types::{ApiToken, Session};
 use crate::services::credentials::api_tokens;
-use crate::services::credentials::sessions;
+use crate::services::credentials::own_sessions;
 
 #[derive(Default)]
 pub struct AuthQuery;
@@ -21,7 +21,7 @@ impl AuthQuery {
             .viewer
             .authenticated()
             .map(|a| a.credential);
-        let rows = sessions::list(app(ctx)?, me.id).await?;
+        let rows = own_sessions::list(app(ctx)?, me.id).await?;
         Ok(rows
             .into_iter()
             .map(|row| {

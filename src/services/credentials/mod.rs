@@ -6,5 +6,6 @@ pub mod lifecycle;
 pub mod login_limits;
 pub mod logout;
 pub mod minting;
+pub mod own_sessions;
 pub mod password_check;
 pub mod sessions;

@@ -4,10 +4,10 @@
 
 use chrono::{DateTime, Utc};
 use entity::{refresh_token, session, user};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder,
+    EntityTrait, QueryFilter,
 };
 use uuid::Uuid;
 
@@ -345,49 +345,6 @@ pub async fn revoke_sessions(
         .exec(conn)
         .await?
         .rows_affected)
-}
-
-/// Every live session of a user, newest first.
-#[tracing::instrument(skip_all)]
-pub async fn list(app: &AppContext, user_id: Uuid) -> AppResult<Vec<session::Model>> {
-    let live = session::Entity::find()
-        .filter(session::Column::UserId.eq(user_id))
-        .filter(session::Column::RevokedAt.is_null())
-        .filter(session::Column::ExpiresAt.gt(now()))
-        .order_by_desc(session::Column::CreatedAt)
-        .order_by_desc(session::Column::Id);
-    Ok(app.db.read().all(live).await?)
-}
-
-/// Revokes one of the user's own sessions; another user's is `NOT_FOUND`.
-/// An API token may not (API.md §8.8): it could end its owner's sessions.
-#[tracing::instrument(skip_all)]
-pub async fn revoke_one(
-    app: &AppContext,
-    who: &Authenticated,
-    session_id: Uuid,
-    client: &ClientInfo,
-) -> AppResult<()> {
-    if who.proof.is_none() {
-        return Err(AppError::Forbidden);
-    }
-    let user_id = who.user.id;
-    let txn = app.db.write().await?;
-    let revoked = revoke_sessions(
-        &txn,
-        session::Column::Id
-            .eq(session_id)
-            .and(session::Column::UserId.eq(user_id)),
-        now(),
-    )
-    .await?;
-    if revoked == 0 {
-        txn.rollback().await.ok();
-        return Err(AppError::NotFound);
-    }
-    events::record(&txn, user_id, Kind::SessionRevoked, client, None).await?;
-    txn.commit().await?;
-    Ok(())
 }
 
 /// `LOGIN_SUCCEEDED`, naming the session the sign-in opened.

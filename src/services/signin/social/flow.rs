@@ -208,11 +208,17 @@ pub async fn callback(app: &AppContext, name: &str, answer: ProviderAnswer) -> A
         return Ok(Callback::Invalid);
     };
     let now = now();
+    let hash = sha256_hex(state);
+    // A made-up state costs one read and no write (API.md §8.9).
+    let known = social_flow::Entity::find().filter(social_flow::Column::StateHash.eq(hash.clone()));
+    if app.db.read().one(known).await?.is_none() {
+        return Ok(Callback::Invalid);
+    }
     // Used up once, whatever happens next: of concurrent callbacks with one
     // state at most one goes on.
     let used = social_flow::Entity::update_many()
         .col_expr(social_flow::Column::ConsumedAt, Expr::value(Some(now)))
-        .filter(social_flow::Column::StateHash.eq(sha256_hex(state)))
+        .filter(social_flow::Column::StateHash.eq(hash))
         .filter(social_flow::Column::ConsumedAt.is_null())
         .filter(social_flow::Column::ExpiresAt.gt(now))
         .exec_with_returning(app.db.alone())
