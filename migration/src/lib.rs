@@ -46,6 +46,17 @@ fn cascade(
         .to_owned()
 }
 
+/// Adds `column` to `table`.
+async fn add_column(
+    manager: &SchemaManager<'_>,
+    table: impl IntoIden,
+    column: ColumnDef,
+) -> Result<(), DbErr> {
+    manager
+        .alter_table(Table::alter().table(table).add_column(column).to_owned())
+        .await
+}
+
 /// An index named `name` over `columns` of `table`, in that order.
 fn index<C: IntoIndexColumn>(
     name: &str,

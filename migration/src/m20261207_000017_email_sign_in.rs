@@ -11,7 +11,7 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::{cascade, index};
+use crate::{add_column, cascade, index};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -64,16 +64,6 @@ enum ExchangeCodes {
     ExpiresAt,
     ConsumedAt,
     CreatedAt,
-}
-
-async fn add_column(
-    manager: &SchemaManager<'_>,
-    table: impl IntoIden,
-    column: ColumnDef,
-) -> Result<(), DbErr> {
-    manager
-        .alter_table(Table::alter().table(table).add_column(column).to_owned())
-        .await
 }
 
 #[async_trait::async_trait]

@@ -10,7 +10,7 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::{cascade, index};
+use crate::{add_column, cascade, index};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -98,16 +98,6 @@ enum SecurityEvents {
     Table,
     OrganizationId,
     CreatedAt,
-}
-
-async fn add_column(
-    manager: &SchemaManager<'_>,
-    table: impl IntoIden,
-    column: ColumnDef,
-) -> Result<(), DbErr> {
-    manager
-        .alter_table(Table::alter().table(table).add_column(column).to_owned())
-        .await
 }
 
 #[async_trait::async_trait]

@@ -13,6 +13,25 @@ use crate::services::AppContext;
 use crate::services::factors::recovery_codes;
 use crate::services::shared::accounts;
 
+/// The accounts a page of nodes names, fetched in one query without a
+/// DataLoader (a task, a timer and a channel per node cost a tenth of the
+/// CPU of a page of twenty), by id.
+pub async fn users_by_id(
+    app: &AppContext,
+    mut ids: Vec<Uuid>,
+) -> Result<HashMap<Uuid, Arc<user::Model>>, crate::error::AppError> {
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(accounts::find_many(app, &ids)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, Arc::new(u)))
+        .collect())
+}
+
 pub struct UserLoader {
     app: AppContext,
 }

@@ -48,12 +48,7 @@ impl ProductQuery {
             scope(ctx)?,
             filter.unwrap_or_default().into_service()?,
         )?;
-        let window = Window {
-            first,
-            after,
-            last,
-            before,
-        };
+        let window = Window::new(first, after, last, before);
         let ordering = ProductOrder::ordering(order_by);
         let app = app(ctx)?;
         let mut found = connection(ctx, select, &ordering, window, Product::new).await?;

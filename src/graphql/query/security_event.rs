@@ -44,12 +44,7 @@ impl SecurityEventQuery {
             }
         };
         let select = security_events::filtered(user_id, filter.unwrap_or_default().into())?;
-        let window = Window {
-            first,
-            after,
-            last,
-            before,
-        };
+        let window = Window::new(first, after, last, before);
         let ordering = security_events::ordering();
         Ok(connection(ctx, select, &ordering, window, SecurityEvent).await?)
     }

@@ -40,12 +40,7 @@ impl UserQuery {
         order_by: Option<UserOrder>,
     ) -> Result<Connection<User>> {
         let select = users::filtered(filter.unwrap_or_default().into())?;
-        let window = Window {
-            first,
-            after,
-            last,
-            before,
-        };
+        let window = Window::new(first, after, last, before);
         let ordering = UserOrder::ordering(order_by);
         Ok(connection(ctx, select, &ordering, window, User::new).await?)
     }

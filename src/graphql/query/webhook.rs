@@ -53,12 +53,7 @@ impl WebhookQuery {
         let id = uuid_arg(&endpoint_id, "endpointId").map_err(|_| AppError::NotFound)?;
         let filter = filter.unwrap_or_default().into();
         let select = deliveries::filtered(app(ctx)?, id, filter).await?;
-        let window = Window {
-            first,
-            after,
-            last,
-            before,
-        };
+        let window = Window::new(first, after, last, before);
         let ordering = deliveries::ordering();
         Ok(connection(ctx, select, &ordering, window, WebhookDelivery).await?)
     }

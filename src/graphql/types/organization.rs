@@ -16,6 +16,7 @@ use crate::domain::organization::Role;
 use crate::error::AppError;
 use crate::graphql::app;
 use crate::graphql::guards::viewer;
+use crate::graphql::loaders::users_by_id;
 use crate::graphql::pagination::{Connection, ListItem, connection, page_cost};
 use crate::services::organizations::access::{Seen, role_of};
 use crate::services::organizations::orgs::{self, OrgInput};
@@ -220,15 +221,8 @@ async fn with_users<'a>(
     nodes: impl Iterator<Item = &'a mut Membership>,
 ) -> Result<(), AppError> {
     let nodes: Vec<&mut Membership> = nodes.collect();
-    let ids: Vec<Uuid> = nodes.iter().map(|n| n.model.user_id).collect();
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let found: HashMap<Uuid, Arc<user::Model>> = accounts::find_many(app, &ids)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, Arc::new(u)))
-        .collect();
+    let ids = nodes.iter().map(|n| n.model.user_id).collect();
+    let found = users_by_id(app, ids).await?;
     for node in nodes {
         node.user = found.get(&node.model.user_id).cloned();
     }

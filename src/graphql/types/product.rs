@@ -1,7 +1,6 @@
 //! Products as the API shows them, and their inputs, filter and ordering.
 
 use async_graphql::dataloader::DataLoader;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, InputObject, Lookahead, Object};
@@ -11,11 +10,10 @@ use uuid::Uuid;
 
 use super::{User, uuid_arg};
 use crate::error::AppError;
-use crate::graphql::loaders::UserLoader;
+use crate::graphql::loaders::{UserLoader, users_by_id};
 use crate::graphql::pagination::{ListItem, OrderDirection};
 use crate::services::AppContext;
 use crate::services::resources::products::{self, ProductInput, ProductSort};
-use crate::services::shared::accounts;
 
 /// A product, and its owner when the page it is on fetched the owners of
 /// all its products at once (`with_owners`).
@@ -42,17 +40,8 @@ pub async fn with_owners<'a>(
     products: impl Iterator<Item = &'a mut Product>,
 ) -> Result<(), AppError> {
     let products: Vec<&mut Product> = products.collect();
-    let mut ids: Vec<Uuid> = products.iter().map(|p| p.0.owner_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let owners: HashMap<Uuid, Arc<user::Model>> = accounts::find_many(app, &ids)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, Arc::new(u)))
-        .collect();
+    let ids = products.iter().map(|p| p.0.owner_id).collect();
+    let owners = users_by_id(app, ids).await?;
     for product in products {
         product.1 = owners.get(&product.0.owner_id).cloned();
     }
