@@ -12,6 +12,10 @@
 #             webhook delivery with npm standardwebhooks
 #   magic     email sign-in in Chromium: the mailed link's confirmation page,
 #             its POST, the exchange code with the app's PKCE verifier
+#   oidc      authql as an OpenID provider for npm openid-client (a confidential
+#             client made with the CLI): Chromium on the sign-in and consent
+#             pages, code + PKCE, ID token, userinfo, refresh rotation and
+#             reuse, revocation, introspection, RP-initiated logout
 #   schema    live introspection == schema.graphql (graphql-js, both directions)
 #   jose      jose verifies an access token from the discovered JWKS (EdDSA)
 #   metrics   promtool check metrics on METRICS_ADDR's /metrics
@@ -30,7 +34,7 @@ fi
 BIN=$(realpath "$1")
 shift
 STEPS=("$@")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(audit apollo webhooks codegen graphiql passkeys magic schema jose metrics fuzz)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(audit apollo webhooks codegen graphiql passkeys magic oidc schema jose metrics fuzz)
 cd "$(dirname "$0")"
 CLIENTS=$(pwd)
 started=$(date +%s)
@@ -104,6 +108,7 @@ mkdir -p "$WORK/mail"
     WEBAUTHN_ORIGINS="http://localhost:$PAGE_PORT" \
     AUTH_REDIRECT_URLS="http://localhost:$PAGE_PORT/signed-in" \
     WEBHOOK_ALLOW_PRIVATE=true \
+    OAUTH_PROVIDER=true \
     "$BIN" serve
 ) >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
@@ -162,6 +167,7 @@ for step in "${STEPS[@]}"; do
     graphiql) run_step graphiql node graphiql.mjs ;;
     passkeys) run_step passkeys node passkeys.mjs ;;
     magic) run_step magic node email-sign-in.mjs ;;
+    oidc) run_step oidc node oauth-rp.mjs ;;
     schema) run_step schema node schema-check.mjs ;;
     jose) run_step jose node jose.mjs ;;
     metrics) run_step metrics ./metrics.sh ;;

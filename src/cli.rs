@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use uuid::Uuid;
 
 use crate::config::JwtAlgorithm;
 use crate::db::MigrateCommand;
@@ -50,6 +51,48 @@ pub enum Command {
     Keys {
         #[command(subcommand)]
         verb: KeysVerb,
+    },
+    /// The clients of the OAuth provider, whatever OAUTH_PROVIDER says;
+    /// stdout carries only JSON.
+    OauthClient {
+        #[command(subcommand)]
+        verb: OauthClientVerb,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum OauthClientVerb {
+    /// Register a client; prints it as a JSON object with its secret
+    /// (shown only here; null for a public client).
+    Create {
+        /// 1-100 characters.
+        #[arg(long)]
+        name: String,
+        /// Repeat for each (1-10): https, http on a loopback host, or a
+        /// private-use scheme with a '.'.
+        #[arg(long = "redirect-uri", value_name = "URI", required = true)]
+        redirect_uri: Vec<String>,
+        /// Repeat for each (0-10).
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uri: Vec<String>,
+        /// Repeat for each: openid, email, profile, offline_access (all
+        /// four when none is given).
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scope: Vec<String>,
+        /// A public client: no secret, PKCE alone.
+        #[arg(long)]
+        public: bool,
+        /// First-party: no consent page, no notice.
+        #[arg(long)]
+        skip_consent: bool,
+    },
+    /// Print every client as a JSON array, newest first.
+    List,
+    /// Delete a client as deleteOAuthClient does: its grants and pending
+    /// authorizations go, and every token issued to it is dead.
+    Delete {
+        #[arg(value_name = "CLIENT_ID")]
+        client_id: Uuid,
     },
 }
 

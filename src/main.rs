@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use authql::auth::jwt::SigningKeys;
 use authql::auth::keys;
-use authql::cli::{Cli, Command, KeysVerb};
+use authql::cli::{Cli, Command, KeysVerb, OauthClientVerb};
 use authql::config::ConfigError;
 use authql::config::JwtAlgorithm;
 use authql::config::Settings;
@@ -76,6 +76,7 @@ async fn main() -> ExitCode {
             verb: KeysVerb::Show,
         } => show_keys(&settings),
         Command::Keys { .. } => Ok(()),
+        Command::OauthClient { verb } => oauth_client(settings, verb).await,
         Command::ExportSchema { file } => {
             let sdl = graphql::sdl(&settings);
             match file {
@@ -93,6 +94,12 @@ async fn main() -> ExitCode {
         // exits 2, as those checked at parse time do (API.md §6, §8.10).
         Err(e) if e.chain().any(|c| c.downcast_ref::<ConfigError>().is_some()) => {
             eprintln!("authql: configuration error: {e:#}");
+            ExitCode::from(2)
+        }
+        // Arguments clap took but a rule refuses: as clap's own refusals.
+        Err(e) if e.downcast_ref::<BadArguments>().is_some() => {
+            eprintln!("authql: {e:#}");
+            eprintln!("\n{}", Cli::command().render_usage());
             ExitCode::from(2)
         }
         Err(e) => {
@@ -192,6 +199,114 @@ async fn import_django(
         summary.imported, summary.skipped
     );
     Ok(())
+}
+
+/// Arguments that parsed but break a rule of the contract (an invalid
+/// redirect URI, an unknown scope): exit 2 with the usage line.
+#[derive(Debug)]
+struct BadArguments(String);
+
+impl std::fmt::Display for BadArguments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadArguments {}
+
+/// `authql oauth-client …` (API.md §9.3): the same rules as the GraphQL
+/// mutations, without a staff user (and so without events). Stdout
+/// carries the JSON and nothing else.
+async fn oauth_client(settings: Settings, verb: OauthClientVerb) -> anyhow::Result<()> {
+    use authql::domain::oauth::ClientType;
+    use authql::services::oauth::clients::{self, NewClient};
+    db::migrate(&settings.database_url, db::MigrateCommand::Up).await?;
+    let pool = db::connect(&settings.database_url, Some(settings.query_timeout)).await?;
+    let db = db::Db::open(
+        pool,
+        &settings.database_url,
+        settings.query_timeout,
+        Default::default(),
+    )?;
+    let refused = |e: AppError| -> anyhow::Error {
+        match e {
+            AppError::BadUserInput(fields) => BadArguments(fields.to_string()).into(),
+            AppError::Internal(cause) => cause,
+            e => anyhow::anyhow!("{}", e.message()),
+        }
+    };
+    let shown = match verb {
+        OauthClientVerb::Create {
+            name,
+            redirect_uri,
+            post_logout_redirect_uri,
+            scope,
+            public,
+            skip_consent,
+        } => {
+            let new = NewClient {
+                name,
+                client_type: if public {
+                    ClientType::Public
+                } else {
+                    ClientType::Confidential
+                },
+                redirect_uris: redirect_uri,
+                post_logout_redirect_uris: post_logout_redirect_uri,
+                allowed_scopes: if scope.is_empty() {
+                    clients::all_scope_names()
+                } else {
+                    scope
+                },
+                skip_consent,
+            };
+            let (made, secret) = clients::create_by_operator(&db, new)
+                .await
+                .map_err(refused)?;
+            let mut shown = client_json(&made);
+            shown["client_secret"] = serde_json::json!(secret);
+            shown
+        }
+        OauthClientVerb::List => {
+            let all = clients::all(&db).await.map_err(refused)?;
+            let listed = all.iter().map(|c| {
+                let mut shown = client_json(c);
+                shown["dynamic"] = serde_json::json!(c.dynamic);
+                shown["created_at"] = serde_json::json!(
+                    c.created_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                );
+                shown
+            });
+            serde_json::Value::Array(listed.collect())
+        }
+        OauthClientVerb::Delete { client_id } => {
+            return match clients::delete_by_operator(&db, client_id).await {
+                Ok(()) => {
+                    eprintln!("deleted OAuth client {client_id}");
+                    Ok(())
+                }
+                Err(AppError::NotFound) => anyhow::bail!("no OAuth client {client_id}"),
+                Err(e) => Err(refused(e)),
+            };
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&shown)?);
+    Ok(())
+}
+
+/// A client as `authql oauth-client` prints it (no secret).
+fn client_json(c: &entity::oauth_client::Model) -> serde_json::Value {
+    use authql::services::oauth::clients;
+    serde_json::json!({
+        "client_id": c.id.to_string(),
+        "name": c.name,
+        "type": clients::client_type(c).as_str().to_lowercase(),
+        "redirect_uris": clients::redirect_uris(c),
+        "post_logout_redirect_uris": clients::post_logout_redirect_uris(c),
+        "allowed_scopes": clients::scopes(c).names(),
+        "skip_consent": c.skip_consent,
+    })
 }
 
 /// `authql keys generate`: a new private key, to FILE or stdout.

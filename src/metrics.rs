@@ -22,6 +22,8 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     pub graphql_operations: IntCounterVec,
     pub logins: IntCounterVec,
+    /// The provider's token endpoint (API.md §9.3).
+    pub oauth_token_requests: IntCounterVec,
     pub hash_duration: Histogram,
     pub hash_waiting: IntGauge,
     pub mail_pending: IntGauge,
@@ -53,6 +55,11 @@ impl Metrics {
             "authql_logins_total",
             "Sign-in attempts by outcome.",
             &["outcome"],
+        );
+        let oauth_token_requests = counter(
+            "authql_oauth_token_requests_total",
+            "Requests to the OAuth token endpoint, by grant type and outcome.",
+            &["grant_type", "outcome"],
         );
         let mail_sent = counter(
             "authql_mail_sent_total",
@@ -145,6 +152,7 @@ impl Metrics {
             http_duration,
             graphql_operations,
             logins,
+            oauth_token_requests,
             hash_duration,
             hash_waiting,
             mail_pending,
@@ -184,6 +192,16 @@ pub fn route_template(path: &str) -> &'static str {
         p if p.starts_with("/auth/") && p.ends_with("/start") => "/auth/{provider}/start",
         p if p.starts_with("/auth/") && p.ends_with("/callback") => "/auth/{provider}/callback",
         p if p.starts_with("/graphiql/") => "/graphiql/{file}",
+        "/.well-known/oauth-authorization-server" => "/.well-known/oauth-authorization-server",
+        "/oauth/authorize" => "/oauth/authorize",
+        "/oauth/login" => "/oauth/login",
+        "/oauth/consent" => "/oauth/consent",
+        "/oauth/token" => "/oauth/token",
+        "/oauth/userinfo" => "/oauth/userinfo",
+        "/oauth/revoke" => "/oauth/revoke",
+        "/oauth/introspect" => "/oauth/introspect",
+        "/oauth/logout" => "/oauth/logout",
+        "/oauth/register" => "/oauth/register",
         _ => "other",
     }
 }

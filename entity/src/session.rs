@@ -30,6 +30,16 @@ pub struct Model {
     /// `org_id`/`org_role` differ from these no longer authenticates.
     pub active_org_id: Option<Uuid>,
     pub active_org_role: Option<String>,
+    /// An OAuth session (API.md §9.3): the client its tokens were issued
+    /// to, the scopes granted and the resource named. Never accepted by
+    /// `/graphql` or `refreshToken`.
+    pub oauth_client_id: Option<Uuid>,
+    pub oauth_scopes: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub oauth_resource: Option<String>,
+    /// A browser session of the provider's pages: its cookie's SHA-256.
+    /// Only those pages and the authorization endpoint accept it.
+    pub browser_hash: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

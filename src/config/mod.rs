@@ -16,6 +16,7 @@ pub const SECRET_FILE: &str = ".authql-secret";
 
 pub mod database;
 mod jwt;
+mod oauth;
 mod organizations;
 mod sign_in;
 mod social;
@@ -26,6 +27,7 @@ mod webhooks;
 
 use database::DatabaseSettings;
 pub use jwt::{JWT_KEY_FILE, JwtAlgorithm, JwtClaims, JwtKeySource, JwtSettings};
+pub use oauth::OauthSettings;
 pub use organizations::OrganizationSettings;
 pub use sign_in::{SignInSettings, with_answer};
 pub use social::{OidcProvider, SocialSettings};
@@ -131,6 +133,8 @@ pub struct Settings {
     pub organizations: OrganizationSettings,
     /// Social sign-in's providers (API.md §9.1).
     pub social: SocialSettings,
+    /// authql as an OAuth 2.1 / OpenID Connect provider (API.md §9.3).
+    pub oauth: OauthSettings,
 }
 
 /// Something worth telling the operator once logging is up (config loads first).
@@ -298,12 +302,13 @@ impl Settings {
             max_batch: v.positive("MAX_BATCH", 10)?,
             max_depth: v.positive("MAX_DEPTH", 20)?,
             max_complexity: v.positive("MAX_COMPLEXITY", 1000)?,
-            jwt,
             webauthn,
             sign_in: SignInSettings::from_vars(&v)?,
             webhooks: WebhookSettings::from_vars(&v)?,
             organizations: OrganizationSettings::from_vars(&v)?,
             social: SocialSettings::from_vars(&v, app_env)?,
+            oauth: OauthSettings::from_vars(&v, jwt.algorithm)?,
+            jwt,
         };
         if settings.webhooks.allow_private && app_env == AppEnv::Production {
             warnings.push(

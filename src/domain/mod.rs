@@ -24,6 +24,7 @@ pub fn fold(text: &str) -> String {
 
 pub mod email;
 pub mod gender;
+pub mod oauth;
 pub mod organization;
 pub mod password;
 pub mod phone;

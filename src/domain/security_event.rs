@@ -77,6 +77,13 @@ event_types! {
     WebhookEndpointUpdated => "WEBHOOK_ENDPOINT_UPDATED",
     WebhookEndpointDeleted => "WEBHOOK_ENDPOINT_DELETED",
     WebhookSecretRotated => "WEBHOOK_SECRET_ROTATED",
+    OauthConsentGranted => "OAUTH_CONSENT_GRANTED",
+    OauthGrantRevoked => "OAUTH_GRANT_REVOKED",
+    OauthCodeReused => "OAUTH_CODE_REUSED",
+    OauthClientCreated => "OAUTH_CLIENT_CREATED",
+    OauthClientUpdated => "OAUTH_CLIENT_UPDATED",
+    OauthClientSecretRotated => "OAUTH_CLIENT_SECRET_ROTATED",
+    OauthClientDeleted => "OAUTH_CLIENT_DELETED",
 }
 
 #[cfg(test)]

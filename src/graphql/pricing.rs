@@ -23,6 +23,7 @@ pub const LIST_FIELDS: &[&str] = &[
     "users",
     "usersPage",
     "securityEvents",
+    "oauthClients",
 ];
 /// The arguments that size a page, and the size when none is given.
 const PAGE_ARGUMENTS: &[&str] = &["first", "last", "pageSize"];

@@ -9,6 +9,7 @@ pub mod graphql;
 mod health;
 mod invitation;
 pub mod metrics;
+mod oauth;
 pub mod pages;
 mod request_id;
 mod reset_password;
@@ -51,6 +52,46 @@ pub fn routes(state: AppState) -> BoxEndpoint<'static> {
         .at(
             "/auth/:provider/callback",
             get(social::callback).post(social::callback_posted),
+        )
+        .at(
+            "/oauth/authorize",
+            get(oauth::authorize::get).post(oauth::authorize::post),
+        )
+        .at(
+            "/oauth/login",
+            get(oauth::pages::login_page).post(oauth::pages::login_submit),
+        )
+        .at(
+            "/oauth/consent",
+            get(oauth::pages::consent_page).post(oauth::pages::consent_submit),
+        )
+        .at(
+            "/oauth/token",
+            get(oauth::endpoints::method_not_allowed).post(oauth::token::exchange),
+        )
+        .at(
+            "/oauth/revoke",
+            get(oauth::endpoints::method_not_allowed).post(oauth::token::revoke),
+        )
+        .at(
+            "/oauth/introspect",
+            get(oauth::endpoints::method_not_allowed).post(oauth::token::introspect),
+        )
+        .at(
+            "/oauth/userinfo",
+            get(oauth::endpoints::userinfo_get).post(oauth::endpoints::userinfo_post),
+        )
+        .at(
+            "/oauth/logout",
+            get(oauth::endpoints::logout_get).post(oauth::endpoints::logout_post),
+        )
+        .at(
+            "/oauth/register",
+            get(oauth::endpoints::method_not_allowed).post(oauth::endpoints::register),
+        )
+        .at(
+            "/.well-known/oauth-authorization-server",
+            get(well_known::oauth_authorization_server),
         )
         .at("/.well-known/jwks.json", get(well_known::jwks))
         .at(

@@ -27,6 +27,21 @@ pub fn page_posting_to(
     body_html: &str,
     form_action: &str,
 ) -> Response {
+    page_with_policy(
+        status,
+        title,
+        body_html,
+        &format!("default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}"),
+    )
+}
+
+/// A page around `body_html` with `policy` as its Content-Security-Policy.
+pub fn page_with_policy(
+    status: StatusCode,
+    title: &str,
+    body_html: &str,
+    policy: &str,
+) -> Response {
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -36,10 +51,7 @@ pub fn page_posting_to(
     );
     token_page_headers(Response::builder().status(status))
         .content_type("text/html; charset=utf-8")
-        .header(
-            "content-security-policy",
-            format!("default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}"),
-        )
+        .header("content-security-policy", policy)
         .body(html)
 }
 

@@ -7,6 +7,7 @@ use poem::web::Data;
 use poem::{Response, handler};
 use serde_json::json;
 
+use crate::http::oauth::endpoints::metadata;
 use crate::http::state::AppState;
 
 /// Verifiers cache keys; rotation keeps old keys published long enough.
@@ -26,8 +27,22 @@ pub async fn jwks(Data(state): Data<&AppState>) -> Response {
     json_response(&serde_json::to_value(state.app.keys.jwks()).unwrap_or_default())
 }
 
+/// RFC 8414 metadata: the provider's document, `404` while it is off.
+#[handler]
+pub async fn oauth_authorization_server(Data(state): Data<&AppState>) -> Response {
+    match metadata(&state.app) {
+        Some(doc) => json_response(&doc),
+        None => Response::builder()
+            .status(poem::http::StatusCode::NOT_FOUND)
+            .finish(),
+    }
+}
+
 #[handler]
 pub async fn openid_configuration(Data(state): Data<&AppState>) -> Response {
+    if let Some(doc) = metadata(&state.app) {
+        return json_response(&doc);
+    }
     let keys = &state.app.keys;
     json_response(&json!({
         "issuer": keys.issuer(),

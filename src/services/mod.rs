@@ -8,6 +8,7 @@ pub mod account;
 pub mod credentials;
 pub mod factors;
 pub mod live;
+pub mod oauth;
 pub mod organizations;
 pub mod resources;
 pub mod shared;

@@ -57,21 +57,7 @@ async fn refresh(app: &TestApp, user: &TestUser) -> (TestUser, Value) {
 #[tokio::test]
 async fn active_organization_claims_verify_and_keep_the_session() {
     let holder = spawn_app().await;
-    let dir = holder.db.scratch_dir("keys");
-    std::fs::create_dir_all(&dir).unwrap();
-    let key = dir.join("signing.pem");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_authql"))
-        .args(["keys", "generate", "--algorithm", "EdDSA"])
-        .arg(&key)
-        .env_clear()
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let key = key.to_string_lossy().into_owned();
+    let key = crate::helpers::oauth::key_file(&holder.db.scratch_dir("keys"));
     let app = spawn_app_with(&[
         ("JWT_ALGORITHM", "EdDSA"),
         ("JWT_PRIVATE_KEY_FILE", &key),

@@ -382,6 +382,7 @@ fn validation(alg: Algorithm, issuer: &str, audience: &[String]) -> Validation {
     validation
 }
 
+pub mod provider;
 #[cfg(test)]
 mod tests;
 mod verified;

@@ -4,6 +4,8 @@ mod account;
 mod auth;
 mod email_sign_in;
 mod lifecycle;
+mod oauth;
+mod oauth_client;
 mod organization;
 mod passkey;
 mod password;
@@ -21,6 +23,8 @@ pub struct Mutation(
     auth::AuthMutation,
     email_sign_in::EmailSignInMutation,
     lifecycle::LifecycleMutation,
+    oauth::OauthMutation,
+    oauth_client::OauthClientMutation,
     passkey::PasskeyMutation,
     password::PasswordMutation,
     organization::OrganizationMutation,

@@ -2,6 +2,8 @@
 
 mod account;
 mod auth;
+mod oauth;
+mod oauth_client;
 mod organization;
 mod product;
 mod security_event;
@@ -15,6 +17,8 @@ use async_graphql::MergedObject;
 pub struct Query(
     account::AccountQuery,
     auth::AuthQuery,
+    oauth::OauthQuery,
+    oauth_client::OauthClientQuery,
     organization::OrganizationQuery,
     product::ProductQuery,
     security_event::SecurityEventQuery,

@@ -119,6 +119,7 @@ pub struct LoginInput {
 
 /// One sign-in (a refresh-token family).
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct Session {
     pub id: ID,
     /// Whether this request is made with this session.
@@ -136,6 +137,26 @@ pub struct Session {
     /// How the user proved who they are: `pwd`, `otp`, `rec`, `hwk`,
     /// `email`, `fed`, and `mfa` when two factors made it `aal2`.
     pub amr: Vec<String>,
+    /// The client of an OAuth session (API.md §9.3).
+    #[graphql(skip)]
+    pub oauth_client_id: Option<uuid::Uuid>,
+}
+
+#[async_graphql::ComplexObject]
+impl Session {
+    /// The client of an OAuth session; null for others.
+    #[graphql(name = "oauthClient")]
+    async fn oauth_client(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Option<crate::graphql::types::oauth::OAuthClientInfo>> {
+        let Some(id) = self.oauth_client_id else {
+            return Ok(None);
+        };
+        let app = crate::graphql::app(ctx)?;
+        let found = crate::services::oauth::clients::find(app, id).await?;
+        Ok(found.as_ref().map(Into::into))
+    }
 }
 
 impl Session {
@@ -152,6 +173,7 @@ impl Session {
             authenticated_at: row.authenticated_at,
             aal: assurance.aal().to_owned(),
             amr: assurance.amr().into_iter().map(str::to_owned).collect(),
+            oauth_client_id: row.oauth_client_id,
         }
     }
 }

@@ -3,6 +3,8 @@
 pub mod account;
 pub mod auth;
 pub mod identity;
+pub mod oauth;
+pub mod oauth_client;
 pub mod organization;
 pub mod product;
 pub mod second_factor;

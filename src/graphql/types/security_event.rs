@@ -65,6 +65,13 @@ pub enum SecurityEventType {
     WebhookEndpointUpdated,
     WebhookEndpointDeleted,
     WebhookSecretRotated,
+    OauthConsentGranted,
+    OauthGrantRevoked,
+    OauthCodeReused,
+    OauthClientCreated,
+    OauthClientUpdated,
+    OauthClientSecretRotated,
+    OauthClientDeleted,
 }
 
 #[derive(Clone)]

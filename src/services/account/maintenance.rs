@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::{
-    api_token, email_outbox, email_sign_in, exchange_code, invitation, one_time_code, rate_limit,
-    refresh_token, session, social_code, social_flow, webauthn_challenge, webhook_delivery,
+    api_token, email_outbox, email_sign_in, exchange_code, invitation, oauth_authorization,
+    one_time_code, rate_limit, refresh_token, session, social_code, social_flow,
+    webauthn_challenge, webhook_delivery,
 };
 use sea_orm::sea_query::ExprTrait;
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
@@ -124,6 +125,13 @@ pub async fn purge(
             .rows_affected
         + social_code::Entity::delete_many()
             .filter(social_code::Column::ExpiresAt.lt(now))
+            .exec(db)
+            .await?
+            .rows_affected
+        // Kept past expiry so that a code presented again still ends what
+        // it started (API.md §9.3).
+        + oauth_authorization::Entity::delete_many()
+            .filter(oauth_authorization::Column::ExpiresAt.lt(old))
             .exec(db)
             .await?
             .rows_affected;

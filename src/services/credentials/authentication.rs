@@ -13,6 +13,7 @@ use crate::domain::organization::Role;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::credentials::api_tokens;
+use crate::services::credentials::sessions::is_provider_session;
 use crate::services::shared::last_used::{LAST_USED_RESOLUTION, touch_last_used};
 
 /// Resolves an `Authorization` header to its viewer, or fails the request:
@@ -51,7 +52,11 @@ async fn authenticate_session(app: &AppContext, token: &str) -> AppResult<Authen
     else {
         return Err(AppError::Unauthenticated);
     };
-    if sess.revoked_at.is_some() || sess.expires_at <= now || user.id != user_id || !user.is_active
+    if sess.revoked_at.is_some()
+        || sess.expires_at <= now
+        || user.id != user_id
+        || !user.is_active
+        || is_provider_session(&sess)
     {
         return Err(AppError::Unauthenticated);
     }

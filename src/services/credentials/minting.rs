@@ -80,18 +80,18 @@ pub struct Opening {
     pub draft: Draft,
 }
 
-/// Prepares a new session for `user`, proved by `proof`.
-#[tracing::instrument(skip_all)]
-pub async fn prepare(
+/// A new session's row: `user`'s, proved by `proof`, from `client`, for
+/// `REFRESH_TOKEN_TTL` (within `SESSION_MAX_AGE`).
+pub fn new_session(
     app: &AppContext,
-    user: &user::Model,
+    user: Uuid,
     client: &ClientInfo,
-    proof: Proof,
-) -> AppResult<Opening> {
-    let now = now();
-    let session = session::Model {
+    proof: &Proof,
+    now: DateTime<Utc>,
+) -> AppResult<session::Model> {
+    Ok(session::Model {
         id: Uuid::now_v7(),
-        user_id: user.id,
+        user_id: user,
         created_at: now,
         last_used_at: Some(now),
         expires_at: session_expiry(app, now, now)?,
@@ -103,7 +103,23 @@ pub async fn prepare(
         amr: proof.assurance.stored(),
         active_org_id: None,
         active_org_role: None,
-    };
+        oauth_client_id: None,
+        oauth_scopes: None,
+        oauth_resource: None,
+        browser_hash: None,
+    })
+}
+
+/// Prepares a new session for `user`, proved by `proof`.
+#[tracing::instrument(skip_all)]
+pub async fn prepare(
+    app: &AppContext,
+    user: &user::Model,
+    client: &ClientInfo,
+    proof: Proof,
+) -> AppResult<Opening> {
+    let now = now();
+    let session = new_session(app, user.id, client, &proof, now)?;
     let draft = drafted(app, user, &session, &proof, false, client, now).await?;
     Ok(Opening {
         session,

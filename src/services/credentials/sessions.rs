@@ -50,6 +50,13 @@ pub fn proved_now(assurance: Assurance) -> Proof {
     }
 }
 
+/// Whether a session belongs to the OAuth provider (an OAuth session of a
+/// client, or a browser session of its pages): neither is a first-party
+/// session, so neither refreshes nor authenticates `/graphql`.
+pub fn is_provider_session(sess: &session::Model) -> bool {
+    sess.oauth_client_id.is_some() || sess.browser_hash.is_some()
+}
+
 /// What a session's row says its user proved.
 pub fn proof_of(sess: &session::Model) -> Proof {
     Proof {
@@ -106,7 +113,24 @@ pub async fn open_session(
     })
 }
 
-async fn new_refresh_token(
+/// Uses up a refresh token: single use, decided by one conditional update,
+/// so of parallel refreshes with one token exactly one wins (true).
+pub async fn spend_refresh_token(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, sea_orm::DbErr> {
+    let done = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .filter(refresh_token::Column::Id.eq(id))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(done.rows_affected == 1)
+}
+
+/// A new refresh token of a session (first-party or OAuth), stored hashed.
+pub async fn new_refresh_token(
     conn: &impl ConnectionTrait,
     session_id: Uuid,
     expires_at: DateTime<Utc>,
@@ -144,6 +168,11 @@ pub async fn refresh(app: &AppContext, presented: &str, client: &ClientInfo) -> 
     let Some((pre, pre_sess)) = app.db.read().one_also(by_hash()).await? else {
         return Err(AppError::InvalidToken);
     };
+    // An OAuth session's refresh token is its client's, at the provider's
+    // token endpoint (API.md §9.3): never a way to first-party tokens.
+    if pre_sess.as_ref().is_none_or(is_provider_session) {
+        return Err(AppError::InvalidToken);
+    }
     // The claims hook is asked before the write transaction (never while
     // holding it), and only for a token that reads as usable: a reused one
     // goes straight to reuse detection.
@@ -165,16 +194,10 @@ pub async fn refresh(app: &AppContext, presented: &str, client: &ClientInfo) -> 
     let Some((row, Some(sess))) = by_hash().one(&txn).await? else {
         return Err(AppError::InvalidToken);
     };
-    // Single use, decided by one conditional update: of parallel refreshes
-    // with one token exactly one wins.
-    let won = refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
-        .filter(refresh_token::Column::Id.eq(row.id))
-        .filter(refresh_token::Column::UsedAt.is_null())
-        .exec(&txn)
-        .await?
-        .rows_affected
-        == 1;
+    if is_provider_session(&sess) {
+        return Err(AppError::InvalidToken);
+    }
+    let won = spend_refresh_token(&txn, row.id, now).await?;
     if !won {
         revoke_sessions(&txn, session::Column::Id.eq(sess.id), now).await?;
         let origin = ClientInfo {

@@ -9,6 +9,7 @@ pub mod app;
 pub mod authenticator;
 mod database;
 pub mod mail;
+pub mod oauth;
 pub mod op;
 pub mod orgs;
 pub mod passkey;
