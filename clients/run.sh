@@ -16,6 +16,11 @@
 #             client made with the CLI): Chromium on the sign-in and consent
 #             pages, code + PKCE, ID token, userinfo, refresh rotation and
 #             reuse, revocation, introspection, RP-initiated logout
+#   apache    authql as the provider of Apache's mod_auth_openidc (a C RP,
+#             Debian's libapache2-mod-auth-openidc) protecting a static page:
+#             Chromium through the sign-in and consent pages to it, the
+#             email claim in Apache, RP-initiated logout (apache-rp.sh: its
+#             own authql with RS256 keys and its own Apache)
 #   schema    live introspection == schema.graphql (graphql-js, both directions)
 #   jose      jose verifies an access token from the discovered JWKS (EdDSA)
 #   metrics   promtool check metrics on METRICS_ADDR's /metrics
@@ -23,7 +28,8 @@
 # Each step prints one line; the script exits non-zero if any step failed.
 #
 # Usage: clients/run.sh path/to/authql [step ...]   (default: every step)
-# Needs node >= 20, python3 (venv) and /usr/bin/chromium; npm and PyPI packages
+# Needs node >= 20, python3 (venv), /usr/bin/chromium, apache2 and
+# libapache2-mod-auth-openidc (the apache step); npm and PyPI packages
 # come from the committed package-lock.json and requirements.txt.
 set -euo pipefail
 
@@ -34,7 +40,7 @@ fi
 BIN=$(realpath "$1")
 shift
 STEPS=("$@")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(audit apollo webhooks codegen graphiql passkeys magic oidc schema jose metrics fuzz)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(audit apollo webhooks codegen graphiql passkeys magic oidc apache schema jose metrics fuzz)
 cd "$(dirname "$0")"
 CLIENTS=$(pwd)
 started=$(date +%s)
@@ -168,6 +174,7 @@ for step in "${STEPS[@]}"; do
     passkeys) run_step passkeys node passkeys.mjs ;;
     magic) run_step magic node email-sign-in.mjs ;;
     oidc) run_step oidc node oauth-rp.mjs ;;
+    apache) run_step apache ./apache-rp.sh "$BIN" ;;
     schema) run_step schema node schema-check.mjs ;;
     jose) run_step jose node jose.mjs ;;
     metrics) run_step metrics ./metrics.sh ;;
