@@ -124,7 +124,32 @@ pub fn with_middleware<E: Endpoint + 'static>(ep: E, settings: &Settings) -> Box
         .allow_methods(["GET", "POST", "OPTIONS"])
         .allow_headers(["authorization", "content-type", "accept"])
         .max_age(600);
-    ep.with(cors).boxed()
+    // Browser pages post their own forms (with `Origin: null` under
+    // `no-referrer`, or `PUBLIC_URL`'s): CORS is for scripts of other
+    // origins, so it applies to every route but theirs.
+    let plain = std::sync::Arc::new(ep);
+    let with_cors = std::sync::Arc::new(plain.clone().with(cors));
+    plain
+        .around(move |inner, req| {
+            let with_cors = with_cors.clone();
+            async move {
+                if is_browser_page(req.uri().path()) {
+                    inner.call(req).await
+                } else {
+                    with_cors.call(req).await
+                }
+            }
+        })
+        .boxed()
+}
+
+/// The routes browsers navigate to and post forms on.
+fn is_browser_page(path: &str) -> bool {
+    matches!(
+        path,
+        "/oauth/authorize" | "/oauth/login" | "/oauth/consent" | "/oauth/logout"
+    ) || path.starts_with("/reset-password/")
+        || path.starts_with("/email-sign-in/")
 }
 
 /// A panic anywhere becomes INTERNAL_SERVER_ERROR for that request only; the

@@ -27,6 +27,7 @@ mod invitations;
 mod lifecycle;
 mod live;
 mod metrics;
+mod oauth_attacks;
 mod oauth_client_cli;
 mod oauth_client_lifecycle;
 mod oauth_clients;

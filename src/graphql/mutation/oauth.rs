@@ -9,7 +9,7 @@ use crate::graphql::guards::{IsAuthenticated, authenticated};
 use crate::graphql::types::oauth::OAuthDecision;
 use crate::graphql::types::uuid_arg;
 use crate::graphql::{app, client};
-use crate::services::oauth::{authorizations, grants};
+use crate::services::oauth::{grants, headless};
 
 #[derive(Default)]
 pub struct OauthMutation;
@@ -29,7 +29,7 @@ impl OauthMutation {
         let who = authenticated(ctx)?;
         let app = app(ctx)?;
         let redirect_to =
-            authorizations::decide(app, who, id.as_str(), approve, scopes, &client(ctx)?).await?;
+            headless::decide(app, who, id.as_str(), approve, scopes, &client(ctx)?).await?;
         Ok(OAuthDecision { redirect_to })
     }
 

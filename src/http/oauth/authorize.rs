@@ -91,8 +91,18 @@ async fn authorize(req: &Request, params: Params, state: &AppState) -> Response 
             Err(Refusal::Page(why)) => return bad_page(StatusCode::BAD_REQUEST, why),
         };
     let prompt_none = checked.prompt == "none";
-    if app.settings.oauth.login_url.is_some() && prompt_none {
-        // Headless: authql sees no browser session.
+    let browser = match session_cookie(req, state) {
+        Some(cookie) if app.settings.oauth.login_url.is_none() => {
+            match browser::find(app, &cookie).await {
+                Ok(found) => found,
+                Err(e) => return fault_page(e),
+            }
+        }
+        _ => None,
+    };
+    if prompt_none && browser.is_none() {
+        // Nothing to store: the answer is known without a sign-in (in
+        // headless mode authql sees no browser session at all).
         let mut pairs = vec![("error", "login_required")];
         if let Some(s) = checked.state.as_deref() {
             pairs.push(("state", s));
@@ -121,13 +131,6 @@ async fn authorize(req: &Request, params: Params, state: &AppState) -> Response 
             &[("authorization_id", &id)],
         ));
     }
-    let browser = match session_cookie(req, state) {
-        Some(cookie) => match browser::find(app, &cookie).await {
-            Ok(found) => found,
-            Err(e) => return fault_page(e),
-        },
-        None => None,
-    };
     proceed(req, state, &id, &pending, browser.as_ref()).await
 }
 
@@ -154,7 +157,9 @@ pub async fn proceed(
             Err(e) => fault_page(e),
         }
     };
-    let Some(browser) = browser.filter(|b| !needs_sign_in(pending, &b.session, now())) else {
+    let Some(browser) =
+        browser.filter(|b| !needs_sign_in(pending, b.session.authenticated_at, now()))
+    else {
         if prompt_none {
             return refuse("login_required").await;
         }
@@ -169,6 +174,7 @@ pub async fn proceed(
             let decider = Decider::of(&browser.user, &browser.session, &client);
             match authorizations::approve(app, pending, pending.scopes(), decider, false).await {
                 Ok(to) => see_other(&to),
+                Err(AppError::ReauthenticationRequired) => see_other(&page_of("login")),
                 Err(AppError::NotFound) => {
                     bad_page(StatusCode::BAD_REQUEST, "this request was already answered")
                 }

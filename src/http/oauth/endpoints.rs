@@ -20,8 +20,9 @@ use crate::services::oauth::resource;
 use crate::services::shared::rate_limit::{Verdict, hit, ip_key};
 
 #[handler]
-pub async fn method_not_allowed(Data(state): Data<&AppState>) -> Response {
-    if !state.app.settings.oauth.enabled {
+pub async fn method_not_allowed(req: &Request, Data(state): Data<&AppState>) -> Response {
+    let oauth = &state.app.settings.oauth;
+    if !oauth.enabled || (req.uri().path() == "/oauth/register" && !oauth.dynamic_registration) {
         return not_found();
     }
     Response::builder()

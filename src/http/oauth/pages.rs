@@ -12,13 +12,14 @@ use super::common::{
     Csrf, FormError, Params, csrf, csrf_ok, csrf_token, form, hidden, not_found, oauth_page, param,
     query, retry_after, see_other, session_cookie, set_csrf_cookie, set_session_cookie,
 };
+use crate::db::now;
 use crate::domain::oauth::Scopes;
 use crate::error::AppError;
 use crate::http::client::client_info;
 use crate::http::pages::escape;
 use crate::http::state::AppState;
 use crate::services::factors::otp;
-use crate::services::oauth::authorizations::{self, Decider, Pending};
+use crate::services::oauth::authorizations::{self, Decider, Pending, needs_sign_in};
 use crate::services::oauth::browser;
 use crate::services::signin::login::{self, LoginOutcome, LoginRequest};
 
@@ -285,7 +286,10 @@ pub async fn consent_page(req: &Request, Data(state): Data<&AppState>) -> Respon
         Some(cookie) => browser::find(app, &cookie).await.ok().flatten(),
         None => None,
     };
-    if signed_in.is_none() {
+    let must_sign_in = signed_in
+        .as_ref()
+        .is_none_or(|b| needs_sign_in(&pending, b.session.authenticated_at, now()));
+    if must_sign_in {
         return see_other(&format!(
             "{}/oauth/login?authorization_id={}",
             app.settings.public_url,
@@ -376,6 +380,7 @@ pub async fn consent_submit(req: &Request, body: Body, Data(state): Data<&AppSta
     };
     match answer {
         Ok(to) => see_other(&to),
+        Err(AppError::ReauthenticationRequired) => proceed(req, state, &id, &pending, None).await,
         Err(AppError::NotFound) => {
             bad_page(StatusCode::BAD_REQUEST, "this request was already answered")
         }

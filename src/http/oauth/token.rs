@@ -24,8 +24,8 @@ fn presented(req: &Request, params: &Params) -> Presented {
         .get("authorization")
         .and_then(|h| h.to_str().ok())
         .and_then(|h| {
-            h.strip_prefix("Basic ")
-                .or_else(|| h.strip_prefix("basic "))
+            let (scheme, rest) = h.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("basic").then_some(rest)
         })
         .map(|b| {
             STANDARD

@@ -6,11 +6,13 @@
 use chrono::{DateTime, Utc};
 use entity::{oauth_authorization as authz, oauth_client, oauth_grant, session, user};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect,
+};
 use uuid::Uuid;
 
 use crate::auth::tokens::{random_token, sha256_hex};
-use crate::auth::viewer::Authenticated;
 use crate::db::now;
 use crate::domain::SecurityEventType as Kind;
 use crate::domain::oauth::Scopes;
@@ -18,9 +20,8 @@ use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::oauth::request::{Checked, with_query};
 use crate::services::shared::client::ClientInfo;
-use crate::services::shared::fresh::require_session;
 use crate::services::shared::mail::WriteTxn;
-use crate::services::shared::rate_limit::seconds_until;
+use crate::services::shared::rate_limit::{ip_key, seconds_until};
 use crate::services::shared::security_events as events;
 
 /// Pending authorization requests one client IP may hold.
@@ -55,17 +56,17 @@ pub enum Next {
 #[tracing::instrument(skip_all)]
 pub async fn store(app: &AppContext, checked: Checked, ip: &str) -> AppResult<(String, Pending)> {
     let now = now();
-    let pending = authz::Entity::find()
-        .filter(authz::Column::ClientIp.eq(ip))
-        .filter(authz::Column::ExpiresAt.gt(now))
-        .filter(authz::Column::DecidedAt.is_null());
-    if app.db.read().count(pending).await? >= MAX_PENDING_PER_IP {
-        let oldest = authz::Entity::find()
-            .filter(authz::Column::ClientIp.eq(ip))
+    // Every request stored in the window counts, decided or not, per IPv4
+    // address or IPv6 /64.
+    let key = ip_key("oauth-authorize", ip);
+    let window = || {
+        authz::Entity::find()
+            .filter(authz::Column::ClientIp.eq(key.clone()))
             .filter(authz::Column::ExpiresAt.gt(now))
-            .filter(authz::Column::DecidedAt.is_null());
-        let first = app.db.read().all(oldest).await?;
-        let ends = first.iter().map(|r| r.expires_at).min().unwrap_or(now);
+    };
+    if app.db.read().count(window()).await? >= MAX_PENDING_PER_IP {
+        let live = app.db.read().all(window()).await?;
+        let ends = live.iter().map(|r| r.expires_at).min().unwrap_or(now);
         return Err(AppError::RateLimited {
             retry_after_secs: seconds_until(ends, now),
         });
@@ -85,7 +86,7 @@ pub async fn store(app: &AppContext, checked: Checked, ip: &str) -> AppResult<(S
         max_age: checked.max_age,
         login_hint: checked.login_hint,
         resource: checked.resource,
-        client_ip: ip.chars().take(64).collect(),
+        client_ip: key,
         created_at: now,
         expires_at: now + ttl,
         decided_at: None,
@@ -136,16 +137,18 @@ pub async fn grant_of(
     Ok(app.db.read().one(select).await?)
 }
 
-/// Whether `session` must sign in again for `pending` (`prompt=login`
-/// since the request was made, `max_age`).
-pub fn needs_sign_in(pending: &Pending, session: &session::Model, now: DateTime<Utc>) -> bool {
-    if pending.prompts("login") && session.authenticated_at <= pending.row.created_at {
-        return true;
+/// Whether a session that signed in at `auth_time` must sign in again for
+/// `pending`: `prompt=login`, or `max_age` passed — unless it signed in
+/// after the request was made (for this request).
+pub fn needs_sign_in(pending: &Pending, auth_time: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    if auth_time > pending.row.created_at {
+        return false;
     }
-    pending
-        .row
-        .max_age
-        .is_some_and(|max| (now - session.authenticated_at).num_seconds() > max)
+    pending.prompts("login")
+        || pending
+            .row
+            .max_age
+            .is_some_and(|max| (now - auth_time).num_seconds() > max)
 }
 
 /// Whether `user` must consent to `pending` (`consented`: they just did).
@@ -232,6 +235,13 @@ pub async fn approve(
         return refuse(app, pending, "access_denied").await;
     }
     let now = now();
+    // Whatever the way here (page, mutation, a remembered grant), a
+    // request that asks for a fresh sign-in gets one.
+    if needs_sign_in(pending, decider.auth_time, now) {
+        return Err(AppError::ReauthenticationRequired);
+    }
+    let ttl =
+        chrono::Duration::from_std(app.settings.oauth.code_ttl).map_err(AppError::internal)?;
     let code = random_token();
     let txn = WriteTxn::begin(app).await?;
     let done = authz::Entity::update_many()
@@ -254,6 +264,8 @@ pub async fn approve(
             authz::Column::CodeHash,
             Expr::value(Some(sha256_hex(&code))),
         )
+        // The code lives OAUTH_CODE_TTL from now.
+        .col_expr(authz::Column::ExpiresAt, Expr::value(now + ttl))
         .filter(authz::Column::IdHash.eq(pending.row.id_hash.clone()))
         .filter(authz::Column::DecidedAt.is_null())
         .filter(authz::Column::ExpiresAt.gt(now))
@@ -296,7 +308,9 @@ pub async fn approve(
 }
 
 /// Creates or widens the user's grant for a client; true when it is new
-/// or wider than before.
+/// or wider than before. Parallel approvals neither collide on the unique
+/// (user, client) index nor lose a scope: the row is inserted if missing,
+/// then read under a lock and widened.
 async fn remember(
     txn: &WriteTxn,
     user: Uuid,
@@ -304,96 +318,37 @@ async fn remember(
     scopes: Scopes,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let existing = oauth_grant::Entity::find()
+    let inserted = oauth_grant::Entity::insert(oauth_grant::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user),
+        client_id: Set(client),
+        scopes: Set(scopes.to_space()),
+        created_at: Set(now),
+        last_used_at: Set(None),
+    })
+    .on_conflict(
+        OnConflict::columns([oauth_grant::Column::UserId, oauth_grant::Column::ClientId])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(&**txn)
+    .await?;
+    if inserted == 1 {
+        return Ok(true);
+    }
+    let grant = oauth_grant::Entity::find()
         .filter(oauth_grant::Column::UserId.eq(user))
         .filter(oauth_grant::Column::ClientId.eq(client))
+        .lock_exclusive()
         .one(&**txn)
-        .await?;
-    match existing {
-        Some(grant) => {
-            let had = Scopes::stored(&grant.scopes);
-            if had.covers(scopes) {
-                return Ok(false);
-            }
-            let mut active: oauth_grant::ActiveModel = grant.into();
-            active.scopes = Set(had.union(scopes).to_space());
-            active.update(&**txn).await?;
-            Ok(true)
-        }
-        None => {
-            oauth_grant::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                user_id: Set(user),
-                client_id: Set(client),
-                scopes: Set(scopes.to_space()),
-                created_at: Set(now),
-                last_used_at: Set(None),
-            }
-            .insert(&**txn)
-            .await?;
-            Ok(true)
-        }
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("grant vanished under its lock")))?;
+    let had = Scopes::stored(&grant.scopes);
+    if had.covers(scopes) {
+        return Ok(false);
     }
-}
-
-/// `decideOAuthAuthorization` (headless mode): the viewer approves (for
-/// `scopes`, each requested; absent: every requested) or denies. With
-/// `prompt=login` the viewer's session must have signed in after the
-/// request was made, with `max_age` within it.
-#[tracing::instrument(skip_all)]
-pub async fn decide(
-    app: &AppContext,
-    who: &Authenticated,
-    id: &str,
-    approve_it: bool,
-    scopes: Option<Vec<String>>,
-    client: &ClientInfo,
-) -> AppResult<String> {
-    let (session_id, proof) = require_session(who)?;
-    if !app.settings.oauth.enabled {
-        return Err(AppError::NotFound);
-    }
-    let Some(pending) = find_pending(app, id).await? else {
-        return Err(AppError::NotFound);
-    };
-    if !approve_it {
-        return refuse(app, &pending, "access_denied").await;
-    }
-    let requested = pending.scopes();
-    let chosen = match scopes {
-        None => requested,
-        Some(list) => match Scopes::parse_list(list.iter().map(String::as_str)) {
-            Ok(s) if requested.covers(s) => s,
-            _ => {
-                return Err(AppError::field(
-                    "scopes",
-                    "each scope must have been requested",
-                ));
-            }
-        },
-    };
-    let mut granted = chosen;
-    if requested.has("openid") {
-        granted = granted.union(Scopes::parse_list(["openid"]).unwrap_or_default());
-    }
-    if granted.is_empty() {
-        return Err(AppError::field("scopes", "approve at least one scope"));
-    }
-    let now = now();
-    let stale_login = pending.prompts("login") && proof.at <= pending.row.created_at;
-    let too_old = pending
-        .row
-        .max_age
-        .is_some_and(|max| (now - proof.at).num_seconds() > max);
-    if stale_login || too_old {
-        return Err(AppError::ReauthenticationRequired);
-    }
-    let decider = Decider {
-        user: &who.user,
-        session_id,
-        auth_time: proof.at,
-        amr: proof.assurance.stored(),
-        client,
-    };
-    approve(app, &pending, granted, decider, true).await
+    let mut active: oauth_grant::ActiveModel = grant.into();
+    active.scopes = Set(had.union(scopes).to_space());
+    active.update(&**txn).await?;
+    Ok(true)
 }

@@ -79,7 +79,7 @@ pub async fn logout(
     }
     let now = now();
     let txn = app.db.write().await?;
-    session::Entity::update_many()
+    let ended = session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(Some(now)))
         .filter(session::Column::Id.eq(sid))
         .filter(session::Column::UserId.eq(user))
@@ -95,7 +95,10 @@ pub async fn logout(
         session_id: Some(sid),
         ..who.clone()
     };
-    events::record(&txn, user, Kind::LoggedOut, &origin, None).await?;
+    // Recorded only when something ended: an old hint replayed writes nothing.
+    if ended.rows_affected == 1 || clear_cookie {
+        events::record(&txn, user, Kind::LoggedOut, &origin, None).await?;
+    }
     txn.commit().await?;
     let redirect = req.post_logout_redirect_uri.map(|uri| match req.state {
         Some(state) => with_query(uri, &[("state", state)]),

@@ -9,6 +9,7 @@ pub mod browser;
 pub mod client_auth;
 pub mod clients;
 pub mod grants;
+pub mod headless;
 pub mod logout;
 pub mod minting;
 pub mod request;

@@ -88,6 +88,11 @@ pub async fn exchange_code(
     }
     let now = now();
     let hash = sha256_hex(req.code);
+    // A made-up code costs one read and no write transaction (API.md §8.9).
+    let known = authz::Entity::find().filter(authz::Column::CodeHash.eq(hash.clone()));
+    if app.db.read().one(known).await?.is_none() {
+        return Err(Failure::InvalidGrant("the code is not valid"));
+    }
     let txn = app.db.write().await?;
     // Spent by the first request that names it, whatever it answers.
     let spent = authz::Entity::update_many()
@@ -144,6 +149,15 @@ pub async fn exchange_code(
         return Err(Failure::InvalidGrant("the code is not valid"));
     };
     let scopes = Scopes::stored(row.granted_scopes.as_deref().unwrap_or(""));
+    // What approved the code must still stand: the session that decided
+    // (a sign-out, reset or revocation since ends it) and the grant (a
+    // revoked consent must be asked again). The session's row is written,
+    // so a revocation running now is ordered before or after this.
+    if !decider_live(&txn, &row, now).await? || !grant_covers(&txn, &row, client.id, scopes).await?
+    {
+        txn.commit().await?;
+        return Err(Failure::InvalidGrant("the code is not valid"));
+    }
     let amr = row.amr.clone().unwrap_or_default();
     let proof = Proof {
         at: row.auth_time.unwrap_or(now),
@@ -176,6 +190,44 @@ pub async fn exchange_code(
         id_token,
         refresh_token: refresh,
     })
+}
+
+/// Whether the session that approved `row` is still live (touched, so a
+/// concurrent revocation waits for this transaction or wins before it).
+async fn decider_live(
+    txn: &DatabaseTransaction,
+    row: &authz::Model,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, sea_orm::DbErr> {
+    let Some(id) = row.decider_session_id else {
+        return Ok(false);
+    };
+    let done = session::Entity::update_many()
+        .col_expr(session::Column::LastUsedAt, Expr::value(Some(now)))
+        .filter(session::Column::Id.eq(id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now))
+        .exec(txn)
+        .await?;
+    Ok(done.rows_affected == 1)
+}
+
+/// Whether the user's remembered grant for the client covers `scopes`.
+async fn grant_covers(
+    txn: &DatabaseTransaction,
+    row: &authz::Model,
+    client: Uuid,
+    scopes: Scopes,
+) -> Result<bool, sea_orm::DbErr> {
+    let Some(user) = row.user_id else {
+        return Ok(false);
+    };
+    let grant = oauth_grant::Entity::find()
+        .filter(oauth_grant::Column::UserId.eq(user))
+        .filter(oauth_grant::Column::ClientId.eq(client))
+        .one(txn)
+        .await?;
+    Ok(grant.is_some_and(|g| Scopes::stored(&g.scopes).covers(scopes)))
 }
 
 /// Ends one session; true when it was live.
@@ -243,7 +295,9 @@ pub async fn refresh(
     if pre.oauth_client_id != Some(client.id) {
         return Err(Failure::InvalidGrant("the refresh token is not valid"));
     }
-    let granted = Scopes::stored(pre.oauth_scopes.as_deref().unwrap_or(""));
+    // A client narrowed since keeps only what it may still ask for.
+    let granted = Scopes::stored(pre.oauth_scopes.as_deref().unwrap_or(""))
+        .intersect(Scopes::stored(&client.allowed_scopes));
     let narrowed = match scope {
         None => granted,
         Some(raw) => match Scopes::parse_space(raw) {

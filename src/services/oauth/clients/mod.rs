@@ -317,12 +317,15 @@ async fn remove(db: &Db, id: Uuid, acting: Acting<'_>) -> AppResult<()> {
     let now = now();
     let txn = db.write().await?;
     existing(&txn, id).await?;
-    revoke_sessions(&txn, session::Column::OauthClientId.eq(id), now).await?;
-    // The foreign keys cascade too; deleting here keeps the order plain.
+    // Codes first: deleting their rows waits for a code exchange in flight
+    // (it holds its row), so the sessions revoked next include the one it
+    // just opened. The foreign keys cascade too; deleting here keeps the
+    // order plain.
     oauth_authorization::Entity::delete_many()
         .filter(oauth_authorization::Column::ClientId.eq(id))
         .exec(&txn)
         .await?;
+    revoke_sessions(&txn, session::Column::OauthClientId.eq(id), now).await?;
     oauth_grant::Entity::delete_many()
         .filter(oauth_grant::Column::ClientId.eq(id))
         .exec(&txn)
