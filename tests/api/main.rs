@@ -32,6 +32,7 @@ mod oauth_client_cli;
 mod oauth_client_lifecycle;
 mod oauth_clients;
 mod oauth_provider;
+mod oauth_registration;
 mod oauth_sessions;
 mod org_attacks;
 mod org_claims;

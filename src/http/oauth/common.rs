@@ -166,12 +166,14 @@ pub fn csrf_token(state: &AppState, csrf: &Csrf, authorization_id: &str) -> Stri
 }
 
 /// Sets the CSRF cookie when it is new.
-pub fn set_csrf_cookie(resp: &mut Response, csrf: &Csrf) {
+pub fn set_csrf_cookie(resp: &mut Response, state: &AppState, csrf: &Csrf) {
     if !csrf.is_new {
         return;
     }
+    // `Secure` on https: a network attacker cannot plant a value it knows.
+    let secure = if secure(state) { "; Secure" } else { "" };
     let header = format!(
-        "{CSRF_COOKIE}={}; Path=/oauth; HttpOnly; SameSite=Strict",
+        "{CSRF_COOKIE}={}; Path=/oauth; HttpOnly; SameSite=Strict{secure}",
         csrf.value
     );
     if let Ok(v) = HeaderValue::from_str(&header) {

@@ -245,14 +245,19 @@ async fn register_client(app: &AppContext, meta: &serde_json::Map<String, Value>
         Some(Value::String(m)) if m == "none" => {}
         Some(_) => return bad("token_endpoint_auth_method must be none"),
     }
-    match strings(meta.get("grant_types")) {
-        Ok(None) => {}
+    // Without refresh_token among its grant types a client gets no
+    // `offline_access`, so it is never issued a refresh token.
+    let refreshes = match strings(meta.get("grant_types")) {
+        Ok(None) => true,
         Ok(Some(g))
             if g.iter().any(|x| x == "authorization_code")
                 && g.iter()
-                    .all(|x| x == "authorization_code" || x == "refresh_token") => {}
+                    .all(|x| x == "authorization_code" || x == "refresh_token") =>
+        {
+            g.iter().any(|x| x == "refresh_token")
+        }
         _ => return bad("grant_types must hold authorization_code and at most refresh_token"),
-    }
+    };
     match strings(meta.get("response_types")) {
         Ok(None) => {}
         Ok(Some(r)) if r == ["code"] => {}
@@ -262,6 +267,16 @@ async fn register_client(app: &AppContext, meta: &serde_json::Map<String, Value>
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return bad("scope must be a string"),
+    };
+    let scope = match (scope, refreshes) {
+        (scope, true) => scope,
+        (Some(s), false) => Some(
+            s.split(' ')
+                .filter(|x| *x != "offline_access")
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        (None, false) => Some("openid email profile".to_owned()),
     };
     let created = clients::create_dynamic(
         app,
@@ -279,7 +294,11 @@ async fn register_client(app: &AppContext, meta: &serde_json::Map<String, Value>
                 "client_name": client.name,
                 "redirect_uris": clients::redirect_uris(&client),
                 "post_logout_redirect_uris": clients::post_logout_redirect_uris(&client),
-                "grant_types": ["authorization_code", "refresh_token"],
+                "grant_types": if client.allowed_scopes.split(' ').any(|s| s == "offline_access") {
+                    json!(["authorization_code", "refresh_token"])
+                } else {
+                    json!(["authorization_code"])
+                },
                 "response_types": ["code"],
                 "token_endpoint_auth_method": "none",
                 "scope": client.allowed_scopes,

@@ -83,8 +83,8 @@ fn code_form(
     )
 }
 
-fn with_csrf(mut resp: Response, c: &Csrf) -> Response {
-    set_csrf_cookie(&mut resp, c);
+fn with_csrf(mut resp: Response, state: &AppState, c: &Csrf) -> Response {
+    set_csrf_cookie(&mut resp, state, c);
     resp
 }
 
@@ -106,7 +106,7 @@ pub async fn login_page(req: &Request, Data(state): Data<&AppState>) -> Response
         escape(&pending.client.name),
         sign_in_form(state, &c, id, &hint, None)
     );
-    with_csrf(oauth_page(StatusCode::OK, "Sign in", &body), &c)
+    with_csrf(oauth_page(StatusCode::OK, "Sign in", &body), state, &c)
 }
 
 /// A refused step's page: the form again, with the status the refusal has.
@@ -145,7 +145,7 @@ fn refused(state: &AppState, c: &Csrf, id: &str, username: &str, e: AppError) ->
         "Sign in",
         &sign_in_form(state, c, id, username, Some(message)),
     );
-    let page = with_csrf(page, c);
+    let page = with_csrf(page, state, c);
     match wait {
         Some(secs) => retry_after(page, secs),
         None => page,
@@ -173,7 +173,7 @@ pub async fn login_submit(req: &Request, body: Body, Data(state): Data<&AppState
                         "Enter your code",
                         &code_form(state, &c, &id, challenge, Some("That code is not right.")),
                     );
-                    return with_csrf(page, &c);
+                    return with_csrf(page, state, &c);
                 }
                 Err(AppError::InvalidToken) => Err(AppError::InvalidCredentials),
                 Err(e) => Err(e),
@@ -201,7 +201,7 @@ pub async fn login_submit(req: &Request, body: Body, Data(state): Data<&AppState
                         "Enter your code",
                         &code_form(state, &c, &id, &issued.challenge_id, None),
                     );
-                    return with_csrf(page, &c);
+                    return with_csrf(page, state, &c);
                 }
                 Err(e) => Err(e),
             }
@@ -336,7 +336,11 @@ pub async fn consent_page(req: &Request, Data(state): Data<&AppState>) -> Respon
         hidden("authorization_id", &id),
         hidden("csrf_token", &csrf_token(state, &c, &id)),
     );
-    with_csrf(oauth_page(StatusCode::OK, "Allow access?", &body), &c)
+    with_csrf(
+        oauth_page(StatusCode::OK, "Allow access?", &body),
+        state,
+        &c,
+    )
 }
 
 fn describe(scope: &str) -> &'static str {
