@@ -12,6 +12,7 @@ use crate::services::oauth::clients::{self, ClientChanges, NewClient, all_scope_
 /// Whether a client authenticates with a secret (`CONFIDENTIAL`, a
 /// server-side application) or relies on PKCE alone (`PUBLIC`).
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(name = "OAuthClientType")]
 pub enum OAuthClientType {
     Confidential,
     Public,
@@ -44,7 +45,7 @@ impl ListItem for OAuthClient {
     const PAGE: &'static str = "OAuthClientPage";
 }
 
-#[Object]
+#[Object(name = "OAuthClient")]
 impl OAuthClient {
     /// The `client_id`.
     async fn id(&self) -> ID {
@@ -89,6 +90,7 @@ impl OAuthClient {
 /// A client and its secret, shown only in this answer (null for a public
 /// client).
 #[derive(SimpleObject)]
+#[graphql(name = "OAuthClientCreated")]
 pub struct OAuthClientCreated {
     pub client: OAuthClient,
     pub client_secret: Option<String>,
