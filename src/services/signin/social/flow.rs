@@ -5,11 +5,9 @@
 //! PKCE verifier, verifies the ID token, and hands the app a one-time
 //! exchange code. No token ever appears in a URL.
 
-use chrono::{DateTime, Utc};
 use entity::{social_code, social_flow};
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreJwsSigningAlgorithm,
-    CoreProviderMetadata,
+    CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreProviderMetadata,
 };
 use openidconnect::{
     AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
@@ -30,6 +28,7 @@ use crate::domain::Email;
 use crate::error::AppResult;
 use crate::services::AppContext;
 use crate::services::shared::accounts::parse_name;
+use crate::services::signin::social::id_token;
 
 /// The error codes of RFC 6749 §4.1.2.1 and OpenID Connect Core §3.1.2.6
 /// a provider's answer may pass on to the app.
@@ -132,7 +131,7 @@ pub async fn start(
         .map_err(unavailable)?;
     let redirect =
         RedirectUrl::new(callback_url(app, provider)).map_err(|_| StartRefused::Unavailable)?;
-    let client = client_of(provider, metadata).set_redirect_uri(redirect);
+    let client = client_of(provider, metadata.clone()).set_redirect_uri(redirect);
     let (pkce, verifier) = PkceCodeChallenge::new_random_sha256();
     let (state, nonce) = (random_token(), random_token());
     let (state_for, nonce_for) = (state.clone(), nonce.clone());
@@ -291,14 +290,8 @@ async fn verified(
         .metadata(provider, false)
         .await
         .map_err(|e| e.0)?;
-    let algs: Vec<CoreJwsSigningAlgorithm> = metadata
-        .id_token_signing_alg_values_supported()
-        .iter()
-        .filter(|a| asymmetric(a))
-        .cloned()
-        .collect();
     let redirect = RedirectUrl::new(callback_url(app, provider)).map_err(|e| e.to_string())?;
-    let client = client_of(provider, metadata).set_redirect_uri(redirect);
+    let client = client_of(provider, metadata.clone()).set_redirect_uri(redirect);
     let tokens = client
         .exchange_code(AuthorizationCode::new(code))
         .map_err(|e| e.to_string())?
@@ -307,21 +300,15 @@ async fn verified(
         .await
         .map_err(|e| format!("the code exchange failed: {e}"))?;
     let id_token = tokens.id_token().ok_or("no ID token")?;
-    let skew = chrono::Duration::from_std(app.settings.social.clock_skew).unwrap_or_default();
     let client_id = provider.client_id.clone();
-    let verifier = client
-        .id_token_verifier()
-        .set_allowed_algs(algs)
-        // `aud` must contain our client id; others may be there (azp below).
-        .set_other_audience_verifier_fn(|_| true)
-        .set_time_fn(move || Utc::now() - skew)
-        .set_issue_time_verifier_fn(move |iat: DateTime<Utc>| match iat <= Utc::now() + skew {
-            true => Ok(()),
-            false => Err("issued in the future".into()),
-        });
-    let claims = id_token
-        .claims(&verifier, &Nonce::new(flow.nonce.clone()))
-        .map_err(|e| format!("the ID token does not verify: {e}"))?;
+    let claims = id_token::verify(
+        app,
+        provider,
+        &metadata,
+        id_token,
+        &Nonce::new(flow.nonce.clone()),
+    )
+    .await?;
     // OpenID Connect Core §3.1.3.7: with several audiences, the token was
     // issued to us (`azp`), not to another of them.
     let azp = claims.authorized_party().map(|a| a.as_str());
@@ -386,15 +373,4 @@ fn client_of(
         true => client.set_auth_type(AuthType::RequestBody),
         false => client,
     }
-}
-
-/// Never `none`, never HMAC (a shared secret signs nothing we accept).
-fn asymmetric(alg: &CoreJwsSigningAlgorithm) -> bool {
-    !matches!(
-        alg,
-        CoreJwsSigningAlgorithm::None
-            | CoreJwsSigningAlgorithm::HmacSha256
-            | CoreJwsSigningAlgorithm::HmacSha384
-            | CoreJwsSigningAlgorithm::HmacSha512
-    )
 }

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod flow;
+pub mod id_token;
 pub mod identities;
 
 use entity::social_code::{self, Column, Entity};
