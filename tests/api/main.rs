@@ -49,6 +49,7 @@ mod security_events;
 mod signin;
 mod signing_keys;
 mod social;
+mod social_instances;
 mod takeover;
 mod tokens;
 mod totp;

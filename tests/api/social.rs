@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::helpers::op::Op;
 use crate::helpers::{PASSWORD, TestApp, mail, spawn_app_with};
 
-const TARGET: &str = "https://app.example.com/cb";
+pub(crate) const TARGET: &str = "https://app.example.com/cb";
 const EXCHANGE: &str = "mutation($c: String!, $v: String) { exchangeSocialCode(code: $c, codeVerifier: $v) { __typename ... on AuthPayload { accessToken user { id email } } } }";
 const VERIFIER: &str = "a-verifier-of-the-app-that-is-long-enough-0123456789";
 
@@ -20,7 +20,7 @@ fn challenge() -> String {
 }
 
 /// An app whose provider `test` is the loopback `Op`, trusted unless said.
-async fn spawn(trusted: bool, extra: &[(&str, &str)]) -> (TestApp, Op) {
+pub(crate) async fn spawn(trusted: bool, extra: &[(&str, &str)]) -> (TestApp, Op) {
     // The callback URL is PUBLIC_URL's, known only once the app has a port:
     // the provider takes any URI under the app's (registered after start).
     let port = crate::helpers::free_port();
@@ -45,7 +45,7 @@ async fn spawn(trusted: bool, extra: &[(&str, &str)]) -> (TestApp, Op) {
     (app, op)
 }
 
-fn start_url(app: &TestApp) -> String {
+pub(crate) fn start_url(app: &TestApp) -> String {
     format!(
         "{}/auth/test/start?redirect_to={TARGET}&code_challenge={}&code_challenge_method=S256",
         app.base,
@@ -69,13 +69,13 @@ async fn sign_in(app: &TestApp, op: &Op, sub: &str, claims: Value) -> String {
         .into_owned()
 }
 
-async fn exchange(app: &TestApp, code: &str) -> Value {
+pub(crate) async fn exchange(app: &TestApp, code: &str) -> Value {
     app.gql(EXCHANGE, json!({ "c": code, "v": VERIFIER }))
         .await
         .1
 }
 
-fn verified(email: &str) -> Value {
+pub(crate) fn verified(email: &str) -> Value {
     json!({ "email": email, "email_verified": true, "given_name": "Ann", "family_name": "Lee" })
 }
 

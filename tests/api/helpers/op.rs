@@ -98,6 +98,16 @@ impl Op {
     /// the callback: the last `Location` (the app's target), or the status
     /// of the first answer that is not a redirect.
     pub async fn browse(&self, start: &str) -> Result<url::Url, u16> {
+        self.browse_via(start, None).await
+    }
+
+    /// `browse`, with authql's callback sent to `callback_base` instead
+    /// (another instance behind the same `PUBLIC_URL`).
+    pub async fn browse_via(
+        &self,
+        start: &str,
+        callback_base: Option<&str>,
+    ) -> Result<url::Url, u16> {
         let mut cookies: HashMap<String, String> = HashMap::new();
         let mut at = url::Url::parse(start).unwrap();
         for _ in 0..12 {
@@ -129,7 +139,16 @@ impl Op {
             if leaves {
                 return Ok(next);
             }
-            at = next;
+            at = match callback_base {
+                Some(base)
+                    if next.path().ends_with("/callback")
+                        && !next.as_str().starts_with(&self.issuer) =>
+                {
+                    let rest = &next.as_str()[next.origin().ascii_serialization().len()..];
+                    url::Url::parse(&format!("{base}{rest}")).unwrap()
+                }
+                _ => next,
+            };
         }
         panic!("too many redirects");
     }
