@@ -12,6 +12,11 @@
 #             webhook delivery with npm standardwebhooks
 #   magic     email sign-in in Chromium: the mailed link's confirmation page,
 #             its POST, the exchange code with the app's PKCE verifier
+#   social    social sign-in (API.md §9.1) in Chromium against a real OpenID
+#             provider on loopback (npm oidc-provider, oidc-op.mjs, trusted):
+#             the app's "Sign in with Test ID", the provider's login and
+#             consent pages, the callback, the exchange code with the app's
+#             PKCE verifier; the same subject again is the same account
 #   oidc      authql as an OpenID provider for npm openid-client (a confidential
 #             client made with the CLI): Chromium on the sign-in and consent
 #             pages, code + PKCE, ID token, userinfo, refresh rotation and
@@ -40,7 +45,7 @@ fi
 BIN=$(realpath "$1")
 shift
 STEPS=("$@")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(audit apollo webhooks codegen graphiql passkeys magic oidc apache schema jose metrics fuzz)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(audit apollo webhooks codegen graphiql passkeys magic social oidc apache schema jose metrics fuzz)
 cd "$(dirname "$0")"
 CLIENTS=$(pwd)
 started=$(date +%s)
@@ -63,8 +68,10 @@ mkdir -p output
 # --- the server ---
 WORK=$(mktemp -d /tmp/authql-clients.XXXXXX)
 SERVER_PID=""
+OP_PID=""
 cleanup() {
   local rc=$?
+  if [ -n "$OP_PID" ]; then kill "$OP_PID" 2>/dev/null || true; fi
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill "$SERVER_PID" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
@@ -73,6 +80,10 @@ cleanup() {
   if [ "$rc" -ne 0 ] && [ -s "$WORK/server.log" ]; then
     echo "--- last lines of the server log ($WORK/server.log) ---" >&2
     tail -n 40 "$WORK/server.log" >&2 || true
+    if [ -s "$WORK/op.log" ]; then
+      echo "--- last lines of the OpenID provider's log ($WORK/op.log) ---" >&2
+      tail -n 20 "$WORK/op.log" >&2 || true
+    fi
   else
     rm -rf "$WORK"
   fi
@@ -88,6 +99,27 @@ METRICS_PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.
 # browser's own request interception (an IP cannot be a WebAuthn RP id).
 PAGE_PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 mkdir -p "$WORK/mail"
+
+# The social step's OpenID provider (npm oidc-provider on loopback, its
+# login and consent as pages), started first: authql is configured with its
+# issuer, and it knows authql's callback as its client's redirect URI.
+OP_PORT=$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+OP_URL="http://127.0.0.1:$OP_PORT"
+OP_PORT="$OP_PORT" OP_LOGIN_FORM=1 \
+  OP_CLIENTS="[{\"client_id\":\"authql\",\"client_secret\":\"s3cret\",\"redirect_uris\":[\"$BASE/auth/test/callback\"]}]" \
+  node "$CLIENTS/oidc-op.mjs" >"$WORK/op.log" 2>&1 &
+OP_PID=$!
+op_ready() { node -e 'fetch(process.argv[1]).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))' "$OP_URL/.well-known/openid-configuration"; }
+for _ in $(seq 1 100); do
+  if op_ready; then break; fi
+  if ! kill -0 "$OP_PID" 2>/dev/null; then
+    echo "the OpenID provider (oidc-op.mjs) exited at start" >&2
+    cat "$WORK/op.log" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+op_ready || { echo "the OpenID provider (oidc-op.mjs) did not get ready" >&2; exit 1; }
 # Access tokens signed with an EdDSA key, so that every client works with
 # asymmetric tokens and jose can verify them from the published JWKS.
 "$BIN" keys generate --algorithm EdDSA "$WORK/jwt.pem"
@@ -115,6 +147,12 @@ mkdir -p "$WORK/mail"
     AUTH_REDIRECT_URLS="http://localhost:$PAGE_PORT/signed-in" \
     WEBHOOK_ALLOW_PRIVATE=true \
     OAUTH_PROVIDER=true \
+    OIDC_PROVIDERS=test \
+    OIDC_TEST_ISSUER="$OP_URL" \
+    OIDC_TEST_CLIENT_ID=authql \
+    OIDC_TEST_CLIENT_SECRET=s3cret \
+    OIDC_TEST_DISPLAY_NAME="Test ID" \
+    SOCIAL_TRUSTED_PROVIDERS=test \
     "$BIN" serve
 ) >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
@@ -135,6 +173,7 @@ export AUTHQL_DATABASE_URL="sqlite://$WORK/authql.db?mode=rwc"
 export AUTHQL_METRICS_URL="http://127.0.0.1:$METRICS_PORT"
 export AUTHQL_PAGE_ORIGIN="http://localhost:$PAGE_PORT"
 export AUTHQL_SIGN_IN_TARGET="http://localhost:$PAGE_PORT/signed-in"
+export AUTHQL_OP_URL="$OP_URL"
 
 # --- the steps ---
 passed=0
@@ -173,6 +212,7 @@ for step in "${STEPS[@]}"; do
     graphiql) run_step graphiql node graphiql.mjs ;;
     passkeys) run_step passkeys node passkeys.mjs ;;
     magic) run_step magic node email-sign-in.mjs ;;
+    social) run_step social node social.mjs ;;
     oidc) run_step oidc node oauth-rp.mjs ;;
     apache) run_step apache ./apache-rp.sh "$BIN" ;;
     schema) run_step schema node schema-check.mjs ;;
