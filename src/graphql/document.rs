@@ -45,6 +45,7 @@ pub const ANONYMOUS_WRITE_FIELDS: &[&str] = &[
     "requestEmailSignIn",
     "signInWithEmailCode",
     "exchangeSocialCode",
+    "signInWithIdToken",
 ];
 pub const MAX_ANONYMOUS_WRITES: usize = 3;
 
@@ -64,6 +65,7 @@ pub const ANONYMOUS_AUTH_FIELDS: &[&str] = &[
     "requestEmailSignIn",
     "signInWithEmailCode",
     "exchangeSocialCode",
+    "signInWithIdToken",
 ];
 
 /// What the HTTP layer needs to know about one operation before running it.

@@ -50,6 +50,7 @@ mod signin;
 mod signing_keys;
 mod social;
 mod social_instances;
+mod social_native;
 mod takeover;
 mod tokens;
 mod totp;

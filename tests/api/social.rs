@@ -13,7 +13,7 @@ use crate::helpers::{PASSWORD, TestApp, mail, spawn_app_with};
 
 pub(crate) const TARGET: &str = "https://app.example.com/cb";
 const EXCHANGE: &str = "mutation($c: String!, $v: String) { exchangeSocialCode(code: $c, codeVerifier: $v) { __typename ... on AuthPayload { accessToken user { id email } } } }";
-const VERIFIER: &str = "a-verifier-of-the-app-that-is-long-enough-0123456789";
+pub(crate) const VERIFIER: &str = "a-verifier-of-the-app-that-is-long-enough-0123456789";
 
 fn challenge() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()))
@@ -54,7 +54,7 @@ pub(crate) fn start_url(app: &TestApp) -> String {
 }
 
 /// One browser sign-in as `sub` with `claims`: the exchange code.
-async fn sign_in(app: &TestApp, op: &Op, sub: &str, claims: Value) -> String {
+pub(crate) async fn sign_in(app: &TestApp, op: &Op, sub: &str, claims: Value) -> String {
     op.next(sub, claims).await;
     let landed = op
         .browse(&start_url(app))

@@ -13,7 +13,7 @@
 
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Value};
 
 use crate::config::{RateLimit, Settings};
 use crate::db::{Db, now, statement};
@@ -110,6 +110,42 @@ pub async fn first_refusal(db: &Db, settings: &Settings, identifier: &str) -> Re
     };
     let key = key("login-refused", &identifier.trim().to_lowercase());
     Ok(hit(db.alone(), &key, once, now()).await?.is_allowed())
+}
+
+/// The client IP's share of the login limit (5 × `LOGIN_RATE_LIMIT`).
+fn per_ip(settings: &Settings) -> RateLimit {
+    RateLimit {
+        max: settings.login_rate_limit.max.saturating_mul(5),
+        window: settings.login_rate_limit.window,
+    }
+}
+
+/// Seconds until the client IP may try again, when its failures have
+/// reached its login limit: for credentials checked outside `login` (OAuth
+/// client secrets, native apps' ID tokens).
+#[tracing::instrument(skip_all)]
+pub async fn ip_refused(db: &Db, settings: &Settings, ip: &str) -> Result<Option<u64>, DbErr> {
+    let limit = per_ip(settings);
+    let row = db
+        .read()
+        .one(entity::rate_limit::Entity::find_by_id(ip_key(
+            "login-ip", ip,
+        )))
+        .await?;
+    let now = now();
+    let window = chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::MAX);
+    Ok(row
+        .filter(|r| {
+            r.window_start + window > now && i64::from(r.count - r.pending) >= i64::from(limit.max)
+        })
+        .map(|r| seconds_until(r.window_start + window, now)))
+}
+
+/// Counts one failed credential against the client IP's login limit.
+#[tracing::instrument(skip_all)]
+pub async fn ip_failed(db: &Db, settings: &Settings, ip: &str) -> Result<(), DbErr> {
+    hit(db.alone(), &ip_key("login-ip", ip), per_ip(settings), now()).await?;
+    Ok(())
 }
 
 /// The counter key of an identifier, as `begin` counts it.

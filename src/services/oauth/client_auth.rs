@@ -4,16 +4,13 @@
 //! limit; past it every request from that IP is refused until the window
 //! passes.
 
-use entity::{oauth_client, rate_limit};
-use sea_orm::EntityTrait;
+use entity::oauth_client;
 
-use crate::config::RateLimit;
-use crate::db::now;
 use crate::domain::oauth::ClientType;
 use crate::error::AppError;
 use crate::services::AppContext;
+use crate::services::credentials::login_limits::{ip_failed, ip_refused};
 use crate::services::oauth::clients;
-use crate::services::shared::rate_limit::{hit, ip_key, seconds_until};
 
 /// What a request presented to authenticate its client.
 #[derive(Debug, Default)]
@@ -45,31 +42,6 @@ impl From<sea_orm::DbErr> for Refused {
     }
 }
 
-fn per_ip(app: &AppContext) -> RateLimit {
-    let login = app.settings.login_rate_limit;
-    RateLimit {
-        max: login.max.saturating_mul(5),
-        window: login.window,
-    }
-}
-
-/// Whether the client IP is past its login limit now.
-async fn limited(app: &AppContext, ip: &str) -> Result<Option<u64>, Refused> {
-    let limit = per_ip(app);
-    let row = app
-        .db
-        .read()
-        .one(rate_limit::Entity::find_by_id(ip_key("login-ip", ip)))
-        .await?;
-    let now = now();
-    let window = chrono::Duration::from_std(limit.window).unwrap_or(chrono::Duration::MAX);
-    Ok(row
-        .filter(|r| {
-            r.window_start + window > now && i64::from(r.count - r.pending) >= i64::from(limit.max)
-        })
-        .map(|r| seconds_until(r.window_start + window, now)))
-}
-
 /// The client a request authenticates as. `confidential_only`: a public
 /// client is refused (introspection).
 #[tracing::instrument(skip_all)]
@@ -79,7 +51,7 @@ pub async fn authenticate(
     ip: &str,
     confidential_only: bool,
 ) -> Result<oauth_client::Model, Refused> {
-    if let Some(wait) = limited(app, ip).await? {
+    if let Some(wait) = ip_refused(&app.db, &app.settings, ip).await? {
         return Err(Refused::RateLimited(wait));
     }
     if presented.several {
@@ -100,7 +72,7 @@ pub async fn authenticate(
     match ok {
         Some(client) => Ok(client),
         None => {
-            hit(app.db.alone(), &ip_key("login-ip", ip), per_ip(app), now()).await?;
+            ip_failed(&app.db, &app.settings, ip).await?;
             Err(Refused::InvalidClient)
         }
     }

@@ -108,6 +108,16 @@ impl Op {
         start: &str,
         callback_base: Option<&str>,
     ) -> Result<url::Url, u16> {
+        self.walk(start, callback_base, None).await
+    }
+
+    /// The walk of `browse`, stopping at the first URL under `stop_at`.
+    async fn walk(
+        &self,
+        start: &str,
+        callback_base: Option<&str>,
+        stop_at: Option<&str>,
+    ) -> Result<url::Url, u16> {
         let mut cookies: HashMap<String, String> = HashMap::new();
         let mut at = url::Url::parse(start).unwrap();
         for _ in 0..12 {
@@ -134,8 +144,9 @@ impl Op {
             }
             let location = resp.headers()["location"].to_str().unwrap().to_owned();
             let next = at.join(&location).unwrap();
-            let leaves =
-                !next.as_str().starts_with(&self.issuer) && next.host_str() != Some("127.0.0.1");
+            let leaves = (!next.as_str().starts_with(&self.issuer)
+                && next.host_str() != Some("127.0.0.1"))
+                || stop_at.is_some_and(|s| next.as_str().starts_with(s));
             if leaves {
                 return Ok(next);
             }
@@ -151,5 +162,67 @@ impl Op {
             };
         }
         panic!("too many redirects");
+    }
+
+    /// What a native app gets from the provider's SDK: an ID token for
+    /// `sub` (with `claims`) issued to client `authql` with `nonce`, by
+    /// the code flow against the provider itself (`callback` is the
+    /// registered redirect URI; the walk stops there).
+    pub async fn id_token(&self, callback: &str, sub: &str, claims: Value, nonce: &str) -> String {
+        use base64::Engine;
+        use sha2::{Digest, Sha256};
+        self.next(sub, claims).await;
+        let verifier = "a-native-app-verifier-that-is-long-enough-0123456789";
+        let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(Sha256::digest(verifier.as_bytes()));
+        let config: Value = self
+            .http
+            .get(format!("{}/.well-known/openid-configuration", self.issuer))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut auth = url::Url::parse(config["authorization_endpoint"].as_str().unwrap()).unwrap();
+        auth.query_pairs_mut()
+            .append_pair("client_id", "authql")
+            .append_pair("response_type", "code")
+            .append_pair("scope", "openid email profile")
+            .append_pair("redirect_uri", callback)
+            .append_pair("state", "native-state")
+            .append_pair("nonce", nonce)
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        let landed = self
+            .walk(auth.as_str(), None, Some(callback))
+            .await
+            .expect("the provider answers with a code");
+        let code = landed
+            .query_pairs()
+            .find(|(k, _)| k == "code")
+            .unwrap_or_else(|| panic!("no code in {landed}"))
+            .1
+            .into_owned();
+        let tokens: Value = self
+            .http
+            .post(config["token_endpoint"].as_str().unwrap())
+            .basic_auth("authql", Some("s3cret"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", callback),
+                ("code_verifier", verifier),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        tokens["id_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no ID token: {tokens}"))
+            .to_owned()
     }
 }

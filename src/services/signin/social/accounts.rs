@@ -59,9 +59,9 @@ async fn link(
     code: &social_code::Model,
     client: &ClientInfo,
     notify: bool,
-) -> AppResult<()> {
+) -> AppResult<identity::Model> {
     let now = now();
-    identity::ActiveModel {
+    let made = identity::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user.id),
         provider: Set(code.provider.clone()),
@@ -95,7 +95,40 @@ async fn link(
         txn.notify(user, &format!("a sign-in with {provider} was linked"))
             .await?;
     }
-    Ok(())
+    Ok(made)
+}
+
+/// `linkIdentity` and `linkIdentityWithIdToken`: links what `code` proved
+/// to `user` (no email match asked: the user has just proved both sides).
+/// Already the user's: returned as it is; another account's: `FORBIDDEN`.
+#[tracing::instrument(skip_all)]
+pub async fn link_to(
+    app: &AppContext,
+    user: &user::Model,
+    code: &social_code::Model,
+    client: &ClientInfo,
+) -> AppResult<identity::Model> {
+    let txn = WriteTxn::begin(app).await?;
+    let existing = identity::Entity::find()
+        .filter(identity::Column::Issuer.eq(code.issuer.clone()))
+        .filter(identity::Column::Subject.eq(code.subject.clone()))
+        .one(&*txn)
+        .await?;
+    match existing {
+        Some(found) if found.user_id == user.id => {
+            txn.rollback().await;
+            Ok(found)
+        }
+        Some(_) => {
+            txn.rollback().await;
+            Err(AppError::Forbidden)
+        }
+        None => {
+            let made = link(&txn, app, user, code, client, true).await?;
+            txn.commit().await?;
+            Ok(made)
+        }
+    }
 }
 
 /// What `exchangeSocialCode` answers for a used-up social code.

@@ -24,11 +24,9 @@ use crate::auth::social_providers::{Unavailable, http_client};
 use crate::auth::tokens::{random_token, sha256_hex};
 use crate::config::{OidcProvider, with_answer};
 use crate::db::now;
-use crate::domain::Email;
 use crate::error::AppResult;
 use crate::services::AppContext;
-use crate::services::shared::accounts::parse_name;
-use crate::services::signin::social::id_token;
+use crate::services::signin::social::id_token::{self, Asserted};
 
 /// The error codes of RFC 6749 §4.1.2.1 and OpenID Connect Core §3.1.2.6
 /// a provider's answer may pass on to the app.
@@ -186,16 +184,6 @@ pub struct ProviderAnswer {
     pub iss: Option<String>,
 }
 
-/// What a verified ID token says about the user.
-struct Asserted {
-    issuer: String,
-    subject: String,
-    email: Option<String>,
-    email_verified: bool,
-    given_name: Option<String>,
-    family_name: Option<String>,
-}
-
 /// `GET|POST /auth/{provider}/callback`.
 #[tracing::instrument(skip_all)]
 pub async fn callback(app: &AppContext, name: &str, answer: ProviderAnswer) -> AppResult<Callback> {
@@ -306,43 +294,10 @@ async fn verified(
         provider,
         &metadata,
         id_token,
-        &Nonce::new(flow.nonce.clone()),
+        id_token::Expect::Flow(&Nonce::new(flow.nonce.clone())),
     )
     .await?;
-    // OpenID Connect Core §3.1.3.7: with several audiences, the token was
-    // issued to us (`azp`), not to another of them.
-    let azp = claims.authorized_party().map(|a| a.as_str());
-    if claims.audiences().len() > 1 && azp != Some(client_id.as_str()) {
-        return Err("several audiences and azp is not our client".into());
-    }
-    if azp.is_some_and(|a| a != client_id) {
-        return Err("azp is another client".into());
-    }
-    let subject = claims.subject().as_str();
-    if subject.is_empty() || subject.len() > 255 || subject.chars().any(char::is_control) {
-        return Err("an unusable subject".into());
-    }
-    // Names and the address as this server stores them, or not at all.
-    let name = |n: Option<&str>| n.and_then(|n| parse_name(n).ok()).filter(|n| !n.is_empty());
-    let email = claims.email().and_then(|e| Email::parse(e.as_str()).ok());
-    Ok(Asserted {
-        issuer: claims.issuer().as_str().to_owned(),
-        subject: subject.to_owned(),
-        email_verified: email.is_some() && claims.email_verified() == Some(true),
-        email: email.map(|e| e.as_str().to_owned()),
-        given_name: name(
-            claims
-                .given_name()
-                .and_then(|l| l.get(None))
-                .map(|n| n.as_str()),
-        ),
-        family_name: name(
-            claims
-                .family_name()
-                .and_then(|l| l.get(None))
-                .map(|n| n.as_str()),
-        ),
-    })
+    id_token::asserted(&claims, &[client_id.as_str()])
 }
 
 /// The provider's client: `client_secret_basic`, or `client_secret_post`

@@ -7,16 +7,21 @@ pub mod accounts;
 pub mod flow;
 pub mod id_token;
 pub mod identities;
+pub mod native;
 
+use entity::identity;
 use entity::social_code::{self, Column, Entity};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::auth::pkce::verifier_matches;
+use crate::auth::tokens::sha256_hex;
+use crate::auth::viewer::Authenticated;
 use crate::db::now;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::shared::client::ClientInfo;
+use crate::services::shared::fresh::require_fresh;
 use crate::services::signin::login::LoginOutcome;
 
 /// `exchangeSocialCode` for a social flow's code (`hash`: its SHA-256):
@@ -28,6 +33,22 @@ pub async fn exchange(
     code_verifier: Option<&str>,
     client: &ClientInfo,
 ) -> AppResult<LoginOutcome> {
+    let code = use_code(app, hash, code_verifier).await?;
+    let outcome = accounts::sign_in(app, &code, client).await;
+    if let Err(AppError::HookFailed(_)) = &outcome {
+        give_back(app, &code).await?;
+    }
+    outcome
+}
+
+/// A social code (`hash`: its SHA-256) used up at its first use, with its
+/// flow's PKCE checked: `INVALID_TOKEN` for anything else (an email
+/// sign-in's code holds no identity).
+async fn use_code(
+    app: &AppContext,
+    hash: &str,
+    code_verifier: Option<&str>,
+) -> AppResult<social_code::Model> {
     let known = Entity::find().filter(Column::CodeHash.eq(hash));
     if app.db.read().one(known).await?.is_none() {
         return Err(AppError::InvalidToken);
@@ -46,11 +67,41 @@ pub async fn exchange(
     if !verifier_matches(code.code_challenge.as_deref(), code_verifier) {
         return Err(AppError::InvalidToken);
     }
-    let outcome = accounts::sign_in(app, &code, client).await;
-    if let Err(AppError::HookFailed(_)) = &outcome {
-        give_back(app, &code).await?;
+    Ok(code)
+}
+
+/// `linkIdentity(code, codeVerifier)`: a browser flow's code linked to the
+/// viewer (fresh; never with an API token).
+#[tracing::instrument(skip_all)]
+pub async fn link_code(
+    app: &AppContext,
+    who: &Authenticated,
+    code: &str,
+    code_verifier: &str,
+    client: &ClientInfo,
+) -> AppResult<identity::Model> {
+    require_fresh(app, who)?;
+    if code.is_empty() || code.len() > 128 {
+        return Err(AppError::InvalidToken);
     }
-    outcome
+    let used = use_code(app, &sha256_hex(code), Some(code_verifier)).await?;
+    accounts::link_to(app, &who.user, &used, client).await
+}
+
+/// `linkIdentityWithIdToken`: a native app's fresh ID token linked to the
+/// viewer (fresh; never with an API token).
+#[tracing::instrument(skip_all)]
+pub async fn link_id_token(
+    app: &AppContext,
+    who: &Authenticated,
+    provider: &str,
+    token: &str,
+    nonce: &str,
+    client: &ClientInfo,
+) -> AppResult<identity::Model> {
+    require_fresh(app, who)?;
+    let used = native::verified(app, provider, token, nonce, client).await?;
+    accounts::link_to(app, &who.user, &used, client).await
 }
 
 /// `HOOK_FAILED` uses nothing up: the same code may be tried again.
