@@ -46,6 +46,9 @@ pub const ANONYMOUS_WRITE_FIELDS: &[&str] = &[
     "signInWithEmailCode",
     "exchangeSocialCode",
     "signInWithIdToken",
+    // Not anonymous, but each checks a credential (a code, a signature).
+    "linkIdentity",
+    "linkIdentityWithIdToken",
 ];
 pub const MAX_ANONYMOUS_WRITES: usize = 3;
 

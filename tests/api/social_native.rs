@@ -17,6 +17,17 @@ fn callback(app: &TestApp) -> String {
     format!("{}/auth/test/callback", app.base)
 }
 
+/// The same token with its last character's unused low bit flipped: the
+/// signature decodes to the same bytes.
+fn reencoded(token: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let last = *token.as_bytes().last().unwrap();
+    let index = ALPHABET.iter().position(|c| *c == last).unwrap();
+    let mut out = token[..token.len() - 1].to_owned();
+    out.push(ALPHABET[index ^ 1] as char);
+    out
+}
+
 async fn sign_in_with(app: &TestApp, token: &str, nonce: &str) -> Value {
     app.gql(SIGN_IN, json!({"p": "test", "t": token, "n": nonce}))
         .await
@@ -41,9 +52,12 @@ async fn a_native_id_token_signs_in_once_with_its_nonce() {
         body["data"]["signInWithIdToken"]["user"]["email"], "native@example.com",
         "{body}"
     );
-    // Accepted once.
+    // Accepted once, however its signature is re-encoded: the last
+    // character of a 2048-bit RSA signature carries 4 unused bits.
     let body = sign_in_with(&app, &token, "raw-nonce-1").await;
     assert_eq!(code(&body), "INVALID_TOKEN", "{body}");
+    let body = sign_in_with(&app, &reencoded(&token), "raw-nonce-1").await;
+    assert_eq!(code(&body), "INVALID_TOKEN", "a re-encoded replay: {body}");
     // Apple's SDKs are given the nonce's SHA-256; the app keeps the raw one.
     let hashed = hex::encode(Sha256::digest(b"raw-nonce-2"));
     let token = op

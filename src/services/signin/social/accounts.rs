@@ -123,11 +123,25 @@ pub async fn link_to(
             txn.rollback().await;
             Err(AppError::Forbidden)
         }
-        None => {
-            let made = link(&txn, app, user, code, client, true).await?;
-            txn.commit().await?;
-            Ok(made)
-        }
+        None => match link(&txn, app, user, code, client, true).await {
+            Ok(made) => {
+                txn.commit().await?;
+                Ok(made)
+            }
+            // Linked at the same moment by another request (the unique
+            // (issuer, subject) index): answered by who holds it now.
+            Err(e) => {
+                txn.rollback().await;
+                let now_linked = identity::Entity::find()
+                    .filter(identity::Column::Issuer.eq(code.issuer.clone()))
+                    .filter(identity::Column::Subject.eq(code.subject.clone()));
+                match app.db.read().one(now_linked).await? {
+                    Some(found) if found.user_id == user.id => Ok(found),
+                    Some(_) => Err(AppError::Forbidden),
+                    None => Err(e),
+                }
+            }
+        },
     }
 }
 

@@ -20,6 +20,7 @@ use crate::auth::viewer::Authenticated;
 use crate::db::now;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
+use crate::services::credentials::login_limits::ip_failed;
 use crate::services::shared::client::ClientInfo;
 use crate::services::shared::fresh::require_fresh;
 use crate::services::signin::login::LoginOutcome;
@@ -81,10 +82,18 @@ pub async fn link_code(
     client: &ClientInfo,
 ) -> AppResult<identity::Model> {
     require_fresh(app, who)?;
-    if code.is_empty() || code.len() > 128 {
-        return Err(AppError::InvalidToken);
-    }
-    let used = use_code(app, &sha256_hex(code), Some(code_verifier)).await?;
+    let used = match code.len() {
+        1..=128 => use_code(app, &sha256_hex(code), Some(code_verifier)).await,
+        _ => Err(AppError::InvalidToken),
+    };
+    let used = match used {
+        Err(AppError::InvalidToken) => {
+            // A bad code counts on the client IP's login limit.
+            ip_failed(&app.db, &app.settings, &client.ip).await?;
+            return Err(AppError::InvalidToken);
+        }
+        other => other?,
+    };
     accounts::link_to(app, &who.user, &used, client).await
 }
 

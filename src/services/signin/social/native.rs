@@ -79,9 +79,10 @@ pub async fn verified(
         return refused().await;
     };
     let now = now();
+    let skew = chrono::Duration::from_std(app.settings.social.clock_skew).unwrap_or_default();
     let row = social_code::Model {
         id: Uuid::now_v7(),
-        code_hash: sha256_hex(&format!("id-token:{token}")),
+        code_hash: sha256_hex(&format!("id-token:{}", signed_part(token))),
         provider: provider.name.clone(),
         issuer: asserted.issuer,
         subject: asserted.subject,
@@ -91,7 +92,9 @@ pub async fn verified(
         family_name: asserted.family_name,
         code_challenge: None,
         created_at: now,
-        expires_at: claims.expiration(),
+        // Verification accepts it until `exp` + OIDC_CLOCK_SKEW: remembered
+        // as long.
+        expires_at: claims.expiration() + skew,
         consumed_at: Some(now),
     };
     // Accepted once: a second use finds the token remembered.
@@ -104,9 +107,17 @@ pub async fn verified(
         .exec_without_returning(app.db.alone())
         .await?;
     if inserted != 1 {
-        return Err(AppError::InvalidToken);
+        return refused().await;
     }
     Ok(row)
+}
+
+/// What makes a token the same token: its header and payload, which its
+/// signature covers. The signature's own encoding is not unique (unused
+/// trailing bits of base64, an ECDSA `s` or `n - s`), so a token re-encoded
+/// that still verifies is still the token already used.
+fn signed_part(token: &str) -> &str {
+    token.rsplit_once('.').map_or(token, |(signed, _)| signed)
 }
 
 /// Forgets a token's use (`HOOK_FAILED` uses nothing up).
