@@ -311,3 +311,36 @@ fn the_claims_hook_needs_a_well_formed_secret_and_policy() {
     let hook = s.webhooks.claims_hook.unwrap();
     assert!(hook.deny && hook.timeout == Duration::from_secs(2) && hook.key.len() == 32);
 }
+
+#[test]
+fn the_oauth_provider_needs_an_asymmetric_key_and_well_formed_settings() {
+    let load = |pairs: &[(&str, &str)]| {
+        let mut all = vec![("SECRET_KEY", KEY)];
+        all.extend_from_slice(pairs);
+        Settings::from_vars(&vars(&all), Path::new("/nonexistent"))
+    };
+    let (s, _) = load(&[]).unwrap();
+    assert!(!s.oauth.enabled && !s.oauth.dynamic_registration);
+    assert_eq!(s.oauth.code_ttl, Duration::from_secs(600));
+    assert_eq!(
+        s.oauth.registration_rate_limit,
+        RateLimit {
+            max: 10,
+            window: Duration::from_secs(3600)
+        }
+    );
+    let named = |pairs: &[(&str, &str)]| match load(pairs) {
+        Err(ConfigError::Invalid { name, .. }) => name,
+        other => panic!("{:?}", other.map(|_| ())),
+    };
+    assert_eq!(
+        named(&[("OAUTH_PROVIDER", "true"), ("JWT_ALGORITHM", "HS256")]),
+        "OAUTH_PROVIDER"
+    );
+    assert_eq!(named(&[("OAUTH_LOGIN_URL", "/relative")]), "OAUTH_LOGIN_URL");
+    assert_eq!(
+        named(&[("OAUTH_RESOURCES", "https://api.example.com#x")]),
+        "OAUTH_RESOURCES"
+    );
+    assert_eq!(named(&[("OAUTH_CODE_TTL", "soon")]), "OAUTH_CODE_TTL");
+}
