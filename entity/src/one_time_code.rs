@@ -35,6 +35,8 @@ pub struct Model {
     /// The `amr` of the first step a sign-in challenge follows (`pwd`,
     /// `email`, `fed`): the session it opens proved that and the code.
     pub first_step: String,
+    /// The provider of a `fed` first step (API.md §9.1).
+    pub provider: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

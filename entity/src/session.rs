@@ -30,6 +30,8 @@ pub struct Model {
     /// `org_id`/`org_role` differ from these no longer authenticates.
     pub active_org_id: Option<Uuid>,
     pub active_org_role: Option<String>,
+    /// The provider of a `fed` sign-in (API.md §9.1): `Session.provider`.
+    pub provider: Option<String>,
     /// An OAuth session (API.md §9.3): the client its tokens were issued
     /// to, the scopes granted and the resource named. Never accepted by
     /// `/graphql` or `refreshToken`.

@@ -25,10 +25,17 @@ enum Users {
 #[derive(DeriveIden)]
 enum Sessions {
     Table,
+    Provider,
     OauthClientId,
     OauthScopes,
     OauthResource,
     BrowserHash,
+}
+
+#[derive(DeriveIden)]
+enum OneTimeCode {
+    Table,
+    Provider,
 }
 
 #[derive(DeriveIden)]
@@ -224,6 +231,20 @@ impl MigrationTrait for Migration {
                 [OauthAuthorizations::ExpiresAt],
             ))
             .await?;
+        // The provider of a `fed` sign-in (API.md §9.1): on its session, and
+        // on the second-factor challenge that comes between.
+        add_column(
+            manager,
+            Sessions::Table,
+            string_len_null(Sessions::Provider, 32),
+        )
+        .await?;
+        add_column(
+            manager,
+            OneTimeCode::Table,
+            string_len_null(OneTimeCode::Provider, 32),
+        )
+        .await?;
         add_column(manager, Sessions::Table, uuid_null(Sessions::OauthClientId)).await?;
         add_column(
             manager,
@@ -284,7 +305,16 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(OneTimeCode::Table)
+                    .drop_column(OneTimeCode::Provider)
+                    .to_owned(),
+            )
+            .await?;
         for column in [
+            Sessions::Provider,
             Sessions::OauthClientId,
             Sessions::OauthScopes,
             Sessions::OauthResource,

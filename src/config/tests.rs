@@ -337,7 +337,10 @@ fn the_oauth_provider_needs_an_asymmetric_key_and_well_formed_settings() {
         named(&[("OAUTH_PROVIDER", "true"), ("JWT_ALGORITHM", "HS256")]),
         "OAUTH_PROVIDER"
     );
-    assert_eq!(named(&[("OAUTH_LOGIN_URL", "/relative")]), "OAUTH_LOGIN_URL");
+    assert_eq!(
+        named(&[("OAUTH_LOGIN_URL", "/relative")]),
+        "OAUTH_LOGIN_URL"
+    );
     assert_eq!(
         named(&[("OAUTH_RESOURCES", "https://api.example.com#x")]),
         "OAUTH_RESOURCES"

@@ -52,6 +52,23 @@ async fn a_native_id_token_signs_in_once_with_its_nonce() {
         body["data"]["signInWithIdToken"]["user"]["email"], "native@example.com",
         "{body}"
     );
+    // The session and its sign-in event name the provider.
+    let access = body["data"]["signInWithIdToken"]["accessToken"]
+        .as_str()
+        .unwrap();
+    let (_, mine) = app
+        .gql_as(
+            Some(&format!("Bearer {access}")),
+            "{ sessions { provider amr } securityEvents(first: 5, filter: { types: [LOGIN_SUCCEEDED] }) { nodes { provider amr } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(mine["data"]["sessions"][0]["provider"], "test", "{mine}");
+    assert_eq!(mine["data"]["sessions"][0]["amr"], json!(["fed"]), "{mine}");
+    assert_eq!(
+        mine["data"]["securityEvents"]["nodes"][0]["provider"], "test",
+        "{mine}"
+    );
     // Accepted once, however its signature is re-encoded: the last
     // character of a 2048-bit RSA signature carries 4 unused bits.
     let body = sign_in_with(&app, &token, "raw-nonce-1").await;

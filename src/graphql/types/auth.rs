@@ -137,6 +137,8 @@ pub struct Session {
     /// How the user proved who they are: `pwd`, `otp`, `rec`, `hwk`,
     /// `email`, `fed`, and `mfa` when two factors made it `aal2`.
     pub amr: Vec<String>,
+    /// The provider of a `fed` sign-in (API.md §9.1); null for others.
+    pub provider: Option<String>,
     /// The client of an OAuth session (API.md §9.3).
     #[graphql(skip)]
     pub oauth_client_id: Option<uuid::Uuid>,
@@ -173,6 +175,7 @@ impl Session {
             authenticated_at: row.authenticated_at,
             aal: assurance.aal().to_owned(),
             amr: assurance.amr().into_iter().map(str::to_owned).collect(),
+            provider: row.provider,
             oauth_client_id: row.oauth_client_id,
         }
     }

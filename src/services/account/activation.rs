@@ -67,6 +67,7 @@ pub async fn send_activation(
         session_id: Set(None),
         method: Set("EMAIL".to_owned()),
         first_step: Set("pwd".to_owned()),
+        provider: Set(None),
     }
     .insert(&**txn)
     .await?;

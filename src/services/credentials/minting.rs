@@ -103,6 +103,7 @@ pub fn new_session(
         amr: proof.assurance.stored(),
         active_org_id: None,
         active_org_role: None,
+        provider: None,
         oauth_client_id: None,
         oauth_scopes: None,
         oauth_resource: None,

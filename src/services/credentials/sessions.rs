@@ -376,12 +376,16 @@ pub async fn record_sign_in(
     txn: &DatabaseTransaction,
     tokens: &Tokens,
     client: &ClientInfo,
+    provider: Option<&str>,
 ) -> Result<(), sea_orm::DbErr> {
     let origin = ClientInfo {
         session_id: Some(tokens.session_id),
         ..client.clone()
     };
-    let how = events::How::signed_in(&tokens.assurance);
+    let how = events::How {
+        provider: provider.map(str::to_owned),
+        ..events::How::signed_in(&tokens.assurance)
+    };
     events::record_how(
         txn,
         tokens.user.id,

@@ -68,6 +68,7 @@ pub async fn start_challenge(
     app: &AppContext,
     user: &user::Model,
     first: Method,
+    provider: Option<&str>,
     session: Option<Uuid>,
 ) -> AppResult<ChallengeIssued> {
     let settings = &app.settings;
@@ -98,6 +99,7 @@ pub async fn start_challenge(
         session_id: Set(session),
         method: Set(method.as_str().to_owned()),
         first_step: Set(first.as_str().to_owned()),
+        provider: Set(provider.map(str::to_owned)),
     }
     .insert(&*txn)
     .await?;
@@ -229,7 +231,10 @@ pub async fn verify(
         // After its code was judged, so inside the transaction that judged
         // it: the hook is asked only for a right code.
         None => match sessions::prepare(app, &fresh, client, sessions::proved_now(proved)).await {
-            Ok(opening) => sessions::open_session(&txn, app, fresh, opening).await,
+            Ok(mut opening) => {
+                opening.session.provider = row.provider.clone();
+                sessions::open_session(&txn, app, fresh, opening).await
+            }
             Err(e) => Err(e),
         },
     };
@@ -263,7 +268,7 @@ pub async fn verify(
             )
             .await?
         }
-        None => sessions::record_sign_in(&txn, &tokens, client).await?,
+        None => sessions::record_sign_in(&txn, &tokens, client, row.provider.as_deref()).await?,
     }
     if matches!(guess, Guess::Recovery(_)) {
         events::record(&*txn, tokens.user.id, Kind::RecoveryCodeUsed, &origin, None).await?;

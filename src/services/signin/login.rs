@@ -114,16 +114,40 @@ pub async fn after_first_step(
     first: Method,
     client: &ClientInfo,
 ) -> AppResult<LoginOutcome> {
+    after_step(app, user, first, None, client).await
+}
+
+/// `after_first_step` for a sign-in with an identity provider: the session
+/// (and the challenge between) remember the provider (`Session.provider`,
+/// `provider` on `LOGIN_SUCCEEDED`).
+#[tracing::instrument(skip_all)]
+pub async fn after_federated(
+    app: &AppContext,
+    user: user::Model,
+    provider: &str,
+    client: &ClientInfo,
+) -> AppResult<LoginOutcome> {
+    after_step(app, user, Method::Fed, Some(provider), client).await
+}
+
+async fn after_step(
+    app: &AppContext,
+    user: user::Model,
+    first: Method,
+    provider: Option<&str>,
+    client: &ClientInfo,
+) -> AppResult<LoginOutcome> {
     if two_factor::any_on(app, &user) {
         return Ok(LoginOutcome::Challenge(
-            otp::start_challenge(app, &user, first, None).await?,
+            otp::start_challenge(app, &user, first, provider, None).await?,
         ));
     }
     // The claims hook is asked before the write transaction begins.
-    let opening = prepare(app, &user, client, proved_now(Assurance::first(first))).await?;
+    let mut opening = prepare(app, &user, client, proved_now(Assurance::first(first))).await?;
+    opening.session.provider = provider.map(str::to_owned);
     let txn = app.db.write().await?;
     let tokens = open_session(&txn, app, user, opening).await?;
-    record_sign_in(&txn, &tokens, client).await?;
+    record_sign_in(&txn, &tokens, client, provider).await?;
     txn.commit().await?;
     Ok(LoginOutcome::Signed(Box::new(tokens)))
 }

@@ -41,7 +41,8 @@ pub async fn reauthenticate(
     let identifier = Identifier::Email(Email::parse(&who.user.email).map_err(AppError::internal)?);
     let user = password_check::check_password(app, &identifier, &password, client).await?;
     if two_factor::any_on(app, &user) {
-        let challenge = otp::start_challenge(app, &user, Method::Pwd, Some(session_id)).await?;
+        let challenge =
+            otp::start_challenge(app, &user, Method::Pwd, None, Some(session_id)).await?;
         return Ok(Reauthenticated::Challenge(challenge));
     }
     let now = now();

@@ -139,7 +139,7 @@ pub async fn finish_login(
     active.last_used_at = Set(Some(now()));
     active.update(&txn).await?;
     let tokens = open_session(&txn, app, user, opening).await?;
-    record_sign_in(&txn, &tokens, client).await?;
+    record_sign_in(&txn, &tokens, client, None).await?;
     txn.commit().await?;
     app.metrics.logins.with_label_values(&["success"]).inc();
     Ok(tokens)

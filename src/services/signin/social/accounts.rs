@@ -25,7 +25,7 @@ use crate::services::shared::mail::WriteTxn;
 use crate::services::shared::security_events::{self as events, How};
 use crate::services::shared::two_factor;
 use crate::services::shared::webhook_outbox;
-use crate::services::signin::login::{LoginOutcome, after_first_step};
+use crate::services::signin::login::{LoginOutcome, after_federated};
 
 fn how(provider: &str) -> How {
     How {
@@ -167,7 +167,7 @@ pub async fn sign_in(
             .filter(identity::Column::Id.eq(identity.id))
             .exec(app.db.alone())
             .await?;
-        return after_first_step(app, user, Method::Fed, client).await;
+        return after_federated(app, user, &code.provider, client).await;
     }
     let social = &app.settings.social;
     // 1. An untrusted provider is believed about who the user is there,
@@ -200,7 +200,7 @@ pub async fn sign_in(
         if !user.is_active {
             return Err(AppError::AccountNotActive);
         }
-        return after_first_step(app, user, Method::Fed, client).await;
+        return after_federated(app, user, &code.provider, client).await;
     }
     match find_by_email(&*txn, &email).await? {
         // 3. Linked only into an active, verified account with no identity of
@@ -231,7 +231,7 @@ pub async fn sign_in(
             }
             link(&txn, app, &user, code, client, true).await?;
             txn.commit().await?;
-            after_first_step(app, user, Method::Fed, client).await
+            after_federated(app, user, &code.provider, client).await
         }
         // 4. A new account, when sign-up is on.
         None => {
@@ -241,7 +241,7 @@ pub async fn sign_in(
             let user = create(&txn, &email, code, client).await?;
             link(&txn, app, &user, code, client, false).await?;
             txn.commit().await?;
-            after_first_step(app, user, Method::Fed, client).await
+            after_federated(app, user, &code.provider, client).await
         }
     }
 }
