@@ -12,7 +12,8 @@
 // its claims), then a consent page with a "Continue" button.
 //
 // Environment: OP_PORT (listen on 127.0.0.1), OP_CLIENTS (JSON: the
-// clients, each {client_id, client_secret?, redirect_uris}), OP_LOGIN_FORM.
+// clients, each {client_id, client_secret?, redirect_uris}), OP_LOGIN_FORM,
+// OP_CONFORM.
 // Prints "ready <issuer>" once listening.
 import http from 'node:http';
 import Provider from 'oidc-provider';
@@ -38,8 +39,9 @@ const provider = new Provider(issuer, {
     email: ['email', 'email_verified'],
     profile: ['given_name', 'family_name', 'name'],
   },
-  // Claims in the ID token itself, as Google and Apple send them.
-  conformIdTokenClaims: false,
+  // Claims in the ID token itself, as Google and Apple send them; with
+  // OP_CONFORM=1, only at the UserInfo endpoint (the spec's default).
+  conformIdTokenClaims: process.env.OP_CONFORM === '1',
   findAccount: async (_ctx, sub) => ({
     accountId: sub,
     claims: async () => ({ sub, ...(accounts.get(sub) ?? {}) }),

@@ -21,11 +21,20 @@ fn challenge() -> String {
 
 /// An app whose provider `test` is the loopback `Op`, trusted unless said.
 pub(crate) async fn spawn(trusted: bool, extra: &[(&str, &str)]) -> (TestApp, Op) {
+    spawn_with_op(trusted, extra, &[]).await
+}
+
+/// `spawn`, with settings of the provider script.
+pub(crate) async fn spawn_with_op(
+    trusted: bool,
+    extra: &[(&str, &str)],
+    op_env: &[(&str, &str)],
+) -> (TestApp, Op) {
     // The callback URL is PUBLIC_URL's, known only once the app has a port:
     // the provider takes any URI under the app's (registered after start).
     let port = crate::helpers::free_port();
     let public = format!("http://127.0.0.1:{port}");
-    let op = Op::start(&format!("{public}/auth/test/callback"));
+    let op = Op::start_with(&format!("{public}/auth/test/callback"), op_env);
     let bind = format!("127.0.0.1:{port}");
     let mut vars = vec![
         ("BIND_ADDR", bind.as_str()),

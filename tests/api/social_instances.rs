@@ -3,7 +3,7 @@
 //! the same `PUBLIC_URL`, and its state is still used only once.
 
 use crate::helpers::spawn_process;
-use crate::social::{TARGET, exchange, spawn, start_url, verified};
+use crate::social::{TARGET, exchange, sign_in, spawn, spawn_with_op, start_url, verified};
 
 #[tokio::test]
 async fn the_callback_lands_on_a_second_instance() {
@@ -36,4 +36,17 @@ async fn the_callback_lands_on_a_second_instance() {
         "{body}"
     );
     assert!(second.terminate().success());
+}
+
+/// A provider whose ID tokens carry no `email` (the spec's default): the
+/// address and its verification come from its UserInfo endpoint.
+#[tokio::test]
+async fn an_email_only_at_userinfo_still_signs_up() {
+    let (app, op) = spawn_with_op(true, &[], &[("OP_CONFORM", "1")]).await;
+    let code = sign_in(&app, &op, "sub-userinfo", verified("userinfo@example.com")).await;
+    let body = exchange(&app, &code).await;
+    assert_eq!(
+        body["data"]["exchangeSocialCode"]["user"]["email"], "userinfo@example.com",
+        "{body}"
+    );
 }

@@ -47,7 +47,9 @@ fn ensure_packages() {
 impl Op {
     /// A provider with one confidential client, `authql`/`s3cret`, whose
     /// redirect URI is `callback`.
-    pub fn start(callback: &str) -> Op {
+    /// Settings of the provider script in `env` (`OP_CONFORM=1`: scope
+    /// claims only at UserInfo, not in the ID token).
+    pub fn start_with(callback: &str, env: &[(&str, &str)]) -> Op {
         ensure_packages();
         let port = free_port();
         let clients = json!([{ "client_id": "authql", "client_secret": "s3cret", "redirect_uris": [callback] }]);
@@ -56,6 +58,7 @@ impl Op {
             .arg(script)
             .env("OP_PORT", port.to_string())
             .env("OP_CLIENTS", clients.to_string())
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -8,11 +8,12 @@
 use entity::{social_code, social_flow};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreProviderMetadata,
+    CoreUserInfoClaims,
 };
 use openidconnect::{
     AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    TokenResponse,
+    EndpointNotSet, EndpointSet, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, Scope, TokenResponse,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -24,6 +25,7 @@ use crate::auth::social_providers::{Unavailable, http_client};
 use crate::auth::tokens::{random_token, sha256_hex};
 use crate::config::{OidcProvider, with_answer};
 use crate::db::now;
+use crate::domain::Email;
 use crate::error::AppResult;
 use crate::services::AppContext;
 use crate::services::signin::social::id_token::{self, Asserted};
@@ -297,7 +299,28 @@ async fn verified(
         id_token::Expect::Flow(&Nonce::new(flow.nonce.clone())),
     )
     .await?;
-    id_token::asserted(&claims, &[client_id.as_str()])
+    let mut asserted = id_token::asserted(&claims, &[client_id.as_str()])?;
+    // An ID token without `email`: the UserInfo endpoint's, whose `sub` must
+    // be the token's (openidconnect checks it). Without one, or when it
+    // fails, the identity simply has no email (the account rules decide).
+    if asserted.email.is_none()
+        && let Ok(request) = client.user_info(
+            tokens.access_token().clone(),
+            Some(claims.subject().clone()),
+        )
+    {
+        let http = http_client().map_err(|e| e.0)?;
+        let answer: Result<CoreUserInfoClaims, _> = request.request_async(&http).await;
+        match answer {
+            Ok(info) => {
+                let email = info.email().and_then(|e| Email::parse(e.as_str()).ok());
+                asserted.email_verified = email.is_some() && info.email_verified() == Some(true);
+                asserted.email = email.map(|e| e.as_str().to_owned());
+            }
+            Err(e) => tracing::info!(error = %e, "a provider's UserInfo did not answer"),
+        }
+    }
+    Ok(asserted)
 }
 
 /// The provider's client: `client_secret_basic`, or `client_secret_post`
