@@ -24,10 +24,9 @@ pub const PASSWORD_FIELDS: &[&str] = &[
     "deleteAccount",
 ];
 
-/// Root fields anyone may call, and those that check a credential or a
-/// code: at most `MAX_ANONYMOUS_WRITES` per request, aliases and batches
-/// included, so one request cannot become thousands of hashes, write
-/// transactions, ceremonies or mails (API.md §8.1, §8.9).
+/// Root fields anyone may call, and those that check a credential or a code: at most
+/// `MAX_ANONYMOUS_WRITES` per request, aliases and batches included, so one request cannot
+/// become thousands of hashes, write transactions, ceremonies or mails (API.md §8.1, §8.9).
 pub const ANONYMOUS_WRITE_FIELDS: &[&str] = &[
     "register",
     "login",
@@ -46,7 +45,6 @@ pub const ANONYMOUS_WRITE_FIELDS: &[&str] = &[
     "signInWithEmailCode",
     "exchangeSocialCode",
     "signInWithIdToken",
-    // Not anonymous, but each checks a credential (a code, a signature).
     "linkIdentity",
     "linkIdentityWithIdToken",
 ];

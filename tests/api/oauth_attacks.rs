@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::helpers::oauth::{
     Browser, REDIRECT, Signed, authorize_path, client, code_for, exchange, field, pkce,
-    provider_app, query_of, signed_code, token,
+    post_sign_in, provider_app, query_of, signed_code, token,
 };
 use crate::helpers::users::PASSWORD;
 
@@ -116,24 +116,8 @@ async fn the_pages_forms_work_with_cors_origins_set() {
     let (_, challenge) = pkce();
     let mut browser = Browser::new(&app);
     let a = browser.get(&authorize_path(&id, &challenge, &[])).await;
-    let page = browser
-        .get(&Browser::path_of(a.location.as_deref().unwrap()))
-        .await;
-    let authz = field(&page.body, "authorization_id");
-    let csrf = field(&page.body, "csrf_token");
     // Forms of a no-referrer page are posted with `Origin: null`.
-    let done = browser
-        .post(
-            "/oauth/login",
-            &[
-                ("username", "alice@example.com"),
-                ("password", PASSWORD),
-                ("authorization_id", &authz),
-                ("csrf_token", &csrf),
-            ],
-            Some("null"),
-        )
-        .await;
+    let (_, done) = post_sign_in(&mut browser, &a, Some("null")).await;
     assert_eq!(done.status, 303, "{}", done.body);
     assert!(done.location.unwrap().starts_with(REDIRECT));
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::helpers::mail;
 use crate::helpers::oauth::{
     Browser, REDIRECT, Signed, authorize_path, client, exchange, field, introspect, pkce,
-    provider_app, query_of, signed_code, token, userinfo,
+    post_sign_in, provider_app, query_of, signed_code, token, userinfo,
 };
 use crate::helpers::users::code as error_code;
 
@@ -231,23 +231,7 @@ async fn a_consent_form_posted_cross_site_changes_nothing() {
     let (_, challenge) = pkce();
     let mut browser = Browser::new(&app);
     let a = browser.get(&authorize_path(&id, &challenge, &[])).await;
-    let login = browser
-        .get(&Browser::path_of(a.location.as_deref().unwrap()))
-        .await;
-    let authz = field(&login.body, "authorization_id");
-    let csrf = field(&login.body, "csrf_token");
-    let signed = browser
-        .post(
-            "/oauth/login",
-            &[
-                ("username", "alice@example.com"),
-                ("password", crate::helpers::users::PASSWORD),
-                ("authorization_id", &authz),
-                ("csrf_token", &csrf),
-            ],
-            None,
-        )
-        .await;
+    let (authz, signed) = post_sign_in(&mut browser, &a, None).await;
     assert_eq!(signed.status, 303, "{}", signed.body);
     let consent_path = Browser::path_of(signed.location.as_deref().unwrap());
     assert!(consent_path.starts_with("/oauth/consent"), "{consent_path}");

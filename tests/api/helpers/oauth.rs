@@ -210,6 +210,29 @@ pub fn field(html: &str, name: &str) -> String {
     html[start..end].replace("&amp;", "&")
 }
 
+/// Follows an authorization's answer to the sign-in page and posts alice's
+/// password there (with `origin`): the request's id and the answer.
+pub async fn post_sign_in(
+    browser: &mut Browser<'_>,
+    authorize: &Answer,
+    origin: Option<&str>,
+) -> (String, Answer) {
+    let page = browser
+        .get(&Browser::path_of(authorize.location.as_deref().unwrap()))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let id = field(&page.body, "authorization_id");
+    let csrf = field(&page.body, "csrf_token");
+    let form = [
+        ("username", "alice@example.com"),
+        ("password", PASSWORD),
+        ("authorization_id", id.as_str()),
+        ("csrf_token", csrf.as_str()),
+    ];
+    let done = browser.post("/oauth/login", &form, origin).await;
+    (id, done)
+}
+
 /// `/oauth/authorize` for `client` with the usual parameters and `extra`.
 pub fn authorize_path(client: &str, challenge: &str, extra: &[(&str, &str)]) -> String {
     let mut pairs: Vec<(&str, &str)> = vec![

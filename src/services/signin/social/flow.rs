@@ -282,11 +282,14 @@ async fn verified(
         .map_err(|e| e.0)?;
     let redirect = RedirectUrl::new(callback_url(app, provider)).map_err(|e| e.to_string())?;
     let client = client_of(provider, metadata.clone()).set_redirect_uri(redirect);
-    let tokens = client
+    let http = http_client().map_err(|e| e.0)?;
+    // The HTTP exchanges' futures are large: kept on the heap, so the
+    // callback's own future stays small (see THREAD_STACK_BYTES in main.rs).
+    let exchange = client
         .exchange_code(AuthorizationCode::new(code))
         .map_err(|e| e.to_string())?
-        .set_pkce_verifier(PkceCodeVerifier::new(flow.verifier.clone()))
-        .request_async(&http_client().map_err(|e| e.0)?)
+        .set_pkce_verifier(PkceCodeVerifier::new(flow.verifier.clone()));
+    let tokens = Box::pin(exchange.request_async(&http))
         .await
         .map_err(|e| format!("the code exchange failed: {e}"))?;
     let id_token = tokens.id_token().ok_or("no ID token")?;
@@ -309,8 +312,7 @@ async fn verified(
             Some(claims.subject().clone()),
         )
     {
-        let http = http_client().map_err(|e| e.0)?;
-        let answer: Result<CoreUserInfoClaims, _> = request.request_async(&http).await;
+        let answer: Result<CoreUserInfoClaims, _> = Box::pin(request.request_async(&http)).await;
         match answer {
             Ok(info) => {
                 let email = info.email().and_then(|e| Email::parse(e.as_str()).ok());
