@@ -13,7 +13,7 @@ use crate::domain::organization::Role;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
 use crate::services::credentials::api_tokens;
-use crate::services::credentials::sessions::is_provider_session;
+use crate::services::credentials::minting::is_provider_session;
 use crate::services::shared::last_used::{LAST_USED_RESOLUTION, touch_last_used};
 
 /// Resolves an `Authorization` header to its viewer, or fails the request:

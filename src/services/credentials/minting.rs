@@ -128,3 +128,10 @@ pub async fn prepare(
         draft,
     })
 }
+
+/// Whether a session belongs to the OAuth provider (an OAuth session of a
+/// client, or a browser session of its pages): neither is a first-party
+/// session, so neither refreshes nor authenticates `/graphql`.
+pub fn is_provider_session(sess: &session::Model) -> bool {
+    sess.oauth_client_id.is_some() || sess.browser_hash.is_some()
+}

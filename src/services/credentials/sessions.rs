@@ -21,6 +21,7 @@ use crate::domain::SecurityEventType as Kind;
 use crate::domain::organization::Role;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
+use crate::services::credentials::minting::is_provider_session;
 /// Sessions open in two steps: `prepare` (before the write transaction),
 /// then `open_session` (in it).
 pub use crate::services::credentials::minting::prepare;
@@ -48,13 +49,6 @@ pub fn proved_now(assurance: Assurance) -> Proof {
         at: now(),
         assurance,
     }
-}
-
-/// Whether a session belongs to the OAuth provider (an OAuth session of a
-/// client, or a browser session of its pages): neither is a first-party
-/// session, so neither refreshes nor authenticates `/graphql`.
-pub fn is_provider_session(sess: &session::Model) -> bool {
-    sess.oauth_client_id.is_some() || sess.browser_hash.is_some()
 }
 
 /// What a session's row says its user proved.
@@ -323,10 +317,18 @@ pub async fn record_proof(
     session_id: Uuid,
     proof: &Proof,
 ) -> Result<bool, sea_orm::DbErr> {
-    Ok(session::Entity::update_many()
+    let mut update = session::Entity::update_many()
         .col_expr(session::Column::AuthenticatedAt, Expr::value(proof.at))
         .col_expr(session::Column::Aal, Expr::value(proof.assurance.aal()))
-        .col_expr(session::Column::Amr, Expr::value(proof.assurance.stored()))
+        .col_expr(session::Column::Amr, Expr::value(proof.assurance.stored()));
+    // `Session.provider` names the provider of a `fed` sign-in: gone with `fed`.
+    if !proof.assurance.amr().contains(&Method::Fed.as_str()) {
+        update = update.col_expr(
+            session::Column::Provider,
+            Expr::value(Option::<String>::None),
+        );
+    }
+    Ok(update
         .filter(session::Column::Id.eq(session_id))
         .filter(session::Column::RevokedAt.is_null())
         .exec(conn)

@@ -15,7 +15,7 @@ use crate::db::now;
 use crate::domain::oauth::Scopes;
 use crate::error::AppResult;
 use crate::services::AppContext;
-use crate::services::credentials::sessions::is_provider_session;
+use crate::services::credentials::minting::is_provider_session;
 use crate::services::oauth::minting::scope_claims;
 use crate::services::oauth::token::end_session;
 
