@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::helpers::oauth::{
     Browser, REDIRECT, Signed, authorize_path, client, code_for, exchange, field, pkce,
-    post_sign_in, provider_app, query_of, signed_code, token,
+    post_sign_in, provider_app, public_client, query_of, signed_code, token,
 };
 use crate::helpers::users::PASSWORD;
 
@@ -44,10 +44,7 @@ async fn a_code_approved_before_the_user_signed_out_everywhere_is_dead() {
 #[tokio::test]
 async fn prompt_login_cannot_be_skipped_by_going_to_the_consent_page() {
     let app = provider_app(&[]).await;
-    let staff = app.staff_user("staff@example.com").await;
-    app.activated_user("alice@example.com").await;
-    let (id, _) = client(&app, &staff, true, false).await;
-    let (_, challenge) = pkce();
+    let (id, challenge) = public_client(&app, false).await;
     let mut browser = Browser::new(&app);
     code_for(&mut browser, &id, "alice@example.com", &challenge).await;
     // A fresh sign-in is asked for…
@@ -110,10 +107,7 @@ async fn prompt_none_without_a_session_stores_nothing() {
 #[tokio::test]
 async fn the_pages_forms_work_with_cors_origins_set() {
     let app = provider_app(&[("CORS_ORIGINS", "https://spa.example")]).await;
-    let staff = app.staff_user("staff@example.com").await;
-    app.activated_user("alice@example.com").await;
-    let (id, _) = client(&app, &staff, true, true).await;
-    let (_, challenge) = pkce();
+    let (id, challenge) = public_client(&app, true).await;
     let mut browser = Browser::new(&app);
     let a = browser.get(&authorize_path(&id, &challenge, &[])).await;
     // Forms of a no-referrer page are posted with `Origin: null`.

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::helpers::mail;
 use crate::helpers::oauth::{
     Browser, REDIRECT, Signed, authorize_path, client, exchange, field, introspect, pkce,
-    post_sign_in, provider_app, query_of, signed_code, token, userinfo,
+    post_sign_in, provider_app, public_client, query_of, signed_code, token, userinfo,
 };
 use crate::helpers::users::code as error_code;
 
@@ -225,10 +225,7 @@ async fn a_bad_secret_is_invalid_client_and_wider_scopes_are_refused() {
 #[tokio::test]
 async fn a_consent_form_posted_cross_site_changes_nothing() {
     let app = provider_app(&[]).await;
-    let staff = app.staff_user("staff@example.com").await;
-    app.activated_user("alice@example.com").await;
-    let (id, _) = client(&app, &staff, true, false).await;
-    let (_, challenge) = pkce();
+    let (id, challenge) = public_client(&app, false).await;
     let mut browser = Browser::new(&app);
     let a = browser.get(&authorize_path(&id, &challenge, &[])).await;
     let (authz, signed) = post_sign_in(&mut browser, &a, None).await;

@@ -87,6 +87,15 @@ pub async fn client(
     (id, created["clientSecret"].as_str().map(str::to_owned))
 }
 
+/// Staff make a public client (alice, activated, will use it): its id and
+/// a PKCE challenge.
+pub async fn public_client(app: &TestApp, skip_consent: bool) -> (String, String) {
+    let staff = app.staff_user("staff@example.com").await;
+    app.activated_user("alice@example.com").await;
+    let (id, _) = client(app, &staff, true, skip_consent).await;
+    (id, pkce().1)
+}
+
 /// A PKCE pair: `(verifier, challenge)`.
 pub fn pkce() -> (String, String) {
     let verifier = format!("v{}", uuid::Uuid::new_v4().simple()) + "-0123456789abcdef";
