@@ -11,10 +11,22 @@
 // "login" field takes the subject (one that POST /test/next named, with
 // its claims), then a consent page with a "Continue" button.
 //
+// GitHub's shape: a request without the `openid` scope is plain OAuth 2.0
+// here too (no ID token), and the access token it gets reads GitHub's two
+// REST endpoints under /api: `GET /api/user` (`{id, login, name}`, the
+// numeric id being the subject) and `GET /api/user/emails` (the subject's
+// `emails` claim as given to /test/next: `[{email, primary, verified}]`).
+// The tokens are oidc-provider's own, checked by it; only those two
+// answers' shape is written here, as no GitHub-shaped server exists to run.
+//
 // Environment: OP_PORT (listen on 127.0.0.1), OP_CLIENTS (JSON: the
-// clients, each {client_id, client_secret?, redirect_uris}), OP_LOGIN_FORM,
-// OP_CONFORM.
+// clients, each {client_id, client_secret?, redirect_uris,
+// token_endpoint_auth_method?}), OP_LOGIN_FORM, OP_CONFORM,
+// OP_ID_TOKEN_TTL (seconds), OP_NEW_KEY=1 (sign with a new RSA key of
+// its own instead of oidc-provider's development key, which every
+// instance shares: a restart with it is a key rotation).
 // Prints "ready <issuer>" once listening.
+import crypto from 'node:crypto';
 import http from 'node:http';
 import Provider from 'oidc-provider';
 
@@ -28,11 +40,19 @@ const clients = JSON.parse(process.env.OP_CLIENTS ?? '[]').map((c) => ({
 }));
 
 const loginForm = process.env.OP_LOGIN_FORM === '1';
+
+function newKey() {
+  const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { ...privateKey.export({ format: 'jwk' }), kid: `rotated-${crypto.randomUUID()}`, use: 'sig', alg: 'RS256' };
+}
 const accounts = new Map();
 let next = null;
 
 const provider = new Provider(issuer, {
   clients,
+  scopes: ['openid', 'offline_access', 'read:user', 'user:email'],
+  ...(process.env.OP_NEW_KEY === '1' ? { jwks: { keys: [newKey()] } } : {}),
+  ...(process.env.OP_ID_TOKEN_TTL ? { ttl: { IdToken: Number(process.env.OP_ID_TOKEN_TTL) } } : {}),
   pkce: { methods: ['S256'], required: () => true },
   claims: {
     openid: ['sub'],
@@ -109,11 +129,29 @@ async function interaction(req, res) {
   return provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
 }
 
+/** GitHub's `GET /user` and `GET /user/emails`, for oidc-provider's tokens. */
+async function githubApi(req, res) {
+  const bearer = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  const token = bearer && await provider.AccessToken.find(bearer);
+  if (!token || token.isExpired || !req.headers['user-agent']) {
+    res.writeHead(401, { 'content-type': 'application/json' }).end('{"message":"Bad credentials"}');
+    return;
+  }
+  const claims = accounts.get(token.accountId) ?? {};
+  const answer = req.url === '/api/user'
+    ? { id: Number(token.accountId), login: claims.login ?? `user${token.accountId}`, name: claims.name ?? null }
+    : claims.emails ?? [];
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
+}
+
 const callback = provider.callback();
 http
   .createServer(async (req, res) => {
     try {
       if (req.url.startsWith('/interaction/')) return await interaction(req, res);
+      if (req.method === 'GET' && (req.url === '/api/user' || req.url === '/api/user/emails')) {
+        return await githubApi(req, res);
+      }
       if (req.method === 'POST' && req.url === '/test/next') {
         let body = '';
         for await (const chunk of req) body += chunk;

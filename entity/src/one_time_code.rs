@@ -37,6 +37,9 @@ pub struct Model {
     pub first_step: String,
     /// The provider of a `fed` first step (API.md §9.1).
     pub provider: Option<String>,
+    /// A `fed` sign-in whose identity is linked when this challenge is
+    /// passed: the used social code that holds it (API.md §9.1 rule 3).
+    pub link_code_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

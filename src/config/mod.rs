@@ -30,7 +30,7 @@ pub use jwt::{JWT_KEY_FILE, JwtAlgorithm, JwtClaims, JwtKeySource, JwtSettings};
 pub use oauth::OauthSettings;
 pub use organizations::OrganizationSettings;
 pub use sign_in::{SignInSettings, with_answer};
-pub use social::{OidcProvider, SocialSettings};
+pub use social::{GithubProvider, OidcProvider, Provider, SocialSettings};
 use values::MIN_SECRET_BYTES;
 pub use values::{ConfigError, EmailTransport, RateLimit};
 pub use webauthn::{RelyingParty, WebauthnSettings};

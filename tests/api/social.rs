@@ -35,7 +35,19 @@ pub(crate) async fn spawn_with_op(
     let port = crate::helpers::free_port();
     let public = format!("http://127.0.0.1:{port}");
     let op = Op::start_with(&format!("{public}/auth/test/callback"), op_env);
+    let mut vars = extra.to_vec();
+    if trusted {
+        vars.push(("SOCIAL_TRUSTED_PROVIDERS", "test"));
+    }
+    let app = app_for(&op, port, &vars).await;
+    (app, op)
+}
+
+/// An app on `port` whose provider `test` (`Test ID`, client `authql`) is
+/// `op`, with `extra` settings.
+pub(crate) async fn app_for(op: &Op, port: u16, extra: &[(&str, &str)]) -> TestApp {
     let bind = format!("127.0.0.1:{port}");
+    let public = format!("http://127.0.0.1:{port}");
     let mut vars = vec![
         ("BIND_ADDR", bind.as_str()),
         ("PUBLIC_URL", public.as_str()),
@@ -46,12 +58,8 @@ pub(crate) async fn spawn_with_op(
         ("OIDC_TEST_DISPLAY_NAME", "Test ID"),
         ("AUTH_REDIRECT_URLS", TARGET),
     ];
-    if trusted {
-        vars.push(("SOCIAL_TRUSTED_PROVIDERS", "test"));
-    }
     vars.extend_from_slice(extra);
-    let app = spawn_app_with(&vars).await;
-    (app, op)
+    spawn_app_with(&vars).await
 }
 
 pub(crate) fn start_url(app: &TestApp) -> String {

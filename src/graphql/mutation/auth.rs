@@ -9,7 +9,7 @@ use crate::graphql::{app, client};
 use crate::services::credentials::api_tokens;
 use crate::services::credentials::logout;
 use crate::services::credentials::{own_sessions, sessions};
-use crate::services::factors::otp;
+use crate::services::factors::{otp, otp_resend};
 use crate::services::signin::login::{self, LoginRequest};
 use crate::services::signin::reauthentication::{self, Reauthenticated};
 
@@ -67,7 +67,7 @@ impl AuthMutation {
 
     /// Mails a new code for a challenge, replacing the old one.
     async fn resend_otp(&self, ctx: &Context<'_>, challenge_id: ID) -> Result<OtpChallenge> {
-        Ok(otp::resend(app(ctx)?, &challenge_id).await?.into())
+        Ok(otp_resend::resend(app(ctx)?, &challenge_id).await?.into())
     }
 
     /// Exchanges a refresh token for new tokens; the old one is used up.

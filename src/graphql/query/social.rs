@@ -10,17 +10,16 @@ pub struct SocialQuery;
 
 #[Object]
 impl SocialQuery {
-    /// Anyone: the configured providers, in `OIDC_PROVIDERS` order.
+    /// Anyone: the configured providers, in `OIDC_PROVIDERS` order, then GitHub.
     async fn social_providers(&self, ctx: &Context<'_>) -> Result<Vec<SocialProvider>> {
         let settings = &app(ctx)?.settings;
         Ok(settings
             .social
-            .providers
-            .iter()
+            .all()
             .map(|p| SocialProvider {
-                name: p.name.clone(),
-                display_name: p.display_name.clone(),
-                start_url: format!("{}/auth/{}/start", settings.public_url, p.name),
+                name: p.name().to_owned(),
+                display_name: p.display_name().to_owned(),
+                start_url: format!("{}/auth/{}/start", settings.public_url, p.name()),
             })
             .collect())
     }

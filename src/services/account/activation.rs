@@ -68,6 +68,7 @@ pub async fn send_activation(
         method: Set("EMAIL".to_owned()),
         first_step: Set("pwd".to_owned()),
         provider: Set(None),
+        link_code_id: Set(None),
     }
     .insert(&**txn)
     .await?;

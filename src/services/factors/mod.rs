@@ -3,6 +3,7 @@
 pub mod codes;
 pub mod factor_changes;
 pub mod otp;
+pub mod otp_resend;
 pub mod passkeys;
 pub mod recovery_codes;
 pub mod totp;

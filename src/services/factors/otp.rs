@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use entity::one_time_code::{self, PURPOSE_LOGIN};
 use entity::user;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
 };
@@ -33,8 +33,8 @@ use crate::services::factors::codes::{self, AccountCodes};
 use crate::services::factors::recovery_codes;
 use crate::services::factors::totp;
 use crate::services::shared::client::ClientInfo;
+use crate::services::shared::identity_links as link;
 use crate::services::shared::mail::{Budget, WriteTxn};
-use crate::services::shared::rate_limit::seconds_until;
 use crate::services::shared::security_events as events;
 use crate::services::shared::two_factor;
 
@@ -53,10 +53,23 @@ pub struct ChallengeIssued {
     pub method: SecondFactorMethod,
 }
 
-fn masked(user: &user::Model) -> String {
+pub(super) fn masked(user: &user::Model) -> String {
     Email::parse(&user.email)
         .map(|e| e.mask())
         .unwrap_or_else(|_| "***".into())
+}
+
+/// What a sign-in challenge follows.
+pub struct FirstStep<'a> {
+    /// The `amr` of the first step.
+    pub method: Method,
+    /// The provider of a `fed` first step.
+    pub provider: Option<&'a str>,
+    /// For `reauthenticate`: the session the code makes fresh.
+    pub session: Option<Uuid>,
+    /// A `fed` sign-in whose identity is linked when the code is right
+    /// (the used social code that holds it).
+    pub link_code: Option<Uuid>,
 }
 
 /// Opens a sign-in challenge: for a user with an authenticator app it
@@ -67,10 +80,14 @@ fn masked(user: &user::Model) -> String {
 pub async fn start_challenge(
     app: &AppContext,
     user: &user::Model,
-    first: Method,
-    provider: Option<&str>,
-    session: Option<Uuid>,
+    after: FirstStep<'_>,
 ) -> AppResult<ChallengeIssued> {
+    let FirstStep {
+        method: first,
+        provider,
+        session,
+        link_code,
+    } = after;
     let settings = &app.settings;
     let now = now();
     let method = two_factor::challenge_method(user);
@@ -100,9 +117,14 @@ pub async fn start_challenge(
         method: Set(method.as_str().to_owned()),
         first_step: Set(first.as_str().to_owned()),
         provider: Set(provider.map(str::to_owned)),
+        link_code_id: Set(link_code),
     }
     .insert(&*txn)
     .await?;
+    if let Some(code) = link_code {
+        // The used social code holds the identity until the challenge ends.
+        link::keep_until(&txn, code, expires_at).await?;
+    }
     end_all_but_newest(&txn, user.id, now).await?;
     let sent_to = match method {
         SecondFactorMethod::Email => {
@@ -125,7 +147,7 @@ pub async fn start_challenge(
     })
 }
 
-async fn find_challenge(
+pub(super) async fn find_challenge(
     app: &AppContext,
     challenge_id: &str,
 ) -> AppResult<(one_time_code::Model, user::Model)> {
@@ -238,6 +260,14 @@ pub async fn verify(
             Err(e) => Err(e),
         },
     };
+    // A provider sign-in's identity, linked only now that the second
+    // factor passed (API.md §9.1 rule 3), in the sign-in's transaction.
+    let tokens = match (tokens, row.link_code_id) {
+        (Ok(tokens), Some(code)) => link::complete(&txn, app, &tokens.user, code, client)
+            .await
+            .map(|_| tokens),
+        (tokens, _) => tokens,
+    };
     let tokens = match tokens {
         Ok(tokens) => tokens,
         Err(e) => {
@@ -282,69 +312,6 @@ pub async fn verify(
         app.metrics.logins.with_label_values(&["success"]).inc();
     }
     Ok(tokens)
-}
-
-/// Mails a new code that replaces the old one: no sooner than
-/// `OTP_RESEND_INTERVAL` after the last, at most `MAX_RESENDS` times, and
-/// without resetting the wrong-try count.
-#[tracing::instrument(skip_all)]
-pub async fn resend(app: &AppContext, challenge_id: &str) -> AppResult<ChallengeIssued> {
-    let settings = &app.settings;
-    let (row, user) = find_challenge(app, challenge_id).await?;
-    let now = now();
-    if !codes::is_live(&row, now) {
-        return Err(AppError::InvalidToken);
-    }
-    if SecondFactorMethod::from_stored(&row.method) == SecondFactorMethod::Totp {
-        return Err(AppError::field(
-            "challengeId",
-            "this challenge's code comes from the authenticator app: nothing is mailed",
-        ));
-    }
-    let interval =
-        chrono::Duration::from_std(settings.otp_resend_interval).map_err(AppError::internal)?;
-    let code = six_digit_code();
-    let txn = WriteTxn::begin(app).await?;
-    let mut update = one_time_code::Entity::update_many()
-        .col_expr(
-            one_time_code::Column::CodeHash,
-            Expr::value(code_digest(settings.secret_bytes(), &row.id, &code)),
-        )
-        .col_expr(
-            one_time_code::Column::Resends,
-            Expr::col(one_time_code::Column::Resends).add(1),
-        )
-        .col_expr(one_time_code::Column::LastSentAt, Expr::value(now))
-        .filter(one_time_code::Column::Id.eq(row.id))
-        .filter(one_time_code::Column::Resends.lt(MAX_RESENDS))
-        .filter(one_time_code::Column::LastSentAt.lte(now - interval));
-    for condition in codes::live(now) {
-        update = update.filter(condition);
-    }
-    let updated = update.exec(&*txn).await?.rows_affected == 1;
-    if !updated {
-        txn.rollback().await;
-        // Say why, from the row as it was: the spacing, or the count.
-        let retry_after_secs = if row.resends >= MAX_RESENDS {
-            seconds_until(row.expires_at, now)
-        } else {
-            seconds_until(row.last_sent_at + interval, now)
-        };
-        return Err(AppError::RateLimited { retry_after_secs });
-    }
-    if let Err(refused) = codes::spend_sign_in_mail(&*txn, settings, user.id).await {
-        txn.rollback().await;
-        return Err(refused);
-    }
-    let mail = templates::login_code(&code, &templates::duration_text(settings.otp_ttl));
-    txn.mail(&user, mail, Budget::Account).await?;
-    txn.commit().await?;
-    Ok(ChallengeIssued {
-        challenge_id: challenge_id.to_owned(),
-        expires_at: row.expires_at,
-        sent_to: masked(&user),
-        method: SecondFactorMethod::Email,
-    })
 }
 
 /// Ends the user's live sign-in challenges beyond the newest

@@ -5,6 +5,7 @@ pub mod claims_hook;
 pub mod client;
 pub mod context;
 pub mod fresh;
+pub mod identity_links;
 pub mod last_used;
 pub mod live_hub;
 pub mod mail;

@@ -3,6 +3,7 @@
 
 use crate::auth::assurance::{Assurance, Method};
 use entity::user;
+use uuid::Uuid;
 
 use crate::domain::{Email, FieldErrors, Password, Username};
 use crate::error::{AppError, AppResult};
@@ -11,7 +12,7 @@ use crate::services::credentials::password_check::{Identifier, check_password};
 use crate::services::credentials::sessions::{
     Tokens, open_session, prepare, proved_now, record_sign_in,
 };
-use crate::services::factors::otp::{self, ChallengeIssued};
+use crate::services::factors::otp::{self, ChallengeIssued, FirstStep};
 use crate::services::shared::client::ClientInfo;
 use crate::services::shared::two_factor;
 
@@ -114,34 +115,50 @@ pub async fn after_first_step(
     first: Method,
     client: &ClientInfo,
 ) -> AppResult<LoginOutcome> {
-    after_step(app, user, first, None, client).await
+    let step = FirstStep {
+        method: first,
+        provider: None,
+        session: None,
+        link_code: None,
+    };
+    after_step(app, user, step, client).await
 }
 
 /// `after_first_step` for a sign-in with an identity provider: the session
 /// (and the challenge between) remember the provider (`Session.provider`,
 /// `provider` on `LOGIN_SUCCEEDED`).
 #[tracing::instrument(skip_all)]
+/// `link_code`: the used social code whose identity `verifyOtp` links when
+/// the account's second factor applies (API.md §9.1 rule 3); the caller
+/// links it itself when it does not.
 pub async fn after_federated(
     app: &AppContext,
     user: user::Model,
     provider: &str,
+    link_code: Option<Uuid>,
     client: &ClientInfo,
 ) -> AppResult<LoginOutcome> {
-    after_step(app, user, Method::Fed, Some(provider), client).await
+    let step = FirstStep {
+        method: Method::Fed,
+        provider: Some(provider),
+        session: None,
+        link_code,
+    };
+    after_step(app, user, step, client).await
 }
 
 async fn after_step(
     app: &AppContext,
     user: user::Model,
-    first: Method,
-    provider: Option<&str>,
+    step: FirstStep<'_>,
     client: &ClientInfo,
 ) -> AppResult<LoginOutcome> {
     if two_factor::any_on(app, &user) {
         return Ok(LoginOutcome::Challenge(
-            otp::start_challenge(app, &user, first, provider, None).await?,
+            otp::start_challenge(app, &user, step).await?,
         ));
     }
+    let (first, provider) = (step.method, step.provider);
     // The claims hook is asked before the write transaction begins.
     let mut opening = prepare(app, &user, client, proved_now(Assurance::first(first))).await?;
     opening.session.provider = provider.map(str::to_owned);

@@ -41,8 +41,17 @@ pub async fn reauthenticate(
     let identifier = Identifier::Email(Email::parse(&who.user.email).map_err(AppError::internal)?);
     let user = password_check::check_password(app, &identifier, &password, client).await?;
     if two_factor::any_on(app, &user) {
-        let challenge =
-            otp::start_challenge(app, &user, Method::Pwd, None, Some(session_id)).await?;
+        let challenge = otp::start_challenge(
+            app,
+            &user,
+            otp::FirstStep {
+                method: Method::Pwd,
+                provider: None,
+                session: Some(session_id),
+                link_code: None,
+            },
+        )
+        .await?;
         return Ok(Reauthenticated::Challenge(challenge));
     }
     let now = now();

@@ -15,6 +15,8 @@ pub struct Op {
     child: Child,
     pub issuer: String,
     http: reqwest::Client,
+    port: u16,
+    clients: Value,
 }
 
 impl Drop for Op {
@@ -50,9 +52,28 @@ impl Op {
     /// Settings of the provider script in `env` (`OP_CONFORM=1`: scope
     /// claims only at UserInfo, not in the ID token).
     pub fn start_with(callback: &str, env: &[(&str, &str)]) -> Op {
-        ensure_packages();
-        let port = free_port();
         let clients = json!([{ "client_id": "authql", "client_secret": "s3cret", "redirect_uris": [callback] }]);
+        Op::start_clients(clients, env)
+    }
+
+    /// A provider with the given clients (`OP_CLIENTS` of the script).
+    pub fn start_clients(clients: Value, env: &[(&str, &str)]) -> Op {
+        Op::start_on(free_port(), clients, env)
+    }
+
+    /// The provider stopped and started again on its port, with `env`
+    /// (`OP_NEW_KEY=1`: a key rotation).
+    pub fn restart(&mut self, env: &[(&str, &str)]) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let again = Op::start_on(self.port, self.clients.clone(), env);
+        // The new child replaces the old; the old value's drop is a no-op.
+        let old = std::mem::replace(self, again);
+        std::mem::forget(old);
+    }
+
+    fn start_on(port: u16, clients: Value, env: &[(&str, &str)]) -> Op {
+        ensure_packages();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/oidc-op.mjs");
         let mut child = Command::new("node")
             .arg(script)
@@ -82,6 +103,8 @@ impl Op {
             child,
             issuer,
             http,
+            port,
+            clients,
         }
     }
 
@@ -172,6 +195,19 @@ impl Op {
     /// the code flow against the provider itself (`callback` is the
     /// registered redirect URI; the walk stops there).
     pub async fn id_token(&self, callback: &str, sub: &str, claims: Value, nonce: &str) -> String {
+        self.id_token_for(("authql", "s3cret"), callback, sub, claims, nonce)
+            .await
+    }
+
+    /// `id_token`, issued to another of the provider's clients (id, secret).
+    pub async fn id_token_for(
+        &self,
+        (client_id, secret): (&str, &str),
+        callback: &str,
+        sub: &str,
+        claims: Value,
+        nonce: &str,
+    ) -> String {
         use base64::Engine;
         use sha2::{Digest, Sha256};
         self.next(sub, claims).await;
@@ -189,7 +225,7 @@ impl Op {
             .unwrap();
         let mut auth = url::Url::parse(config["authorization_endpoint"].as_str().unwrap()).unwrap();
         auth.query_pairs_mut()
-            .append_pair("client_id", "authql")
+            .append_pair("client_id", client_id)
             .append_pair("response_type", "code")
             .append_pair("scope", "openid email profile")
             .append_pair("redirect_uri", callback)
@@ -210,7 +246,7 @@ impl Op {
         let tokens: Value = self
             .http
             .post(config["token_endpoint"].as_str().unwrap())
-            .basic_auth("authql", Some("s3cret"))
+            .basic_auth(client_id, Some(secret))
             .form(&[
                 ("grant_type", "authorization_code"),
                 ("code", code.as_str()),

@@ -6,12 +6,9 @@
 use entity::{identity, social_code, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
 };
-use uuid::Uuid;
 
-use crate::auth::assurance::Method;
 use crate::db::now;
 use crate::domain::Email;
 use crate::domain::SecurityEventType as Kind;
@@ -21,19 +18,12 @@ use crate::services::shared::accounts::{
     find_by_email, new_account, search_fold, unusable_password,
 };
 use crate::services::shared::client::ClientInfo;
+use crate::services::shared::identity_links::{how, link, may_join};
 use crate::services::shared::mail::WriteTxn;
-use crate::services::shared::security_events::{self as events, How};
+use crate::services::shared::security_events as events;
 use crate::services::shared::two_factor;
 use crate::services::shared::webhook_outbox;
 use crate::services::signin::login::{LoginOutcome, after_federated};
-
-fn how(provider: &str) -> How {
-    How {
-        amr: Some(Method::Fed.as_str().to_owned()),
-        provider: Some(provider.to_owned()),
-        ..How::default()
-    }
-}
 
 /// The identity a code names, and its account, when linked.
 async fn linked(
@@ -48,54 +38,6 @@ async fn linked(
         Some((identity, Some(user))) => Some((identity, user)),
         _ => None,
     })
-}
-
-/// Links the identity to `user` in `txn`, recording `IDENTITY_LINKED`;
-/// `notify`: and mails the account a notice naming the provider.
-async fn link(
-    txn: &WriteTxn,
-    app: &AppContext,
-    user: &user::Model,
-    code: &social_code::Model,
-    client: &ClientInfo,
-    notify: bool,
-) -> AppResult<identity::Model> {
-    let now = now();
-    let made = identity::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user.id),
-        provider: Set(code.provider.clone()),
-        issuer: Set(code.issuer.clone()),
-        subject: Set(code.subject.clone()),
-        email: Set(code.email.clone()),
-        email_verified: Set(code.email_verified),
-        created_at: Set(now),
-        last_used_at: Set(Some(now)),
-    }
-    .insert(&**txn)
-    .await?;
-    let provider = app
-        .settings
-        .social
-        .provider(&code.provider)
-        .map_or(code.provider.as_str(), |p| p.display_name.as_str());
-    events::record_how(
-        &**txn,
-        user.id,
-        Kind::IdentityLinked,
-        client,
-        None,
-        How {
-            provider: Some(code.provider.clone()),
-            ..How::default()
-        },
-    )
-    .await?;
-    if notify {
-        txn.notify(user, &format!("a sign-in with {provider} was linked"))
-            .await?;
-    }
-    Ok(made)
 }
 
 /// `linkIdentity` and `linkIdentityWithIdToken`: links what `code` proved
@@ -167,7 +109,7 @@ pub async fn sign_in(
             .filter(identity::Column::Id.eq(identity.id))
             .exec(app.db.alone())
             .await?;
-        return after_federated(app, user, &code.provider, client).await;
+        return after_federated(app, user, &code.provider, None, client).await;
     }
     let social = &app.settings.social;
     // 1. An untrusted provider is believed about who the user is there,
@@ -200,23 +142,14 @@ pub async fn sign_in(
         if !user.is_active {
             return Err(AppError::AccountNotActive);
         }
-        return after_federated(app, user, &code.provider, client).await;
+        return after_federated(app, user, &code.provider, None, client).await;
     }
     match find_by_email(&*txn, &email).await? {
-        // 3. Linked only into an active, verified account with no identity of
-        //    this provider (an address reassigned at the provider must not
-        //    inherit the account), and one without a second factor: the link
-        //    would have to wait for `verifyOtp`, which is not built, so such
-        //    an account links by signing in first (not built either).
+        // 3. Linked only into an account that rule 3 allows; when its
+        //    second factor applies, the link waits for `verifyOtp` (a
+        //    sign-in that fails it leaves no identity behind).
         Some(user) => {
-            let has_one = identity::Entity::find()
-                .filter(identity::Column::UserId.eq(user.id))
-                .filter(identity::Column::Provider.eq(code.provider.clone()))
-                .count(&*txn)
-                .await?
-                > 0;
-            if !user.is_active || !user.email_verified || has_one || two_factor::any_on(app, &user)
-            {
+            if !may_join(&*txn, &user, code).await? {
                 events::record_how(
                     &*txn,
                     user.id,
@@ -229,9 +162,13 @@ pub async fn sign_in(
                 txn.commit().await?;
                 return Err(AppError::IdentityLinkRequired);
             }
+            if two_factor::any_on(app, &user) {
+                txn.rollback().await;
+                return after_federated(app, user, &code.provider, Some(code.id), client).await;
+            }
             link(&txn, app, &user, code, client, true).await?;
             txn.commit().await?;
-            after_federated(app, user, &code.provider, client).await
+            after_federated(app, user, &code.provider, None, client).await
         }
         // 4. A new account, when sign-up is on.
         None => {
@@ -241,7 +178,7 @@ pub async fn sign_in(
             let user = create(&txn, &email, code, client).await?;
             link(&txn, app, &user, code, client, false).await?;
             txn.commit().await?;
-            after_federated(app, user, &code.provider, client).await
+            after_federated(app, user, &code.provider, None, client).await
         }
     }
 }

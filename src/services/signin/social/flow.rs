@@ -6,29 +6,20 @@
 //! exchange code. No token ever appears in a URL.
 
 use entity::{social_code, social_flow};
-use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreClientAuthMethod, CoreProviderMetadata,
-    CoreUserInfoClaims,
-};
-use openidconnect::{
-    AuthType, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, Scope, TokenResponse,
-};
+use openidconnect::PkceCodeChallenge;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use url::Url;
 use uuid::Uuid;
 
 use crate::auth::pkce::is_challenge;
-use crate::auth::social_providers::{Unavailable, http_client};
 use crate::auth::tokens::{random_token, sha256_hex};
-use crate::config::{OidcProvider, with_answer};
+use crate::config::{Provider, with_answer};
 use crate::db::now;
-use crate::domain::Email;
 use crate::error::AppResult;
 use crate::services::AppContext;
-use crate::services::signin::social::id_token::{self, Asserted};
+use crate::services::signin::social::id_token::Asserted;
+use crate::services::signin::social::{github, oidc};
 
 /// The error codes of RFC 6749 §4.1.2.1 and OpenID Connect Core §3.1.2.6
 /// a provider's answer may pass on to the app.
@@ -70,11 +61,9 @@ pub struct StartRequest<'a> {
     pub client_ip: &'a str,
 }
 
-fn callback_url(app: &AppContext, provider: &OidcProvider) -> String {
-    format!(
-        "{}/auth/{}/callback",
-        app.settings.public_url, provider.name
-    )
+/// `{PUBLIC_URL}/auth/{provider}/callback`: never from the request.
+fn callback_url(app: &AppContext, name: &str) -> String {
+    format!("{}/auth/{name}/callback", app.settings.public_url)
 }
 
 /// `GET /auth/{provider}/start`: the provider's authorization URL.
@@ -87,7 +76,7 @@ pub async fn start(
     let provider = app
         .settings
         .social
-        .provider(name)
+        .configured(name)
         .ok_or(StartRefused::Unknown)?;
     let target = app
         .settings
@@ -105,10 +94,6 @@ pub async fn start(
             ));
         }
     };
-    let unavailable = |e: Unavailable| {
-        tracing::warn!(reason = %e.0, "an OpenID provider is unavailable");
-        StartRefused::Unavailable
-    };
     let now = now();
     let open = social_flow::Entity::find()
         .filter(social_flow::Column::ClientIp.eq(request.client_ip))
@@ -124,36 +109,26 @@ pub async fn start(
     {
         return Err(StartRefused::TooMany);
     }
-    let metadata = app
-        .social
-        .metadata(provider, false)
-        .await
-        .map_err(unavailable)?;
-    let redirect =
-        RedirectUrl::new(callback_url(app, provider)).map_err(|_| StartRefused::Unavailable)?;
-    let client = client_of(provider, metadata.clone()).set_redirect_uri(redirect);
     let (pkce, verifier) = PkceCodeChallenge::new_random_sha256();
     let (state, nonce) = (random_token(), random_token());
-    let (state_for, nonce_for) = (state.clone(), nonce.clone());
-    let mut authorize = client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            move || CsrfToken::new(state_for),
-            move || Nonce::new(nonce_for),
-        )
-        .set_pkce_challenge(pkce);
-    for scope in provider.scopes.iter().filter(|s| *s != "openid") {
-        authorize = authorize.add_scope(Scope::new(scope.clone()));
-    }
-    if provider.form_post {
-        authorize = authorize.add_extra_param("response_mode", "form_post");
-    }
-    let (url, _, _) = authorize.url();
+    let callback = callback_url(app, provider.name());
+    let url = match provider {
+        Provider::Oidc(oidc) => {
+            let asked = (state.clone(), nonce.clone(), pkce);
+            oidc::authorize_url(app, oidc, &callback, asked).await
+        }
+        Provider::Github(github) => github::authorize_url(github, &callback, state.clone(), pkce)
+            .map_err(crate::auth::social_providers::Unavailable),
+    };
+    let url = url.map_err(|e| {
+        tracing::warn!(reason = %e.0, "a sign-in provider is unavailable");
+        StartRefused::Unavailable
+    })?;
     let ttl = chrono::Duration::from_std(app.settings.social.state_ttl)
         .unwrap_or(chrono::Duration::minutes(10));
     social_flow::ActiveModel {
         id: Set(Uuid::now_v7()),
-        provider: Set(provider.name.clone()),
+        provider: Set(provider.name().to_owned()),
         state_hash: Set(sha256_hex(&state)),
         nonce: Set(nonce),
         verifier: Set(verifier.secret().clone()),
@@ -217,7 +192,7 @@ pub async fn callback(app: &AppContext, name: &str, answer: ProviderAnswer) -> A
     };
     let (Ok(target), Some(provider)) = (
         Url::parse(&flow.redirect_to),
-        app.settings.social.provider(name),
+        app.settings.social.configured(name),
     ) else {
         return Ok(Callback::Invalid);
     };
@@ -226,7 +201,7 @@ pub async fn callback(app: &AppContext, name: &str, answer: ProviderAnswer) -> A
     if answer
         .iss
         .as_deref()
-        .is_some_and(|iss| iss != provider.issuer)
+        .is_some_and(|iss| iss != provider.issuer())
     {
         return Ok(fail("invalid_response"));
     }
@@ -249,7 +224,7 @@ pub async fn callback(app: &AppContext, name: &str, answer: ProviderAnswer) -> A
     social_code::ActiveModel {
         id: Set(Uuid::now_v7()),
         code_hash: Set(sha256_hex(&code)),
-        provider: Set(provider.name.clone()),
+        provider: Set(provider.name().to_owned()),
         issuer: Set(asserted.issuer),
         subject: Set(asserted.subject),
         email: Set(asserted.email),
@@ -266,91 +241,18 @@ pub async fn callback(app: &AppContext, name: &str, answer: ProviderAnswer) -> A
     Ok(Callback::Redirect(with_answer(target, &[("code", &code)])))
 }
 
-/// Exchanges the provider's code and verifies its ID token (RFC 9207's
-/// `iss` first, when sent).
+/// The identity the provider's answer proves: its code exchanged with the
+/// flow's PKCE verifier, then an ID token (OpenID) or GitHub's API.
 async fn verified(
     app: &AppContext,
-    provider: &OidcProvider,
+    provider: Provider<'_>,
     flow: &social_flow::Model,
     answer: &ProviderAnswer,
 ) -> Result<Asserted, String> {
     let code = answer.code.clone().ok_or("no code")?;
-    let metadata = app
-        .social
-        .metadata(provider, false)
-        .await
-        .map_err(|e| e.0)?;
-    let redirect = RedirectUrl::new(callback_url(app, provider)).map_err(|e| e.to_string())?;
-    let client = client_of(provider, metadata.clone()).set_redirect_uri(redirect);
-    let http = http_client().map_err(|e| e.0)?;
-    // The HTTP exchanges' futures are large: kept on the heap, so the
-    // callback's own future stays small (see THREAD_STACK_BYTES in main.rs).
-    let exchange = client
-        .exchange_code(AuthorizationCode::new(code))
-        .map_err(|e| e.to_string())?
-        .set_pkce_verifier(PkceCodeVerifier::new(flow.verifier.clone()));
-    let tokens = Box::pin(exchange.request_async(&http))
-        .await
-        .map_err(|e| format!("the code exchange failed: {e}"))?;
-    let id_token = tokens.id_token().ok_or("no ID token")?;
-    let client_id = provider.client_id.clone();
-    let claims = id_token::verify(
-        app,
-        provider,
-        &metadata,
-        id_token,
-        id_token::Expect::Flow(&Nonce::new(flow.nonce.clone())),
-    )
-    .await?;
-    let mut asserted = id_token::asserted(&claims, &[client_id.as_str()])?;
-    // An ID token without `email`: the UserInfo endpoint's, whose `sub` must
-    // be the token's (openidconnect checks it). Without one, or when it
-    // fails, the identity simply has no email (the account rules decide).
-    if asserted.email.is_none()
-        && let Ok(request) = client.user_info(
-            tokens.access_token().clone(),
-            Some(claims.subject().clone()),
-        )
-    {
-        let answer: Result<CoreUserInfoClaims, _> = Box::pin(request.request_async(&http)).await;
-        match answer {
-            Ok(info) => {
-                let email = info.email().and_then(|e| Email::parse(e.as_str()).ok());
-                asserted.email_verified = email.is_some() && info.email_verified() == Some(true);
-                asserted.email = email.map(|e| e.as_str().to_owned());
-            }
-            Err(e) => tracing::info!(error = %e, "a provider's UserInfo did not answer"),
-        }
-    }
-    Ok(asserted)
-}
-
-/// The provider's client: `client_secret_basic`, or `client_secret_post`
-/// when the provider lists only that (Apple).
-fn client_of(
-    provider: &OidcProvider,
-    metadata: CoreProviderMetadata,
-) -> CoreClient<
-    EndpointSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointMaybeSet,
-    EndpointMaybeSet,
-> {
-    let post_only = metadata
-        .token_endpoint_auth_methods_supported()
-        .is_some_and(|m| {
-            m.iter()
-                .all(|m| *m == CoreClientAuthMethod::ClientSecretPost)
-        });
-    let client = CoreClient::from_provider_metadata(
-        metadata,
-        ClientId::new(provider.client_id.clone()),
-        provider.client_secret.clone().map(ClientSecret::new),
-    );
-    match post_only {
-        true => client.set_auth_type(AuthType::RequestBody),
-        false => client,
+    let callback = callback_url(app, provider.name());
+    match provider {
+        Provider::Oidc(oidc) => oidc::verified(app, oidc, &callback, flow, code).await,
+        Provider::Github(github) => github::verified(github, &callback, flow, code).await,
     }
 }

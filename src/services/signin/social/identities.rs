@@ -70,11 +70,7 @@ pub async fn unlink(
         ..How::default()
     };
     events::record_how(&*txn, user.id, Kind::IdentityUnlinked, client, None, how).await?;
-    let provider = app
-        .settings
-        .social
-        .provider(&found.provider)
-        .map_or(found.provider.as_str(), |p| p.display_name.as_str());
+    let provider = app.settings.social.display_name(&found.provider);
     txn.notify(user, &format!("a sign-in with {provider} was unlinked"))
         .await?;
     txn.commit().await?;

@@ -1,13 +1,16 @@
-//! Social sign-in (API.md §9.1), OpenID providers only (their metadata
-//! and keys: `auth::social_providers`): `flow` (the browser flow: start, callback, exchange
-//! code) and `accounts` (the account rules at the exchange), `identities`
-//! (listing and unlinking).
+//! Social sign-in (API.md §9.1): `flow` (the browser flow: start, callback,
+//! exchange code) over `oidc` (OpenID providers, their metadata and keys in
+//! `auth::social_providers`) and `github` (plain OAuth 2.0 and its API);
+//! `native` (apps' ID tokens), `accounts` (the account rules at the
+//! exchange), `identities` (listing and unlinking).
 
 pub mod accounts;
 pub mod flow;
+mod github;
 pub mod id_token;
 pub mod identities;
 pub mod native;
+mod oidc;
 
 use entity::identity;
 use entity::social_code::{self, Column, Entity};
