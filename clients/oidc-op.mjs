@@ -138,7 +138,7 @@ async function githubApi(req, res) {
     return;
   }
   const claims = accounts.get(token.accountId) ?? {};
-  const answer = req.url === '/api/user'
+  const answer = req.url.split('?')[0] === '/api/user'
     ? { id: Number(token.accountId), login: claims.login ?? `user${token.accountId}`, name: claims.name ?? null }
     : claims.emails ?? [];
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
@@ -149,7 +149,7 @@ http
   .createServer(async (req, res) => {
     try {
       if (req.url.startsWith('/interaction/')) return await interaction(req, res);
-      if (req.method === 'GET' && (req.url === '/api/user' || req.url === '/api/user/emails')) {
+      if (req.method === 'GET' && /^\/api\/user(\/emails)?(\?|$)/.test(req.url)) {
         return await githubApi(req, res);
       }
       if (req.method === 'POST' && req.url === '/test/next') {

@@ -39,8 +39,8 @@ cleanup() {
 trap cleanup EXIT
 psql -q -h 127.0.0.1 -U postgres -c "CREATE DATABASE $DB" >/dev/null
 
-# PgBouncer: session pooling (authql does not run behind transaction pooling
-# yet: DATABASE_POOLER=transaction is not built), TLS to PostgreSQL.
+# PgBouncer: transaction pooling (DATABASE_POOLER=transaction), TLS to
+# PostgreSQL.
 sed -e "s/@PORT@/$PGB_PORT/" -e "s#@DIR@#$WORK#" deploy/pgbouncer.ini > "$WORK/pgbouncer.ini"
 echo '"postgres" ""' > "$WORK/users.txt"
 chmod 644 "$WORK/pgbouncer.ini" "$WORK/users.txt"
@@ -51,6 +51,7 @@ pids+=($!)
 for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p "$PGB_PORT" && break; sleep 0.1; done
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PGB_PORT/$DB?sslmode=disable"
+export DATABASE_POOLER=transaction
 export DATABASE_LISTEN_URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=require"
 export SECRET_KEY="deploy-secret-key-that-is-long-enough-0123456789"
 export EMAIL_URL="file://$WORK/mail" TRUSTED_PROXIES="127.0.0.1/32" RUST_LOG=warn

@@ -29,9 +29,9 @@ async fn main() -> anyhow::Result<()> {
         .and_then(|n| n.parse().ok())
         .unwrap_or(1);
     let (settings, _) = Settings::from_env()?;
-    authql::db::migrate(&settings.database_url, authql::db::MigrateCommand::Up).await?;
+    authql::db::migrate(settings.migration_url(), authql::db::MigrateCommand::Up).await?;
     let app = AppContext::new(
-        authql::db::connect(&settings.database_url, None).await?,
+        authql::db::connect(&settings.database_url, None, settings.database_pooled).await?,
         Arc::new(settings),
     )?;
     let user = registration::create_superuser(&app, EMAIL, Some("bench"), PASSWORD)

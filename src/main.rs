@@ -81,7 +81,7 @@ async fn run() -> ExitCode {
     }
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
-        Command::Migrate { verb } => db::migrate(&settings.database_url, verb.into())
+        Command::Migrate { verb } => db::migrate(settings.migration_url(), verb.into())
             .await
             .map_err(Into::into),
         Command::CreateSuperuser { email, username } => {
@@ -145,9 +145,14 @@ async fn create_superuser(
             first.into()
         }
     };
-    db::migrate(&settings.database_url, db::MigrateCommand::Up).await?;
+    db::migrate(settings.migration_url(), db::MigrateCommand::Up).await?;
     let app = AppContext::new(
-        db::connect(&settings.database_url, Some(settings.query_timeout)).await?,
+        db::connect(
+            &settings.database_url,
+            Some(settings.query_timeout),
+            settings.database_pooled,
+        )
+        .await?,
         Arc::new(settings),
     )?;
     match registration::create_superuser(&app, email, username, password.expose_secret()).await {
@@ -172,13 +177,14 @@ async fn import_django(
     dry_run: bool,
 ) -> anyhow::Result<()> {
     use authql::services::account::django_import::{self, Outcome};
-    db::migrate(&settings.database_url, db::MigrateCommand::Up).await?;
-    let pool = db::connect(&settings.database_url, None).await?;
+    db::migrate(settings.migration_url(), db::MigrateCommand::Up).await?;
+    let pool = db::connect(&settings.database_url, None, settings.database_pooled).await?;
     let db = db::Db::open(
         pool,
         &settings.database_url,
         settings.query_timeout,
         Default::default(),
+        settings.database_pooled,
     )?;
     let bar = indicatif::ProgressBar::new(0);
     let summary = django_import::import(
@@ -240,13 +246,19 @@ impl std::error::Error for BadArguments {}
 async fn oauth_client(settings: Settings, verb: OauthClientVerb) -> anyhow::Result<()> {
     use authql::domain::oauth::ClientType;
     use authql::services::oauth::clients::{self, NewClient};
-    db::migrate(&settings.database_url, db::MigrateCommand::Up).await?;
-    let pool = db::connect(&settings.database_url, Some(settings.query_timeout)).await?;
+    db::migrate(settings.migration_url(), db::MigrateCommand::Up).await?;
+    let pool = db::connect(
+        &settings.database_url,
+        Some(settings.query_timeout),
+        settings.database_pooled,
+    )
+    .await?;
     let db = db::Db::open(
         pool,
         &settings.database_url,
         settings.query_timeout,
         Default::default(),
+        settings.database_pooled,
     )?;
     let refused = |e: AppError| -> anyhow::Error {
         match e {

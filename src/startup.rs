@@ -34,17 +34,21 @@ pub struct Application {
 impl Application {
     /// Connects, migrates, and binds the listener (port 0 picks a free one).
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
-        db::migrate(&settings.database_url, MigrateCommand::Up)
+        db::migrate(settings.migration_url(), MigrateCommand::Up)
             .await
             .context("running migrations")?;
-        let db = db::connect(&settings.database_url, Some(settings.query_timeout))
-            .await
-            .context("connecting to the database")?;
+        let db = db::connect(
+            &settings.database_url,
+            Some(settings.query_timeout),
+            settings.database_pooled,
+        )
+        .await
+        .context("connecting to the database")?;
         let settings = Arc::new(settings);
         let app = AppContext::new(db, settings.clone())?;
         // Checked here so a bad EMAIL_URL or EMAIL_FROM stops start-up, not the first mail.
         let outbox = Outbox::new(
-            app.db.pool().clone(),
+            app.db.alone().clone(),
             &settings,
             app.mail_wake.clone(),
             app.metrics.clone(),

@@ -52,6 +52,9 @@ pub struct DatabaseSettings {
     pub url: String,
     /// `DATABASE_LISTEN_URL`: PostgreSQL itself, also behind a pooler.
     pub listen_url: String,
+    /// `DATABASE_POOLER=transaction`: `url` is a transaction-pooling
+    /// PgBouncer (no session state between transactions).
+    pub pooled: bool,
 }
 
 impl DatabaseSettings {
@@ -74,7 +77,27 @@ impl DatabaseSettings {
             }
             None => url.clone(),
         };
-        Ok(DatabaseSettings { url, listen_url })
+        let pooled = match v.get("DATABASE_POOLER").as_deref() {
+            None | Some("none") => false,
+            Some("transaction") if is_postgres(&url) => true,
+            Some("transaction") => {
+                return Err(invalid(
+                    "DATABASE_POOLER",
+                    "transaction pooling is for a postgres:// DATABASE_URL",
+                ));
+            }
+            Some(other) => {
+                return Err(invalid(
+                    "DATABASE_POOLER",
+                    format!("expected none or transaction, got {other:?}"),
+                ));
+            }
+        };
+        Ok(DatabaseSettings {
+            url,
+            listen_url,
+            pooled,
+        })
     }
 }
 

@@ -63,6 +63,8 @@ pub struct Settings {
     pub database_url: String,
     /// Where the listener of §8.6 connects (`DATABASE_LISTEN_URL`).
     pub database_listen_url: String,
+    /// `DATABASE_POOLER=transaction` (API.md §8.10).
+    pub database_pooled: bool,
     pub bind_addr: SocketAddr,
     /// Base of every link in mail, without a trailing slash.
     pub public_url: String,
@@ -218,6 +220,7 @@ impl Settings {
         let settings = Settings {
             database_url: database.url,
             database_listen_url: database.listen_url,
+            database_pooled: database.pooled,
             bind_addr: v.parse("BIND_ADDR", "127.0.0.1:8000")?,
             public_url,
             app_env,
@@ -325,6 +328,15 @@ impl Settings {
 
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
+    }
+
+    /// Where migrations run: PostgreSQL itself behind a transaction pooler
+    /// (they hold a session's advisory lock), else `DATABASE_URL`.
+    pub fn migration_url(&self) -> &str {
+        match self.database_pooled {
+            true => &self.database_listen_url,
+            false => &self.database_url,
+        }
     }
 }
 

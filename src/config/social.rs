@@ -126,6 +126,17 @@ impl SocialSettings {
             providers.push(provider(v, env, name)?);
         }
         let github = github(v, env)?;
+        // Identities are keyed by issuer and subject: two providers with one
+        // issuer would sign in each other's identities.
+        let same = |a: &str, b: &str| a.trim_end_matches('/') == b.trim_end_matches('/');
+        if let Some(g) = &github
+            && providers.iter().any(|p| same(&p.issuer, &g.issuer))
+        {
+            return Err(invalid(
+                "GITHUB_AUTHORIZE_URL",
+                "its origin is the issuer of a provider in OIDC_PROVIDERS: their identities would be one",
+            ));
+        }
         let trusted = v.list("SOCIAL_TRUSTED_PROVIDERS");
         if let Some(unknown) = trusted.iter().find(|t| {
             !(providers.iter().any(|p| &p.name == *t) || (*t == "github" && github.is_some()))

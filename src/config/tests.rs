@@ -391,4 +391,17 @@ fn github_is_on_with_both_its_client_settings_and_names_the_missing_one() {
         ),
     ];
     assert_eq!(named(&production), "GITHUB_TOKEN_URL");
+    // GitHub Enterprise and an OpenID provider on one origin: one issuer.
+    let shared = [
+        both[0],
+        both[1],
+        (
+            "GITHUB_AUTHORIZE_URL",
+            "https://git.example.com/login/oauth/authorize",
+        ),
+        ("OIDC_PROVIDERS", "corp"),
+        ("OIDC_CORP_ISSUER", "https://git.example.com/"),
+        ("OIDC_CORP_CLIENT_ID", "c"),
+    ];
+    assert_eq!(named(&shared), "GITHUB_AUTHORIZE_URL");
 }

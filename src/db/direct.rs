@@ -103,6 +103,8 @@ pub struct Direct {
     timeout: Duration,
     /// The application's statement counter (see `AppContext::queries`).
     queries: Arc<AtomicU64>,
+    /// Behind a transaction pooler: unnamed statements, no session settings.
+    pooled: bool,
 }
 
 impl std::fmt::Debug for Direct {
@@ -114,26 +116,31 @@ impl std::fmt::Debug for Direct {
 }
 
 impl Direct {
-    /// `sizes` connections to `url`, each opened on first need.
+    /// `sizes` connections to `url`, each opened on first need; `pooled`:
+    /// `url` is a transaction pooler, which keeps no session settings (the
+    /// deadline is then this side's alone) and no prepared statement.
     pub fn new(
         url: &str,
         sizes: Sizes,
         timeout: Duration,
         queries: Arc<AtomicU64>,
+        pooled: bool,
     ) -> Result<Direct, DbErr> {
         let mut base = pg_config(url)?;
         let (ssl_mode, tls) = tls::connector(url)?;
         base.ssl_mode(ssl_mode);
+        base.connect_timeout(CONNECT_TIMEOUT);
         let ms = timeout.as_millis().max(1);
         let with = |settings: &str| {
             let mut config = base.clone();
+            if pooled {
+                return config;
+            }
             let options = format!(
                 "{} -c statement_timeout={ms}{settings}",
                 base.get_options().unwrap_or_default()
             );
-            config
-                .options(options.trim_start())
-                .connect_timeout(CONNECT_TIMEOUT);
+            config.options(options.trim_start());
             config
         };
         Ok(Direct {
@@ -146,6 +153,7 @@ impl Direct {
             searches: Set::new(sizes.searches),
             timeout,
             queries,
+            pooled,
         })
     }
 
@@ -172,6 +180,15 @@ impl Direct {
         statement: &sea_orm::Statement,
         access: Access,
     ) -> Result<Vec<Row>, DbErr> {
+        Ok(self.fetch_counted(statement, access).await?.0)
+    }
+
+    /// `fetch`, with the number of rows the statement changed.
+    pub async fn fetch_counted(
+        &self,
+        statement: &sea_orm::Statement,
+        access: Access,
+    ) -> Result<(Vec<Row>, u64), DbErr> {
         let values = statement.values.as_ref().map_or(&[][..], |v| &v.0[..]);
         let types = pg_params::types(values)?;
         let access = match access {
@@ -188,7 +205,7 @@ impl Direct {
         let _busy = Busy::new(&slot.in_flight);
         let mut again = access != Access::Write;
         loop {
-            let conn = slot.connection(config, &self.tls).await?;
+            let conn = slot.connection(config, &self.tls, self.pooled).await?;
             let deadline = Instant::now() + self.timeout * 2 + Duration::from_secs(1);
             self.queries.fetch_add(1, Ordering::Relaxed);
             let began = Instant::now();
@@ -200,7 +217,7 @@ impl Direct {
                 tracing::warn!(elapsed_ms, failed, "slow query");
             }
             let e = match answer {
-                Ok(Ok(rows)) => return Ok(rows),
+                Ok(Ok(answer)) => return Ok(answer),
                 Ok(Err(e)) => e,
                 Err(_elapsed) => return Err(out_of_time()),
             };
@@ -275,6 +292,7 @@ impl Slot {
         &self,
         config: &Config,
         tls: &MakeRustlsConnect,
+        unnamed: bool,
     ) -> Result<Arc<Conn>, DbErr> {
         if let Some(conn) = self.current() {
             return Ok(conn);
@@ -295,6 +313,7 @@ impl Slot {
         let conn = Arc::new(Conn {
             client,
             statements: Mutex::default(),
+            unnamed,
         });
         *self.conn.lock().unwrap_or_else(|p| p.into_inner()) = Some(conn.clone());
         Ok(conn)

@@ -11,8 +11,13 @@
 //!   helpers that run either inside a `write()` or alone (a rate-limit hit,
 //!   an event recorded apart from any change, a lookup by email).
 //!
-//! The server's own plumbing (health, metrics, the outbox worker, shutdown)
-//! reaches the pool through `pool()`; services do not (CI checks).
+//! The server's own plumbing (health, metrics, shutdown) reaches the pool
+//! through `pool()`; services do not (CI checks).
+//!
+//! Behind a transaction pooler (`DATABASE_POOLER=transaction`) `write()`
+//! sets up each transaction for a server connection other clients used
+//! (`begin_pooled`), `alone()` runs each statement in such a transaction,
+//! and `read()` sends each statement unnamed, in one exchange.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,12 +28,17 @@ use sea_orm::{
     TryIntoModel,
 };
 
-use super::{Hot, SLOW_QUERY, begin_write};
+use super::{Alone, Hot, SLOW_QUERY, begin_pooled, begin_write};
 
 #[derive(Clone, Debug)]
 pub struct Db {
+    /// Transactions.
     pool: DatabaseConnection,
+    /// Single statements.
+    alone: Alone,
     hot: Hot,
+    /// Behind a pooler: each transaction's `statement_timeout`.
+    pooled: Option<Duration>,
 }
 
 impl Db {
@@ -36,12 +46,13 @@ impl Db {
     /// beside it, with `timeout` (`QUERY_TIMEOUT`) for its reads. Every
     /// statement, on the pool or the fast path, counts in `queries`; one
     /// slower than `SLOW_QUERY` is logged by its time only (statements can
-    /// carry secrets in their values).
+    /// carry secrets in their values). `pooled`: `DATABASE_POOLER=transaction`.
     pub fn open(
         mut pool: DatabaseConnection,
         url: &str,
         timeout: Duration,
         queries: Arc<AtomicU64>,
+        pooled: bool,
     ) -> Result<Db, DbErr> {
         let counter = queries.clone();
         pool.set_metric_callback(move |info| {
@@ -54,8 +65,14 @@ impl Db {
                 );
             }
         });
-        let hot = Hot::new(url, &pool, queries, timeout)?;
-        Ok(Db { pool, hot })
+        let hot = Hot::new(url, &pool, queries, timeout, pooled)?;
+        let pooled = pooled.then_some(timeout);
+        Ok(Db {
+            alone: Alone::new(pool.clone(), pooled),
+            pool,
+            hot,
+            pooled,
+        })
     }
 
     /// Selects outside a transaction.
@@ -65,7 +82,10 @@ impl Db {
 
     /// A write transaction; commit it, or it rolls back when dropped.
     pub async fn write(&self) -> Result<DatabaseTransaction, DbErr> {
-        begin_write(&self.pool).await
+        match self.pooled {
+            Some(timeout) => begin_pooled(&self.pool, timeout).await,
+            None => begin_write(&self.pool).await,
+        }
     }
 
     /// Inserts one row with the grouped autocommit writer.
@@ -80,11 +100,11 @@ impl Db {
     }
 
     /// One statement as its own transaction.
-    pub fn alone(&self) -> &DatabaseConnection {
-        &self.pool
+    pub fn alone(&self) -> &Alone {
+        &self.alone
     }
 
-    /// The pool itself: for health, metrics, the outbox worker and shutdown.
+    /// The transactions' pool itself: for health, its size, and shutdown.
     pub fn pool(&self) -> &DatabaseConnection {
         &self.pool
     }

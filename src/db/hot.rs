@@ -54,15 +54,18 @@ impl Hot {
     /// In place on a SQLite file, direct on PostgreSQL;
     /// `queries` counts the statements run outside the pool, as the pool's
     /// metric callback counts its own; `timeout` is `QUERY_TIMEOUT`.
+    /// `pooled`: `url` is a transaction pooler (`Direct::new`).
     pub fn new(
         url: &str,
         db: &DatabaseConnection,
         queries: Arc<AtomicU64>,
         timeout: Duration,
+        pooled: bool,
     ) -> Result<Hot, DbErr> {
         if db.get_database_backend() == DbBackend::Postgres {
+            let direct = Direct::new(url, super::DIRECT_CONNECTIONS, timeout, queries, pooled)?;
             return Ok(Hot::Direct(Arc::new(Postgres {
-                direct: Direct::new(url, super::DIRECT_CONNECTIONS, timeout, queries)?,
+                direct,
                 keyed: Keyed::default(),
             })));
         }

@@ -3,6 +3,7 @@
 //! transactions (in place on a SQLite file, `direct` on PostgreSQL), and
 //! `sql_err`, the one classification of constraint errors.
 
+mod alone;
 mod columns;
 mod connection;
 mod direct;
@@ -20,6 +21,7 @@ pub mod text_search;
 pub mod tls;
 mod turns;
 
+pub use alone::Alone;
 pub use connection::SLOW_QUERY;
 use connection::{CONNECT_TIMEOUT, with_statement_timeout};
 pub use engine::{insert_notifying, locked};
@@ -51,13 +53,24 @@ const POSTGRES_POOL: u32 = 8;
 /// The application's pool. On PostgreSQL every statement on it is cut off
 /// after `statement_timeout` (SQLSTATE 57014, which `AppError` reports as
 /// `SERVICE_UNAVAILABLE`); `None` (the CLI's bulk import) sets no limit.
+/// `pooled` (`DATABASE_POOLER=transaction`): a pooler keeps no session
+/// setting, so the limit is set in each transaction (`Db::write`), and
+/// sqlx caches no statement (a cached name would be looked for on whatever
+/// server connection the pooler gives the next transaction).
 pub async fn connect(
     url: &str,
     statement_timeout: Option<Duration>,
+    pooled: bool,
 ) -> Result<DatabaseConnection, DbErr> {
     let mut options = options(url, None);
-    if let Some(timeout) = statement_timeout {
-        options.map_sqlx_postgres_opts(move |o| with_statement_timeout(o, timeout));
+    match (statement_timeout, pooled) {
+        (_, true) => {
+            options.map_sqlx_postgres_opts(|o| o.statement_cache_capacity(0));
+        }
+        (Some(timeout), false) => {
+            options.map_sqlx_postgres_opts(move |o| with_statement_timeout(o, timeout));
+        }
+        (None, false) => {}
     }
     Database::connect(options).await
 }
@@ -114,6 +127,24 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
     })
     .await
+}
+
+/// `begin_write` behind a transaction pooler: the transaction holds one
+/// server connection until it ends, which may have served any client
+/// before. sqlx names each statement it prepares (`sqlx_s_1`, … per client
+/// connection, uncached here), so the statements others left on it are
+/// dropped first, and the statement limit is set for this transaction.
+pub async fn begin_pooled(
+    db: &DatabaseConnection,
+    timeout: Duration,
+) -> Result<DatabaseTransaction, DbErr> {
+    let txn = begin_write(db).await?;
+    let ms = timeout.as_millis().max(1);
+    txn.execute_unprepared(&format!(
+        "DEALLOCATE ALL; SET LOCAL statement_timeout = {ms}"
+    ))
+    .await?;
+    Ok(txn)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,12 +1,15 @@
 //! One pipelined tokio-postgres connection of the direct path
 //! (`db::direct`): the statements it keeps prepared, and searches, which
-//! run unnamed.
+//! run unnamed — as every statement does behind a transaction pooler
+//! (`DATABASE_POOLER=transaction`), where a statement prepared in one
+//! exchange may not exist on the server connection of the next.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use futures_util::TryStreamExt;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{Client, Row, Statement};
+use tokio_postgres::{Client, Row, RowStream, Statement};
 
 use super::pg_params::Param;
 
@@ -17,28 +20,32 @@ const STATEMENTS_KEPT: usize = 256;
 pub(super) struct Conn {
     pub(super) client: Client,
     pub(super) statements: Mutex<HashMap<String, Statement>>,
+    /// Every statement unnamed: parsed, bound and run in one exchange.
+    pub(super) unnamed: bool,
 }
 
 impl Conn {
+    /// The statement's rows, and how many rows it changed.
     pub(super) async fn run(
         &self,
         sql: &str,
         types: &[Type],
         values: &[sea_orm::Value],
-    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+    ) -> Result<(Vec<Row>, u64), tokio_postgres::Error> {
         let params: Vec<Param<'_>> = values.iter().map(Param).collect();
-        if searches(sql) {
+        let stream = if self.unnamed || searches(sql) {
             // Unnamed, so planned with its values every time.
-            let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
+            let typed = params
                 .iter()
                 .zip(types)
-                .map(|(p, t)| (p as _, t.clone()))
-                .collect();
-            return self.client.query_typed(sql, &typed).await;
-        }
-        let statement = self.prepared(sql, types).await?;
-        let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
-        self.client.query(&statement, &params).await
+                .map(|(p, t)| (p as &(dyn ToSql + Sync), t.clone()));
+            self.client.query_typed_raw(sql, typed).await?
+        } else {
+            let statement = self.prepared(sql, types).await?;
+            let params = params.iter().map(|p| p as &(dyn ToSql + Sync));
+            self.client.query_raw(&statement, params).await?
+        };
+        drain(stream).await
     }
 
     /// `sql` prepared with `types` on this connection: once, then kept.
@@ -77,4 +84,15 @@ impl Conn {
 /// against 35 ms planned with the term, `bench/scale.sh postgres`).
 pub(super) fn searches(sql: &str) -> bool {
     sql.contains(" LIKE ")
+}
+
+/// Every row of `stream`, and the rows its statement changed.
+async fn drain(stream: RowStream) -> Result<(Vec<Row>, u64), tokio_postgres::Error> {
+    let mut stream = std::pin::pin!(stream);
+    let mut rows = Vec::new();
+    while let Some(row) = stream.try_next().await? {
+        rows.push(row);
+    }
+    let affected = stream.rows_affected().unwrap_or(0);
+    Ok((rows, affected))
 }

@@ -6,7 +6,7 @@
 //! matches is the same on both databases whatever the index holds.
 
 use sea_orm::sea_query::{Expr, LikeExpr};
-use sea_orm::{ColumnTrait, Condition, DbBackend};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend};
 
 use super::Db;
 

@@ -43,7 +43,7 @@ pub fn routes(app: AppContext) -> BoxEndpoint<'static> {
 #[handler]
 async fn scrape(Data(app): Data<&AppContext>) -> Response {
     let metrics = &app.metrics;
-    match outbox::pending(app.db.pool()).await {
+    match outbox::pending(app.db.alone()).await {
         Ok(n) => metrics
             .mail_pending
             .set(i64::try_from(n).unwrap_or(i64::MAX)),

@@ -14,8 +14,8 @@ use entity::email_outbox::{self, Column};
 use lettre::message::Mailbox;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
 };
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
@@ -23,6 +23,7 @@ use uuid::Uuid;
 use super::templates::Email;
 use super::transport::{Outgoing, Transport};
 use crate::config::Settings;
+use crate::db::Alone;
 use crate::db::now;
 use crate::metrics::Metrics;
 
@@ -69,7 +70,7 @@ pub async fn insert(
 
 /// The delivering side: one per process.
 pub struct Outbox {
-    db: DatabaseConnection,
+    db: Alone,
     transport: Transport,
     from: Mailbox,
     message_id_domain: String,
@@ -80,7 +81,7 @@ pub struct Outbox {
 
 impl Outbox {
     pub fn new(
-        db: DatabaseConnection,
+        db: Alone,
         settings: &Settings,
         wake: Arc<Notify>,
         metrics: Arc<Metrics>,
@@ -197,7 +198,7 @@ fn backoff(attempts: i32) -> chrono::Duration {
 /// them. The outer condition repeats the lease test, so on PostgreSQL a
 /// concurrent claimer that waited on the row lock re-checks it and skips.
 async fn claim(
-    db: &DatabaseConnection,
+    db: &Alone,
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<email_outbox::Model>, DbErr> {
@@ -230,11 +231,7 @@ async fn claim(
 /// Extends the lease of a claimed row, if it is still the lease this
 /// worker set (the lease's end is the claim's token: another claim sets
 /// another).
-async fn renew(
-    db: &DatabaseConnection,
-    row: &email_outbox::Model,
-    now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+async fn renew(db: &Alone, row: &email_outbox::Model, now: DateTime<Utc>) -> Result<bool, DbErr> {
     let Some(held) = row.lease_until else {
         return Ok(false);
     };
@@ -260,7 +257,7 @@ enum Finished<'a> {
 /// Ends a row's delivery and removes its bodies: once sent (or given up),
 /// a mail's live code or link must not wait in the database for anyone who
 /// reads it (API.md §8.1). Recipient, subject and times stay.
-async fn finish(db: &DatabaseConnection, id: Uuid, how: Finished<'_>) -> Result<(), DbErr> {
+async fn finish(db: &Alone, id: Uuid, how: Finished<'_>) -> Result<(), DbErr> {
     let (when, error) = match how {
         Finished::Sent => (Column::SentAt, None),
         Finished::Dead(error) => (
@@ -284,7 +281,7 @@ async fn finish(db: &DatabaseConnection, id: Uuid, how: Finished<'_>) -> Result<
 }
 
 async fn mark_failed(
-    db: &DatabaseConnection,
+    db: &Alone,
     id: Uuid,
     retry_at: DateTime<Utc>,
     error: &str,
@@ -304,7 +301,7 @@ async fn mark_failed(
 }
 
 /// Messages still to be delivered, for the `authql_mail_outbox_pending` gauge.
-pub async fn pending(db: &DatabaseConnection) -> Result<u64, DbErr> {
+pub async fn pending(db: &Alone) -> Result<u64, DbErr> {
     use sea_orm::PaginatorTrait;
     email_outbox::Entity::find()
         .filter(Column::SentAt.is_null())

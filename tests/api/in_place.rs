@@ -66,6 +66,7 @@ fn hot(url: &str, db: &DatabaseConnection) -> Hot {
         db,
         Arc::new(AtomicU64::new(0)),
         std::time::Duration::from_secs(2),
+        false,
     )
     .expect("open the hot connection")
 }

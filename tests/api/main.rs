@@ -41,6 +41,7 @@ mod outbox;
 mod pagination;
 mod passkeys;
 mod passwords;
+mod pooler;
 mod resources;
 mod robustness;
 mod schema;

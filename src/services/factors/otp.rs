@@ -246,6 +246,18 @@ pub async fn verify(
         Guess::Digits(_) => Method::Otp,
         Guess::Recovery(_) => Method::Rec,
     });
+    // A provider sign-in's identity, linked only now that the second factor
+    // passed (API.md §9.1 rule 3), in the sign-in's transaction and before
+    // the claims hook is asked. Refused: the challenge is used up and the
+    // account records the failed sign-in.
+    if let Some(code) = row.link_code_id
+        && let Err(refused) = link::complete(&txn, app, &fresh, code, client).await
+    {
+        txn.rollback().await;
+        attempt.withdraw().await?;
+        link_refused(app, &row, client).await?;
+        return Err(refused);
+    }
     let tokens = match row.session_id {
         Some(session_id) => {
             sessions::renew_session(&txn, app, session_id, fresh, proved, client).await
@@ -259,14 +271,6 @@ pub async fn verify(
             }
             Err(e) => Err(e),
         },
-    };
-    // A provider sign-in's identity, linked only now that the second
-    // factor passed (API.md §9.1 rule 3), in the sign-in's transaction.
-    let tokens = match (tokens, row.link_code_id) {
-        (Ok(tokens), Some(code)) => link::complete(&txn, app, &tokens.user, code, client)
-            .await
-            .map(|_| tokens),
-        (tokens, _) => tokens,
     };
     let tokens = match tokens {
         Ok(tokens) => tokens,
@@ -312,6 +316,21 @@ pub async fn verify(
         app.metrics.logins.with_label_values(&["success"]).inc();
     }
     Ok(tokens)
+}
+
+/// A challenge whose pending link no longer holds: used up, and the
+/// account records `LOGIN_FAILED` as the provider sign-in's.
+async fn link_refused(
+    app: &AppContext,
+    row: &one_time_code::Model,
+    client: &ClientInfo,
+) -> AppResult<()> {
+    let txn = WriteTxn::begin(app).await?;
+    codes::consume(&*txn, row.id, now()).await?;
+    let how = link::how(row.provider.as_deref().unwrap_or_default());
+    events::record_how(&*txn, row.user_id, Kind::LoginFailed, client, None, how).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Ends the user's live sign-in challenges beyond the newest

@@ -62,6 +62,7 @@ impl AppContext {
             &settings.database_url,
             settings.query_timeout,
             queries.clone(),
+            settings.database_pooled,
         )?;
         Ok(AppContext {
             keys: Arc::new(keys),

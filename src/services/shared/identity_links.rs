@@ -7,13 +7,14 @@ use chrono::{DateTime, Utc};
 use entity::{identity, social_code, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter,
 };
 use uuid::Uuid;
 
 use crate::auth::assurance::Method;
-use crate::db::now;
+use crate::db::{now, sql_err};
+use crate::domain::Email;
 use crate::domain::SecurityEventType as Kind;
 use crate::error::{AppError, AppResult};
 use crate::services::AppContext;
@@ -41,8 +42,18 @@ pub async fn link(
     client: &ClientInfo,
     notify: bool,
 ) -> AppResult<identity::Model> {
+    let made = insert(txn, user, code).await?;
+    announce(txn, app, user, code, client, notify).await?;
+    Ok(made)
+}
+
+async fn insert(
+    txn: &WriteTxn,
+    user: &user::Model,
+    code: &social_code::Model,
+) -> Result<identity::Model, DbErr> {
     let now = now();
-    let made = identity::ActiveModel {
+    identity::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user.id),
         provider: Set(code.provider.clone()),
@@ -54,7 +65,18 @@ pub async fn link(
         last_used_at: Set(Some(now)),
     }
     .insert(&**txn)
-    .await?;
+    .await
+}
+
+/// `IDENTITY_LINKED`, and with `notify` the notice naming the provider.
+async fn announce(
+    txn: &WriteTxn,
+    app: &AppContext,
+    user: &user::Model,
+    code: &social_code::Model,
+    client: &ClientInfo,
+    notify: bool,
+) -> AppResult<()> {
     let provider = app.settings.social.display_name(&code.provider);
     let how = How {
         provider: Some(code.provider.clone()),
@@ -65,7 +87,7 @@ pub async fn link(
         txn.notify(user, &format!("a sign-in with {provider} was linked"))
             .await?;
     }
-    Ok(made)
+    Ok(())
 }
 
 /// Rule 3: an identity joins the account that has its verified email only
@@ -99,9 +121,12 @@ pub async fn keep_until(txn: &WriteTxn, code: Uuid, at: DateTime<Utc>) -> AppRes
 }
 
 /// The link a sign-in waited for, made in the transaction that completes
-/// it: rule 3 is checked again (the account or the identity may have
-/// changed while the code was typed); `IDENTITY_LINK_REQUIRED` when it no
-/// longer holds, and then nothing is signed in.
+/// it. Everything that allowed it is checked again, as the account, the
+/// provider's standing or the identity may have changed while the code was
+/// typed: the provider still trusted, the verified address still the
+/// account's own (an address changed away from a lost mailbox must not let
+/// its new holder in), and rule 3. Otherwise `IDENTITY_LINK_REQUIRED`, and
+/// nothing is signed in.
 pub async fn complete(
     txn: &WriteTxn,
     app: &AppContext,
@@ -119,11 +144,25 @@ pub async fn complete(
         .await?;
     match taken {
         // Linked to this account meanwhile (another tab): nothing to add.
-        Some(found) if found.user_id == user.id => Ok(()),
-        Some(_) => Err(AppError::IdentityLinkRequired),
-        None if may_join(&**txn, user, &code).await? => {
-            link(txn, app, user, &code, client, true).await.map(|_| ())
-        }
-        None => Err(AppError::IdentityLinkRequired),
+        Some(found) if found.user_id == user.id => return Ok(()),
+        Some(_) => return Err(AppError::IdentityLinkRequired),
+        None => {}
+    }
+    let same_address = code.email_verified
+        && code
+            .email
+            .as_deref()
+            .and_then(|e| Email::parse(e).ok())
+            .is_some_and(|e| e.key() == user.email_key);
+    let trusted = app.settings.social.is_trusted(&code.provider);
+    if !(trusted && same_address && may_join(&**txn, user, &code).await?) {
+        return Err(AppError::IdentityLinkRequired);
+    }
+    match insert(txn, user, &code).await {
+        Ok(_) => announce(txn, app, user, &code, client, true).await,
+        // Linked to another account at the same moment (the unique
+        // (issuer, subject) index).
+        Err(e) if sql_err(&e).is_some() => Err(AppError::IdentityLinkRequired),
+        Err(e) => Err(e.into()),
     }
 }

@@ -13,6 +13,7 @@ pub mod oauth;
 pub mod op;
 pub mod orgs;
 pub mod passkey;
+pub mod pgbouncer;
 mod process;
 pub mod products;
 pub mod receiver;
@@ -23,5 +24,5 @@ pub mod ws;
 
 pub use app::{TestApp, spawn_app, spawn_app_with, test_vars};
 pub use database::TestDatabase;
-pub use process::{free_port, spawn_process};
+pub use process::{ProcessApp, free_port, spawn_process};
 pub use users::{PASSWORD, TestUser, assert_rate_limited, code};

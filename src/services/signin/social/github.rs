@@ -91,8 +91,10 @@ pub async fn verified(
         .map_err(|e| format!("the code exchange failed: {e}"))?;
     let token = tokens.access_token();
     let user: User = api(&http, &format!("{}/user", github.api_url), token).await?;
-    let emails: Vec<UserEmail> =
-        api(&http, &format!("{}/user/emails", github.api_url), token).await?;
+    // GitHub pages this list (30 by default): the primary entry may be
+    // further down for a user with many addresses.
+    let emails_url = format!("{}/user/emails?per_page=100", github.api_url);
+    let emails: Vec<UserEmail> = api(&http, &emails_url, token).await?;
     // The primary address only: another verified entry does not count.
     let primary = emails.into_iter().find(|e| e.primary);
     let email = primary
@@ -126,12 +128,14 @@ async fn api<T: DeserializeOwned>(
     if !resp.status().is_success() {
         return Err(format!("{url} answered {}", resp.status()));
     }
-    if resp.content_length().is_some_and(|n| n > MAX_ANSWER as u64) {
-        return Err(format!("{url} answered too much"));
-    }
-    let body = resp.bytes().await.map_err(|e| format!("{url}: {e}"))?;
-    if body.len() > MAX_ANSWER {
-        return Err(format!("{url} answered too much"));
+    // Read up to MAX_ANSWER, however the answer is sent.
+    let mut resp = resp;
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+        if body.len() + chunk.len() > MAX_ANSWER {
+            return Err(format!("{url} answered too much"));
+        }
+        body.extend_from_slice(&chunk);
     }
     serde_json::from_slice(&body).map_err(|e| format!("{url}: {e}"))
 }
