@@ -185,7 +185,8 @@ async fn import_django(
         settings.query_timeout,
         Default::default(),
         settings.database_pooled,
-    )?;
+    )?
+    .unlimited();
     let bar = indicatif::ProgressBar::new(0);
     let summary = django_import::import(
         &db,

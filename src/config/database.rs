@@ -79,6 +79,14 @@ impl DatabaseSettings {
         };
         let pooled = match v.get("DATABASE_POOLER").as_deref() {
             None | Some("none") => false,
+            // Migrations (a session's advisory lock) and LISTEN need a
+            // session of their own: PostgreSQL itself, not the pooler.
+            Some("transaction") if is_postgres(&url) && listen_url == url => {
+                return Err(invalid(
+                    "DATABASE_LISTEN_URL",
+                    "with DATABASE_POOLER=transaction, set it to PostgreSQL itself (not the pooler)",
+                ));
+            }
             Some("transaction") if is_postgres(&url) => true,
             Some("transaction") => {
                 return Err(invalid(

@@ -350,6 +350,8 @@ pub fn superuser_password_from_env() -> Option<SecretString> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_social;
 
 /// `TOTP_ISSUER`: shown by apps as "issuer: account", so it may not hold a
 /// `:` (the URI's separator) and must say something.

@@ -10,31 +10,29 @@
 //! sets up every transaction (`begin_pooled`): the pooler keeps one server
 //! connection for it from `BEGIN` to `COMMIT`.
 
-use std::time::Duration;
-
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, ExecResult,
     QueryResult, Statement,
 };
 
-use super::begin_pooled;
+use super::{Pooled, begin_pooled};
 
 #[derive(Clone, Debug)]
 pub struct Alone {
     pool: DatabaseConnection,
-    /// Behind a pooler: each statement's transaction's `statement_timeout`.
-    pooled: Option<Duration>,
+    /// Behind a pooler: how each statement's transaction is set up.
+    pooled: Option<Pooled>,
 }
 
 impl Alone {
-    pub(super) fn new(pool: DatabaseConnection, pooled: Option<Duration>) -> Alone {
+    pub(super) fn new(pool: DatabaseConnection, pooled: Option<Pooled>) -> Alone {
         Alone { pool, pooled }
     }
 
     /// Behind a pooler, a transaction for one statement.
     async fn begin(&self) -> Result<Option<DatabaseTransaction>, DbErr> {
         match self.pooled {
-            Some(timeout) => begin_pooled(&self.pool, timeout).await.map(Some),
+            Some(pooled) => begin_pooled(&self.pool, pooled).await.map(Some),
             None => Ok(None),
         }
     }

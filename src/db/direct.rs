@@ -219,7 +219,15 @@ impl Direct {
             let e = match answer {
                 Ok(Ok(answer)) => return Ok(answer),
                 Ok(Err(e)) => e,
-                Err(_elapsed) => return Err(out_of_time()),
+                Err(_elapsed) => {
+                    if self.pooled {
+                        // No server-side limit behind a pooler (unless the
+                        // role has one): stop the statement there too.
+                        let (token, tls) = (conn.client.cancel_token(), self.tls.clone());
+                        tokio::spawn(async move { token.cancel_query(tls).await.ok() });
+                    }
+                    return Err(out_of_time());
+                }
             };
             if !closed(&e) {
                 return Err(db_err(e));

@@ -28,7 +28,7 @@ use sea_orm::{
     TryIntoModel,
 };
 
-use super::{Alone, Hot, SLOW_QUERY, begin_pooled, begin_write};
+use super::{Alone, Hot, Pooled, SLOW_QUERY, begin_pooled, begin_write};
 
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -37,8 +37,8 @@ pub struct Db {
     /// Single statements.
     alone: Alone,
     hot: Hot,
-    /// Behind a pooler: each transaction's `statement_timeout`.
-    pooled: Option<Duration>,
+    /// Behind a pooler: how each transaction is set up.
+    pooled: Option<Pooled>,
 }
 
 impl Db {
@@ -66,7 +66,9 @@ impl Db {
             }
         });
         let hot = Hot::new(url, &pool, queries, timeout, pooled)?;
-        let pooled = pooled.then_some(timeout);
+        let pooled = pooled.then_some(Pooled {
+            statement_timeout: Some(timeout),
+        });
         Ok(Db {
             alone: Alone::new(pool.clone(), pooled),
             pool,
@@ -83,8 +85,31 @@ impl Db {
     /// A write transaction; commit it, or it rolls back when dropped.
     pub async fn write(&self) -> Result<DatabaseTransaction, DbErr> {
         match self.pooled {
-            Some(timeout) => begin_pooled(&self.pool, timeout).await,
+            Some(pooled) => begin_pooled(&self.pool, pooled).await,
             None => begin_write(&self.pool).await,
+        }
+    }
+
+    /// Transactions with no statement limit (the CLI's bulk import, whose
+    /// pool has none either).
+    pub fn unlimited(mut self) -> Db {
+        if let Some(pooled) = &mut self.pooled {
+            pooled.statement_timeout = None;
+            self.alone = Alone::new(self.pool.clone(), self.pooled);
+        }
+        self
+    }
+
+    /// In a long transaction behind a pooler, drops the statements sqlx
+    /// prepared so far (it names each and, caching none, never closes one):
+    /// a bulk import would otherwise pile them up in one server process.
+    pub async fn forget_statements<C: sea_orm::ConnectionTrait>(
+        &self,
+        txn: &C,
+    ) -> Result<(), DbErr> {
+        match self.pooled {
+            Some(_) => txn.execute_unprepared("DEALLOCATE ALL").await.map(|_| ()),
+            None => Ok(()),
         }
     }
 

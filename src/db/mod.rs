@@ -64,8 +64,12 @@ pub async fn connect(
 ) -> Result<DatabaseConnection, DbErr> {
     let mut options = options(url, None);
     match (statement_timeout, pooled) {
+        // No `extra_float_digits` either: PgBouncer refuses a startup
+        // parameter it does not know unless told to ignore it (no column
+        // here is a float).
         (_, true) => {
-            options.map_sqlx_postgres_opts(|o| o.statement_cache_capacity(0));
+            options
+                .map_sqlx_postgres_opts(|o| o.statement_cache_capacity(0).extra_float_digits(None));
         }
         (Some(timeout), false) => {
             options.map_sqlx_postgres_opts(move |o| with_statement_timeout(o, timeout));
@@ -129,6 +133,13 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     .await
 }
 
+/// Behind a transaction pooler: what each transaction sets up.
+#[derive(Clone, Copy, Debug)]
+pub struct Pooled {
+    /// `QUERY_TIMEOUT`; `None` for the CLI's bulk import.
+    pub statement_timeout: Option<Duration>,
+}
+
 /// `begin_write` behind a transaction pooler: the transaction holds one
 /// server connection until it ends, which may have served any client
 /// before. sqlx names each statement it prepares (`sqlx_s_1`, … per client
@@ -136,14 +147,18 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 /// dropped first, and the statement limit is set for this transaction.
 pub async fn begin_pooled(
     db: &DatabaseConnection,
-    timeout: Duration,
+    pooled: Pooled,
 ) -> Result<DatabaseTransaction, DbErr> {
     let txn = begin_write(db).await?;
-    let ms = timeout.as_millis().max(1);
-    txn.execute_unprepared(&format!(
-        "DEALLOCATE ALL; SET LOCAL statement_timeout = {ms}"
-    ))
-    .await?;
+    let limit = match pooled.statement_timeout {
+        Some(timeout) => format!(
+            "; SET LOCAL statement_timeout = {}",
+            timeout.as_millis().max(1)
+        ),
+        None => String::new(),
+    };
+    txn.execute_unprepared(&format!("DEALLOCATE ALL{limit}"))
+        .await?;
     Ok(txn)
 }
 

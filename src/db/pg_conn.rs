@@ -13,6 +13,10 @@ use tokio_postgres::{Client, Row, RowStream, Statement};
 
 use super::pg_params::Param;
 
+// Behind a pooler every column must be of a built-in type: for one it does
+// not know, tokio-postgres looks the type up with a statement of its own,
+// prepared in one exchange and run in the next.
+
 /// Statements a connection keeps prepared; past that it forgets them all
 /// (the hot statements are a few dozen shapes, so this is only a bound).
 const STATEMENTS_KEPT: usize = 256;

@@ -146,7 +146,10 @@ pub async fn import(
         .await?;
     let txn = db.write().await?;
     let mut summary = Summary::default();
-    for row in &rows {
+    for (n, row) in rows.iter().enumerate() {
+        if n % 500 == 499 {
+            db.forget_statements(&txn).await?;
+        }
         let django = read(row);
         let outcome = match import_one(&txn, &django).await? {
             Ok((usable, unusable)) => {
