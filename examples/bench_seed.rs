@@ -98,6 +98,12 @@ async fn copy_products(app: &AppContext, copies: u32) -> anyhow::Result<()> {
             .execute_unprepared("ANALYZE products")
             .await?;
     } else {
+        // The copies' search index rows (the server adds them for the rows
+        // it inserts itself).
+        app.db
+            .alone()
+            .execute_unprepared("INSERT INTO products_search(products_search) VALUES ('rebuild')")
+            .await?;
         app.db.alone().execute_unprepared("ANALYZE").await?;
     }
     Ok(())

@@ -24,6 +24,7 @@ mod m20261207_000019_organizations;
 mod m20261207_000020_identities;
 mod m20261207_000021_oauth_provider;
 mod m20261207_000022_pending_links;
+mod m20261207_000023_product_index_rows_by_the_writer;
 
 /// Folded text columns compare byte-wise on both backends (SQLite's BINARY,
 /// PostgreSQL's "C" collation), so keyset cursors order rows alike everywhere.
@@ -100,6 +101,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000020_identities::Migration),
             Box::new(m20261207_000021_oauth_provider::Migration),
             Box::new(m20261207_000022_pending_links::Migration),
+            Box::new(m20261207_000023_product_index_rows_by_the_writer::Migration),
         ]
     }
 }

@@ -32,7 +32,7 @@ use uuid::Uuid;
 
 use super::columns::Pair;
 use super::direct::{Access, Direct};
-use super::in_place::InPlace;
+use super::in_place::{InPlace, Later};
 use super::pg_rows;
 use super::statements::{self, Keyed};
 
@@ -206,6 +206,19 @@ impl Hot {
         E::Model: IntoActiveModel<A>,
         A: TryIntoModel<E::Model>,
     {
+        self.insert_then(row, None).await
+    }
+
+    /// `insert`, and on SQLite `later` run after the group's inserts with
+    /// the row's rowid (its text-search index row); PostgreSQL's indexes
+    /// need nothing.
+    pub async fn insert_then<A, E>(&self, row: A, later: Option<Later>) -> Result<E::Model, DbErr>
+    where
+        A: ActiveModelTrait<Entity = E> + sea_orm::ActiveModelBehavior + Send + 'static,
+        E: EntityTrait<ActiveModel = A>,
+        E::Model: IntoActiveModel<A>,
+        A: TryIntoModel<E::Model>,
+    {
         match self {
             Hot::Direct(pg) => {
                 let mut query = E::insert(row).into_query();
@@ -215,7 +228,7 @@ impl Hot {
                 let inserted = pg_rows::models::<E>(&rows)?.into_iter().next();
                 inserted.ok_or(DbErr::RecordNotInserted)
             }
-            Hot::InPlace(r) => r.insert(row).await,
+            Hot::InPlace(r) => r.insert(row, later).await,
         }
     }
 }

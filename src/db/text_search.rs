@@ -6,9 +6,13 @@
 //! matches is the same on both databases whatever the index holds.
 
 use sea_orm::sea_query::{Expr, LikeExpr};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbBackend};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    IntoActiveModel, Statement, TryIntoModel, Value,
+};
 
 use super::Db;
+use super::in_place::Later;
 
 /// A table's searchable folded columns and, on SQLite, its FTS5 index.
 pub struct TextIndex<C: 'static> {
@@ -73,6 +77,63 @@ fn trigrams_query(folded: &str) -> String {
         .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
         .collect();
     quoted.join(" ")
+}
+
+/// `INSERT INTO {fts}(rowid, columns…) VALUES (?, …)`: a new row's index
+/// row (SQLite; no trigger adds it: inside the writer's savepoints FTS5
+/// would write a segment per row, see `in_place::writer`).
+fn index_insert<C: ColumnTrait>(index: &TextIndex<C>, rowid: &str) -> String {
+    let columns: Vec<&str> = index.columns.iter().map(|c| c.as_str()).collect();
+    let marks = vec!["?"; columns.len()].join(", ");
+    format!(
+        "INSERT INTO {}(rowid, {}) VALUES ({rowid}, {marks})",
+        index.fts,
+        columns.join(", ")
+    )
+}
+
+/// `Db::insert` for a row of a table with a text-search index (`texts`:
+/// the row's indexed texts, in the index's column order): on SQLite its
+/// FTS5 row goes in with the writer's group, after their savepoints.
+pub async fn insert_searchable<A, E, C>(
+    db: &Db,
+    row: A,
+    index: &TextIndex<C>,
+    texts: &[&str],
+) -> Result<E::Model, DbErr>
+where
+    A: ActiveModelTrait<Entity = E> + sea_orm::ActiveModelBehavior + Send + 'static,
+    E: EntityTrait<ActiveModel = A>,
+    E::Model: IntoActiveModel<A>,
+    A: TryIntoModel<E::Model>,
+    C: ColumnTrait,
+{
+    let later = (db.alone().get_database_backend() == DbBackend::Sqlite).then(|| Later {
+        sql: index_insert(index, "?"),
+        values: texts.iter().map(|t| Value::from(t.to_string())).collect(),
+    });
+    db.read().insert_then(row, later).await
+}
+
+/// The index row of the row just inserted in `txn` (SQLite: the
+/// connection's last rowid; PostgreSQL's indexes need nothing).
+pub async fn index_inserted<T: ConnectionTrait, C: ColumnTrait>(
+    txn: &T,
+    index: &TextIndex<C>,
+    texts: &[&str],
+) -> Result<(), DbErr> {
+    if txn.get_database_backend() != DbBackend::Sqlite {
+        return Ok(());
+    }
+    let values: Vec<Value> = texts.iter().map(|t| Value::from(t.to_string())).collect();
+    let sql = index_insert(index, "last_insert_rowid()");
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        sql,
+        values,
+    ))
+    .await
+    .map(|_| ())
 }
 
 /// Escapes `%`, `_` and `\` so user text matches literally in `LIKE … ESCAPE '\'`.

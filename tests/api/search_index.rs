@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, products, spawn_app_with};
+use crate::helpers::{TestApp, orgs, products, spawn_app_with};
 
 async fn found(app: &TestApp, search: &str) -> Vec<String> {
     let (_, body) = app
@@ -24,6 +24,20 @@ async fn found(app: &TestApp, search: &str) -> Vec<String> {
     names.sort();
     assert_eq!(body["data"]["productsPage"]["totalCount"], names.len());
     names
+}
+
+/// `found`, as the holder of `auth` sees it.
+async fn found_as(app: &TestApp, auth: &str, search: &str) -> usize {
+    let (_, body) = app
+        .gql_as(
+            Some(auth),
+            "query($s: String) { productsPage(pageSize: 100, filter: {search: $s}) { totalCount } }",
+            json!({ "s": search }),
+        )
+        .await;
+    body["data"]["productsPage"]["totalCount"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{body}")) as usize
 }
 
 async fn mutate(app: &TestApp, auth: &str, mutation: &str, variables: Value) {
@@ -132,4 +146,38 @@ async fn terms_the_index_cannot_hold_match_literally() {
         "no FTS5 syntax"
     );
     assert!(found(&app, "NEAR(one)").await.is_empty());
+}
+
+/// Every way a product is inserted indexes it: many at once through the
+/// grouped writer (on SQLite the index rows go in after the group's
+/// savepoints, migration 23), and an organization's, inside a transaction
+/// of its own.
+#[tokio::test]
+async fn products_inserted_together_or_in_an_organization_are_found() {
+    let app = spawn_app_with(&[]).await;
+    let owner = app.signed_in_user("grouped@example.com").await;
+    let bearer = owner.bearer();
+    let made = (0..12).map(|i| {
+        let (app, bearer) = (&app, bearer.clone());
+        async move {
+            let name = format!("Pine stool {i}");
+            let input =
+                json!({ "name": name, "priceCents": i, "description": format!("grain {i}") });
+            products::create(app, &bearer, input).await
+        }
+    });
+    futures_util::future::join_all(made).await;
+    assert_eq!(found(&app, "pine stool").await.len(), 12);
+    assert_eq!(found(&app, "grain 7").await, vec!["Pine stool 7"]);
+
+    let org = orgs::create(&app, &owner, "Index Co").await;
+    let member = orgs::activate(&app, &owner, Some(&org)).await.bearer();
+    products::create(
+        &app,
+        &member,
+        json!({ "name": "Walnut shelf", "priceCents": 3 }),
+    )
+    .await;
+    assert_eq!(found_as(&app, &member, "walnut").await, 1);
+    assert_eq!(found_as(&app, &member, "pine stool").await, 12);
 }

@@ -27,6 +27,8 @@ mod reads;
 mod rows;
 mod writer;
 
+pub use writer::Later;
+
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -142,14 +144,14 @@ impl InPlace {
             .await
     }
 
-    pub async fn insert<A, E>(&self, row: A) -> Result<E::Model, DbErr>
+    pub async fn insert<A, E>(&self, row: A, later: Option<Later>) -> Result<E::Model, DbErr>
     where
         A: ActiveModelTrait<Entity = E> + sea_orm::ActiveModelBehavior + Send + 'static,
         E: EntityTrait<ActiveModel = A>,
         E::Model: IntoActiveModel<A>,
         A: TryIntoModel<E::Model>,
     {
-        self.writer.insert(row).await
+        self.writer.insert(row, later).await
     }
 }
 

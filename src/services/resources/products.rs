@@ -168,13 +168,15 @@ pub async fn create(
     let price = check_price(&mut errors, input.price_cents.unwrap_or_default());
     errors.into_result()?;
     let now = now();
+    let (name_fold, description_fold) = (fold(&name), search_text(&description));
+    let texts = [name_fold.as_str(), description_fold.as_str()];
     let row = product::ActiveModel {
         id: Set(Uuid::now_v7()),
         owner_id: Set(owner.user.id),
         organization_id: Set(owner.organization.map(|(id, _)| id)),
-        name_fold: Set(fold(&name)),
+        name_fold: Set(name_fold.clone()),
         name: Set(name),
-        description_fold: Set(search_text(&description)),
+        description_fold: Set(description_fold.clone()),
         description: Set(description),
         price_cents: Set(price),
         in_stock: Set(input.in_stock.unwrap_or(true)),
@@ -182,7 +184,7 @@ pub async fn create(
         updated_at: Set(now),
     };
     let Some((org, _)) = owner.organization else {
-        return Ok(app.db.insert(row).await?);
+        return Ok(text_search::insert_searchable(&app.db, row, &SEARCHED, &texts).await?);
     };
     // Under the organization's lock, as its deletion and every membership
     // change take it: never a product in an organization that is gone, or
@@ -190,6 +192,7 @@ pub async fn create(
     let txn = app.db.write().await?;
     locked_org(&txn, org, owner.user.id).await?;
     let made = row.insert(&txn).await?;
+    text_search::index_inserted(&txn, &SEARCHED, &texts).await?;
     txn.commit().await?;
     Ok(made)
 }
