@@ -2,14 +2,14 @@
 
 use super::*;
 
-fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+pub(super) fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
 
-const KEY: &str = "0123456789abcdef0123456789abcdef";
+pub(super) const KEY: &str = "0123456789abcdef0123456789abcdef";
 
 #[test]
 fn defaults_match_the_contract() {

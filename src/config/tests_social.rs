@@ -1,15 +1,7 @@
 //! The social sign-in settings as API.md §9.1 states them.
 
+use super::tests::{KEY, vars};
 use super::*;
-
-fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-const KEY: &str = "0123456789abcdef0123456789abcdef";
 
 #[test]
 fn github_is_on_with_both_its_client_settings_and_names_the_missing_one() {
