@@ -255,7 +255,10 @@ pub async fn verify(
     {
         txn.rollback().await;
         attempt.withdraw().await?;
-        link_refused(app, &row, client).await?;
+        // A refusal, not a failure of the database: nothing to record then.
+        if matches!(refused, AppError::IdentityLinkRequired) {
+            link_refused(app, &row, client).await?;
+        }
         return Err(refused);
     }
     let tokens = match row.session_id {
